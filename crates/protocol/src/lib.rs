@@ -1,0 +1,718 @@
+//! Baton's domain and wire types, shared by `baton-server` and every client.
+//!
+//! Everything here is plain data with serde derives: no I/O, no runtime. The
+//! JSON shapes are documented in `docs/protocol.md` and `docs/openapi.yaml`.
+//! Enums that the server may grow (statuses, change kinds, error codes) keep a
+//! catch-all variant where an older client must survive a newer server.
+
+use serde::{Deserialize, Serialize};
+
+mod time;
+pub use time::{Timestamp, TimestampError};
+
+/// Server-assigned identifier of a lead.
+pub type LeadId = i64;
+/// Server-assigned identifier of a rep.
+pub type RepId = i64;
+
+// ---------------------------------------------------------------------------
+// Intake: what marketing's systems push.
+
+/// A qualified (or not yet qualified) lead as marketing pushes it to
+/// `POST /v1/leads`. Idempotent on `external_id`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadIntake {
+    /// Marketing's own identifier; a second push with the same id updates the lead.
+    pub external_id: String,
+    pub source: Source,
+    pub contact: Contact,
+    pub score: Score,
+    #[serde(default)]
+    pub quiz: Vec<QuizAnswer>,
+    #[serde(default)]
+    pub behaviours: Vec<Behaviour>,
+    #[serde(default)]
+    pub intent: Intent,
+}
+
+/// Where the lead came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The channel, e.g. `webinar`, `paid_search`, `referral`.
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+}
+
+/// Who the lead is. `email` or `phone` must be present.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, upper case (`DE`, `US`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Number of employees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_size: Option<u32>,
+}
+
+/// The lead score, 0–100, with the criteria that produced it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Score {
+    pub value: u32,
+    #[serde(default)]
+    pub breakdown: Vec<ScoreItem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreItem {
+    pub criterion: String,
+    pub points: i32,
+}
+
+/// One answer from the scorecard quiz.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuizAnswer {
+    pub question: String,
+    pub answer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i32>,
+}
+
+/// Something the lead did: visited pricing, attended a webinar, opened an email.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Behaviour {
+    pub kind: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What the lead said they want.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
+}
+
+/// What intake did with a push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeOutcome {
+    /// A new lead.
+    Created,
+    /// The lead existed and its payload changed.
+    Updated,
+    /// The lead existed with exactly this payload: nothing changed.
+    Unchanged,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntakeResponse {
+    pub outcome: IntakeOutcome,
+    pub lead: Lead,
+}
+
+// ---------------------------------------------------------------------------
+// Leads as the server holds them.
+
+/// Where a lead stands in the handoff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    /// With marketing: below the qualification threshold, or returned by sales with a reason.
+    Nurture,
+    /// Qualified, waiting in its team's queue for an eligible rep.
+    Queued,
+    /// Offered to a rep, awaiting their decision within the SLA.
+    Assigned,
+    /// A rep accepted it.
+    Accepted,
+    #[serde(other)]
+    Unknown,
+}
+
+impl LeadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::Nurture => "nurture",
+            LeadStatus::Queued => "queued",
+            LeadStatus::Assigned => "assigned",
+            LeadStatus::Accepted => "accepted",
+            LeadStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// A lead with its full context and where it stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub external_id: String,
+    pub status: LeadStatus,
+    pub source: Source,
+    pub contact: Contact,
+    pub score: Score,
+    pub quiz: Vec<QuizAnswer>,
+    pub behaviours: Vec<Behaviour>,
+    pub intent: Intent,
+    /// The team the routing rules chose, once qualified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The current (or, once accepted, the accepting) assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<Assignment>,
+    /// Why sales returned the lead to marketing, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<ReturnedToMarketing>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Grows by one at every change of content; lets clients drop stale copies.
+    pub version: i64,
+}
+
+/// Sales gave the lead back to marketing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReturnedToMarketing {
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub by_rep: RepId,
+    pub at: Timestamp,
+}
+
+/// One offer of a lead to a rep: who, when, why, and how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub id: i64,
+    pub lead_id: LeadId,
+    pub rep_id: RepId,
+    pub rep_name: String,
+    pub team: String,
+    /// Name of the routing rule that chose the team.
+    pub rule: String,
+    /// Human-readable account of why this rep got the lead.
+    pub why: String,
+    pub assigned_at: Timestamp,
+    /// When the offer is taken back unless accepted.
+    pub sla_due_at: Timestamp,
+    pub outcome: AssignmentOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentOutcome {
+    Pending,
+    Accepted,
+    Rejected,
+    SlaExpired,
+    #[serde(other)]
+    Unknown,
+}
+
+impl AssignmentOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentOutcome::Pending => "pending",
+            AssignmentOutcome::Accepted => "accepted",
+            AssignmentOutcome::Rejected => "rejected",
+            AssignmentOutcome::SlaExpired => "sla_expired",
+            AssignmentOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// One line of a lead's history, for the lead view and the manager's audit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadEvent {
+    pub at: Timestamp,
+    pub kind: LeadEventKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rep_id: Option<RepId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rep_name: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadEventKind {
+    Received,
+    Updated,
+    Nurtured,
+    Queued,
+    Assigned,
+    SlaExpired,
+    Accepted,
+    Rejected,
+    ReturnedToMarketing,
+    #[serde(other)]
+    Unknown,
+}
+
+// ---------------------------------------------------------------------------
+// Feedback: the rep's decision.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Accept,
+    Reject,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Accept => "accept",
+            DecisionKind::Reject => "reject",
+        }
+    }
+}
+
+/// Body of `POST /v1/leads/{id}/feedback`; sent with an `Idempotency-Key` header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    pub decision: DecisionKind,
+    /// A rejection reason code from `GET /v1/reasons`; required to reject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A decision the server recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: i64,
+    pub lead_id: LeadId,
+    pub assignment_id: i64,
+    pub rep_id: RepId,
+    pub decision: DecisionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub decided_at: Timestamp,
+}
+
+/// What became of the lead after a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// The rep owns it now.
+    Accepted,
+    /// Rejected as "right lead, wrong rep": offered to the next eligible rep.
+    RoutedOn,
+    /// Rejected as "right lead, wrong rep", but no other rep is eligible: it waits in the queue.
+    Queued,
+    /// Rejected for a reason that sends it back to marketing (`nurture`).
+    ReturnedToMarketing,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackResponse {
+    pub decision: Decision,
+    pub disposition: Disposition,
+}
+
+/// A rejection reason a rep can pick, as configured on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectReason {
+    pub code: String,
+    pub label: String,
+    /// A rejection with this reason must carry a note.
+    pub note_required: bool,
+    /// "Right lead, wrong rep": the lead is routed on instead of returned to marketing.
+    pub routes_on: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonList {
+    pub reasons: Vec<RejectReason>,
+}
+
+// ---------------------------------------------------------------------------
+// People.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Rep,
+    Manager,
+    Intake,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    Away,
+}
+
+/// Body of `PUT /v1/me/availability`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityUpdate {
+    pub availability: Availability,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rep {
+    pub id: RepId,
+    pub name: String,
+    pub email: String,
+    pub team: String,
+    /// Share of the team's leads relative to other reps (round-robin weight).
+    pub weight: u32,
+    /// At most this many leads awaiting this rep's decision at once.
+    pub max_open: u32,
+    pub availability: Availability,
+    /// Leads currently awaiting this rep's decision.
+    pub open_leads: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub name: String,
+    /// Time a rep has to accept a lead before it is routed to the next rep.
+    pub sla_seconds: u64,
+}
+
+/// `GET /v1/me`: who the token belongs to and what the client needs to know.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub role: Role,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rep: Option<Rep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Team>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepList {
+    pub reps: Vec<Rep>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamList {
+    pub teams: Vec<Team>,
+}
+
+/// A qualified lead waiting for an eligible rep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueuedLead {
+    pub lead_id: LeadId,
+    pub external_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    pub score: u32,
+    pub team: String,
+    pub queued_since: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueList {
+    pub queued: Vec<QueuedLead>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadList {
+    pub leads: Vec<Lead>,
+    /// Pass as `after` to read the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<LeadId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadHistory {
+    pub lead_id: LeadId,
+    pub events: Vec<LeadEvent>,
+    pub assignments: Vec<Assignment>,
+    pub decisions: Vec<Decision>,
+}
+
+// ---------------------------------------------------------------------------
+// The per-rep change feed.
+
+/// A position in a rep's change feed. Opaque to clients: store it, send it back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub String);
+
+/// One change to a rep's view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    /// The cursor that resumes right after this entry.
+    pub cursor: Cursor,
+    pub at: Timestamp,
+    pub change: Change,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// A lead was offered to this rep; `lead.assignment` is the offer.
+    LeadAssigned { lead: Box<Lead> },
+    /// A lead this rep holds changed (marketing pushed an update, or its status moved).
+    LeadUpdated { lead: Box<Lead> },
+    /// A lead left this rep's hands without their decision.
+    LeadTakenAway {
+        lead_id: LeadId,
+        external_id: String,
+        assignment_id: i64,
+        reason: TakeAwayReason,
+    },
+    /// The server recorded this rep's decision on a lead.
+    DecisionRecorded {
+        decision: Decision,
+        disposition: Disposition,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TakeAwayReason {
+    /// Not accepted within the team's SLA: routed to the next eligible rep.
+    SlaExpired,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `GET /v1/sync`: the changes after a cursor, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncPage {
+    pub changes: Vec<FeedEntry>,
+    /// Send this as `cursor` next time (equal to the request's cursor when nothing is new).
+    pub next_cursor: Cursor,
+    /// More changes are waiting: ask again straight away.
+    pub has_more: bool,
+}
+
+/// The first event on `GET /v1/stream`: the feed position the stream starts after.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamReady {
+    pub cursor: Cursor,
+}
+
+// ---------------------------------------------------------------------------
+// Reports (managers).
+
+/// `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HandoffReport {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub totals: ReportRow,
+    pub by_rep: Vec<ReportRow>,
+    pub by_source: Vec<ReportRow>,
+    pub by_score_band: Vec<ReportRow>,
+    pub by_reason: Vec<ReasonRow>,
+    pub feedback_log: Vec<FeedbackLogEntry>,
+    /// The log holds only the newest `limit` decisions.
+    pub feedback_log_truncated: bool,
+}
+
+/// Handoff figures for one group of assignments (a rep, a source, a score band).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportRow {
+    pub key: String,
+    pub label: String,
+    /// Offers made (one lead offered to two reps counts twice).
+    pub assigned: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// accepted / (accepted + rejected); absent when nothing was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_seconds_to_accept: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_seconds_to_accept: Option<f64>,
+    pub sla_breaches: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReasonRow {
+    pub code: String,
+    pub label: String,
+    pub rejections: u64,
+    /// Share of all rejections in the period.
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackLogEntry {
+    pub decision_id: i64,
+    pub lead_id: LeadId,
+    pub external_id: String,
+    pub lead_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    pub source: String,
+    pub score: u32,
+    pub rep_id: RepId,
+    pub rep_name: String,
+    pub decision: DecisionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub assigned_at: Timestamp,
+    pub decided_at: Timestamp,
+    pub seconds_to_decision: f64,
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+/// Every non-2xx answer carries this body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ApiError,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// What was wrong and what to do, for a person.
+    pub message: String,
+    /// The offending field as a dotted path (`contact.email`, `quiz[2].answer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Stable, machine-readable error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not valid JSON of the expected shape.
+    InvalidBody,
+    /// A field has a value the server does not accept; see `field`.
+    InvalidField,
+    /// A query parameter is missing or malformed; see `field`.
+    InvalidQuery,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// No or unknown bearer token.
+    Unauthorized,
+    /// The token is valid but its role may not do this.
+    Forbidden,
+    NotFound,
+    /// The lead is no longer assigned to this rep (taken away, or already decided).
+    LeadNotYours,
+    IdempotencyKeyMissing,
+    /// The idempotency key was already used for a different request.
+    IdempotencyKeyReused,
+    /// The server is shutting down or overloaded; retry later.
+    Unavailable,
+    Internal,
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::LeadNotYours => "lead_not_yours",
+            ErrorCode::IdempotencyKeyMissing => "idempotency_key_missing",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_is_tagged_by_type() {
+        let c = Change::LeadTakenAway {
+            lead_id: 7,
+            external_id: "x".into(),
+            assignment_id: 3,
+            reason: TakeAwayReason::SlaExpired,
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["type"], "lead_taken_away");
+        assert_eq!(v["reason"], "sla_expired");
+        let back: Change = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn older_clients_survive_new_variants() {
+        let c: Change = serde_json::from_str(r#"{"type":"lead_merged"}"#).unwrap();
+        assert_eq!(c, Change::Unknown);
+        let e: ErrorCode = serde_json::from_str(r#""rate_limited""#).unwrap();
+        assert_eq!(e, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn intake_rejects_unknown_fields() {
+        let err = serde_json::from_str::<Contact>(r#"{"name":"A","emial":"a@b.c"}"#).unwrap_err();
+        assert!(err.to_string().contains("emial"), "{err}");
+    }
+
+    #[test]
+    fn error_code_names_match_serde() {
+        for code in [
+            ErrorCode::InvalidBody,
+            ErrorCode::LeadNotYours,
+            ErrorCode::IdempotencyKeyReused,
+            ErrorCode::PayloadTooLarge,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Instants on the wire: RFC 3339 strings in UTC with millisecond precision
+//! (`2026-11-23T18:46:27.120Z`), held as milliseconds since the Unix epoch.
+//!
+//! Written here rather than pulled from a date crate so that the protocol crate
+//! depends on serde alone; it covers exactly what the protocol needs: UTC
+//! output, and input with any offset (`Z`, `+02:00`, `-0500`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time, milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_millis(ms: i64) -> Self {
+        Timestamp(ms)
+    }
+
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_millis() as i64)
+    }
+
+    pub fn plus_millis(self, ms: i64) -> Self {
+        Timestamp(self.0.saturating_add(ms))
+    }
+}
+
+/// Why a string is not an RFC 3339 timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampError(&'static str);
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (expected RFC 3339, e.g. 2026-11-23T18:46:27Z)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+// Howard Hinnant's days-from-civil and civil-from-days, proleptic Gregorian.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.rem_euclid(1000);
+        let secs = self.0.div_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )
+    }
+}
+
+fn digits(s: &[u8], what: &'static str) -> Result<i64, TimestampError> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return Err(TimestampError(what));
+    }
+    Ok(s.iter().fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0')))
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let b = s.as_bytes();
+        if b.len() < 20 || b.len() > 40 {
+            return Err(TimestampError("wrong length"));
+        }
+        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return Err(TimestampError("bad date separators"));
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return Err(TimestampError("bad time separators"));
+        }
+        let y = digits(&b[0..4], "bad year")?;
+        let mo = digits(&b[5..7], "bad month")?;
+        let d = digits(&b[8..10], "bad day")?;
+        let h = digits(&b[11..13], "bad hour")?;
+        let mi = digits(&b[14..16], "bad minute")?;
+        let sec = digits(&b[17..19], "bad second")?;
+        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
+            return Err(TimestampError("no such date"));
+        }
+        if h > 23 || mi > 59 || sec > 60 {
+            return Err(TimestampError("no such time"));
+        }
+        let mut rest = &b[19..];
+        let mut millis = 0i64;
+        if let Some((&b'.', frac)) = rest.split_first() {
+            let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 {
+                return Err(TimestampError("empty fraction of a second"));
+            }
+            // Keep milliseconds; finer digits are dropped, not rounded.
+            for (i, c) in frac[..n].iter().enumerate().take(3) {
+                millis += i64::from(c - b'0') * [100, 10, 1][i];
+            }
+            rest = &frac[n..];
+        }
+        let offset_secs = match rest {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), oh @ ..] if !oh.is_empty() => {
+                let (hh, mm) = match oh {
+                    [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (
+                        digits(&[*h1, *h2], "bad offset")?,
+                        digits(&[*m1, *m2], "bad offset")?,
+                    ),
+                    _ => return Err(TimestampError("bad offset")),
+                };
+                if hh > 23 || mm > 59 {
+                    return Err(TimestampError("bad offset"));
+                }
+                let o = hh * 3600 + mm * 60;
+                if *sign == b'+' { o } else { -o }
+            }
+            _ => return Err(TimestampError("missing or bad time zone (use Z or ±HH:MM)")),
+        };
+        let secs =
+            days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_secs;
+        Ok(Timestamp(secs * 1000 + millis))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp such as 2026-11-23T18:46:27Z")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_with_milliseconds() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp(1_795_459_587_120).to_string(),
+            "2026-11-23T18:46:27.120Z"
+        );
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn parses_offsets_and_fractions() {
+        let utc: Timestamp = "2026-11-23T18:46:27.120Z".parse().unwrap();
+        assert_eq!(utc.0, 1_795_459_587_120);
+        let plus: Timestamp = "2026-11-23T20:46:27.120+02:00".parse().unwrap();
+        assert_eq!(plus, utc);
+        let minus: Timestamp = "2026-11-23T13:46:27.1204-0500".parse().unwrap();
+        assert_eq!(minus, utc);
+        let leap: Timestamp = "2024-02-29T00:00:00Z".parse().unwrap();
+        assert_eq!(leap.to_string(), "2024-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn round_trips_across_centuries() {
+        for ms in [
+            -62_135_596_800_000i64,
+            0,
+            951_782_400_000,
+            4_102_444_799_999,
+        ] {
+            let t = Timestamp(ms);
+            assert_eq!(t.to_string().parse::<Timestamp>().unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_timestamp() {
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T18:46:27",
+            "2026-11-23T18:46:27.Z",
+            "2026-11-23T18:46:27+2",
+            "yyyy-11-23T18:46:27Z",
+        ] {
+            assert!(bad.parse::<Timestamp>().is_err(), "{bad:?} parsed");
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! The HTTP API: routes, authentication, body and query parsing, and the SSE
+//! stream. Handlers translate HTTP to calls on `routing` and the store; they
+//! make no routing decisions of their own.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use baton_protocol::{
+    AvailabilityUpdate, Cursor, FeedbackRequest, IntakeOutcome, LeadHistory, LeadId, LeadIntake,
+    LeadList, LeadStatus, Me, QueueList, ReasonList, RejectReason, RepId, RepList, Role,
+    StreamReady, SyncPage, Team, TeamList, Timestamp,
+};
+use serde::de::DeserializeOwned;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::auth::token_hash;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::{Db, LeadFilter, LeadRow, Principal, ReadTx};
+use crate::{report, routing, validate};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Rep ids whose feed grew, published after each commit.
+    pub feed_events: broadcast::Sender<RepId>,
+    /// Becomes true when the server starts shutting down; ends live streams.
+    pub shutdown: watch::Receiver<bool>,
+    pub heartbeat: Duration,
+}
+
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every (method, path) the API serves. A test holds `docs/openapi.yaml` to this list.
+        pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn api_router() -> Router<AppState> {
+            Router::new()$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+api_routes! {
+    get "/healthz" => healthz;
+    post "/v1/leads" => post_lead;
+    get "/v1/leads" => list_leads;
+    get "/v1/leads/{id}" => get_lead;
+    get "/v1/leads/{id}/history" => get_lead_history;
+    post "/v1/leads/{id}/feedback" => post_feedback;
+    get "/v1/sync" => sync;
+    get "/v1/stream" => stream;
+    get "/v1/me" => me;
+    put "/v1/me/availability" => put_availability;
+    get "/v1/reasons" => reasons;
+    get "/v1/teams" => teams;
+    get "/v1/reps" => reps;
+    get "/v1/queue" => queue;
+    get "/v1/reports/handoff" => handoff_report;
+}
+
+pub fn router(state: AppState) -> Router {
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+    api_router()
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            validate::MAX_BODY_BYTES,
+        ))
+        // Spans carry method and path only: headers (and so tokens) are never logged.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn no_such_route() -> Error {
+    Error::NotFound("no such endpoint; see docs/openapi.yaml for the API".into())
+}
+
+async fn method_not_allowed() -> Response {
+    let mut body = Error::NotFound(String::new()).body();
+    body.error.message = "this endpoint does not take that method; see docs/openapi.yaml".into();
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Extractors.
+
+/// The authenticated caller.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or(Error::Unauthorized(
+            "send Authorization: Bearer <token>; baton-server prints a token when it creates a rep, manager or intake key",
+        ))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or(Error::Unauthorized(
+                "the Authorization header must be Bearer <token>",
+            ))?;
+        let hash = token_hash(token);
+        let principal = state
+            .db
+            .read(move |tx| tx.principal_by_token_hash(&hash))
+            .await?
+            .ok_or(Error::Unauthorized(
+                "this token is unknown or revoked; ask your Baton admin for a new one",
+            ))?;
+        Ok(Auth(principal))
+    }
+}
+
+/// A rep's token; the rep's id.
+pub struct RepAuth(pub RepId);
+/// A manager's token.
+pub struct ManagerAuth;
+/// An intake key.
+pub struct IntakeAuth;
+
+impl FromRequestParts<AppState> for RepAuth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Auth::from_request_parts(parts, state).await?.0 {
+            Principal {
+                role: Role::Rep,
+                subject_id: Some(id),
+                ..
+            } => Ok(RepAuth(id)),
+            _ => Err(Error::Forbidden("only a rep's token can do this")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ManagerAuth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Auth::from_request_parts(parts, state).await?.0.role {
+            Role::Manager => Ok(ManagerAuth),
+            _ => Err(Error::Forbidden("only a manager's token can do this")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for IntakeAuth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Auth::from_request_parts(parts, state).await?.0.role {
+            Role::Intake => Ok(IntakeAuth),
+            _ => Err(Error::Forbidden(
+                "only an intake key can push leads (baton-server intake-key add)",
+            )),
+        }
+    }
+}
+
+/// A JSON body whose parse errors name the field at fault.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| Error::PayloadTooLarge {
+                limit: validate::MAX_BODY_BYTES,
+            })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Ok(v) => v,
+            Err(e) => {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let message = inner.to_string();
+                return Err(
+                    if path.is_empty() || path == "." || inner.is_syntax() || inner.is_eof() {
+                        Error::InvalidBody {
+                            message: format!(
+                                "the body is not valid JSON of the expected shape: {message}"
+                            ),
+                        }
+                    } else {
+                        Error::field(path, message)
+                    },
+                );
+            }
+        };
+        de.end().map_err(|e| Error::InvalidBody {
+            message: format!("the body has data after its JSON value: {e}"),
+        })?;
+        Ok(JsonBody(value))
+    }
+}
+
+type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn params(q: Params) -> Result<HashMap<String, String>> {
+    q.map(|Query(m)| m)
+        .map_err(|e| Error::query("query", format!("the query string is malformed: {e}")))
+}
+
+fn int_param(
+    p: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                Error::query(name, format!("must be a whole number from {min} to {max}"))
+            }),
+    }
+}
+
+fn time_param(p: &HashMap<String, String>, name: &str, default: Timestamp) -> Result<Timestamp> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|e| Error::query(name, format!("{e}"))),
+    }
+}
+
+fn parse_cursor(raw: Option<&str>, field: &str) -> Result<i64> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            Error::query(
+                field,
+                "is not a cursor this server issued; sync again without a cursor",
+            )
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Handlers.
+
+async fn healthz(State(s): State<AppState>) -> Result<Json<serde_json::Value>> {
+    s.db.read(|tx| tx.feed_max_seq()).await?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// Intake, shared by the HTTP handler and the demo's lead generator.
+pub async fn submit_lead(s: &AppState, lead: LeadIntake) -> Result<baton_protocol::IntakeResponse> {
+    let now = Timestamp::now();
+    let lead = validate::lead_intake(lead, now)?;
+    let config = s.config.clone();
+    s.db.write(move |tx| routing::intake(tx, &config, lead, now))
+        .await
+}
+
+async fn post_lead(
+    State(s): State<AppState>,
+    _auth: IntakeAuth,
+    JsonBody(lead): JsonBody<LeadIntake>,
+) -> Result<Response> {
+    let resp = submit_lead(&s, lead).await?;
+    let status = match resp.outcome {
+        IntakeOutcome::Created => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Ok((status, Json(resp)).into_response())
+}
+
+fn parse_status(p: &HashMap<String, String>) -> Result<Option<LeadStatus>> {
+    match p.get("status").map(String::as_str) {
+        None | Some("all") => Ok(None),
+        Some(s) => {
+            match serde_json::from_value::<LeadStatus>(serde_json::Value::String(s.into())) {
+                Ok(LeadStatus::Unknown) | Err(_) => Err(Error::query(
+                    "status",
+                    "must be one of nurture, queued, assigned, accepted, all",
+                )),
+                Ok(st) => Ok(Some(st)),
+            }
+        }
+    }
+}
+
+async fn list_leads(State(s): State<AppState>, auth: Auth, q: Params) -> Result<Json<LeadList>> {
+    let p = params(q)?;
+    let rep = match auth.0.role {
+        Role::Manager => None,
+        Role::Rep => auth.0.subject_id,
+        Role::Intake => return Err(Error::Forbidden("an intake key cannot read leads")),
+    };
+    let limit = int_param(&p, "limit", 100, 1, 1000)? as u32;
+    let filter = LeadFilter {
+        rep,
+        status: parse_status(&p)?,
+        after: Some(int_param(&p, "after", 0, 0, i64::MAX)?),
+        limit,
+    };
+    let leads =
+        s.db.read(move |tx| {
+            tx.leads(&filter)?
+                .iter()
+                .map(|row| routing::lead_view(tx, row))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await?;
+    let next_after = (leads.len() == limit as usize)
+        .then(|| leads.last().map(|l| l.id))
+        .flatten();
+    Ok(Json(LeadList { leads, next_after }))
+}
+
+/// A lead the caller may see: managers see all; a rep sees leads currently theirs.
+fn visible_lead(tx: &dyn ReadTx, auth: &Principal, id: LeadId) -> Result<LeadRow> {
+    let not_found = || Error::NotFound(format!("lead {id} does not exist or is not yours"));
+    let row = tx.lead(id)?.ok_or_else(not_found)?;
+    match auth.role {
+        Role::Manager => Ok(row),
+        Role::Rep => {
+            let holder = match row.current_assignment {
+                Some(a) => tx.assignment(a)?.map(|a| a.rep_id),
+                None => None,
+            };
+            if holder.is_some() && holder == auth.subject_id {
+                Ok(row)
+            } else {
+                Err(not_found())
+            }
+        }
+        Role::Intake => Err(Error::Forbidden("an intake key cannot read leads")),
+    }
+}
+
+async fn get_lead(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<LeadId>,
+) -> Result<Json<baton_protocol::Lead>> {
+    let lead =
+        s.db.read(move |tx| {
+            let row = visible_lead(tx, &auth.0, id)?;
+            routing::lead_view(tx, &row)
+        })
+        .await?;
+    Ok(Json(lead))
+}
+
+async fn get_lead_history(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<LeadId>,
+) -> Result<Json<LeadHistory>> {
+    let history =
+        s.db.read(move |tx| {
+            visible_lead(tx, &auth.0, id)?;
+            Ok(LeadHistory {
+                lead_id: id,
+                events: tx.events_of_lead(id)?,
+                assignments: tx.assignments_of_lead(id)?,
+                decisions: tx.decisions_of_lead(id)?,
+            })
+        })
+        .await?;
+    Ok(Json(history))
+}
+
+async fn post_feedback(
+    State(s): State<AppState>,
+    RepAuth(rep): RepAuth,
+    Path(id): Path<LeadId>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<FeedbackRequest>,
+) -> Result<Response> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(Error::IdempotencyKeyMissing)?
+        .to_string();
+    if key.len() > 200 {
+        return Err(Error::field(
+            "Idempotency-Key",
+            "must be at most 200 characters",
+        ));
+    }
+    let config = s.config.clone();
+    let now = Timestamp::now();
+    let answer =
+        s.db.write(move |tx| routing::record_feedback(tx, &config, rep, id, &req, &key, now))
+            .await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    Ok((
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        answer.body,
+    )
+        .into_response())
+}
+
+async fn sync(
+    State(s): State<AppState>,
+    RepAuth(rep): RepAuth,
+    q: Params,
+) -> Result<Json<SyncPage>> {
+    let p = params(q)?;
+    let after = parse_cursor(p.get("cursor").map(String::as_str), "cursor")?;
+    let limit = int_param(&p, "limit", 200, 1, 1000)? as u32;
+    let page = s
+        .db
+        .read(move |tx| {
+            if after > tx.feed_max_seq()? {
+                return Err(Error::query(
+                    "cursor",
+                    "is ahead of this server's feed (was its database replaced?); sync again without a cursor",
+                ));
+            }
+            let mut changes = tx.feed_after(rep, after, limit + 1)?;
+            let has_more = changes.len() > limit as usize;
+            changes.truncate(limit as usize);
+            let next_cursor = changes
+                .last()
+                .map(|e| e.cursor.clone())
+                .unwrap_or_else(|| Cursor(after.to_string()));
+            Ok(SyncPage {
+                changes,
+                next_cursor,
+                has_more,
+            })
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+async fn stream(
+    State(s): State<AppState>,
+    RepAuth(rep): RepAuth,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<impl IntoResponse> {
+    let p = params(q)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| p.get("cursor").cloned());
+    // Subscribe before reading the head, so no commit falls between the two.
+    let mut wakeups = s.feed_events.subscribe();
+    let start = match resume {
+        Some(c) => parse_cursor(Some(&c), "Last-Event-ID")?,
+        None => s.db.read(move |tx| tx.feed_head(rep)).await?,
+    };
+    let (tx, rx) = mpsc::channel::<std::result::Result<Event, Infallible>>(64);
+    let db = s.db.clone();
+    let mut shutdown = s.shutdown.clone();
+    tokio::spawn(async move {
+        let ready = Event::default()
+            .event("ready")
+            .json_data(StreamReady {
+                cursor: Cursor(start.to_string()),
+            })
+            .expect("serialisable");
+        if tx.send(Ok(ready)).await.is_err() {
+            return;
+        }
+        let mut cursor = start;
+        loop {
+            let page = match db.read(move |t| t.feed_after(rep, cursor, 500)).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live stream read failed; closing it");
+                    return;
+                }
+            };
+            let full = page.len() == 500;
+            for entry in page {
+                let id = entry.cursor.0.clone();
+                cursor = id.parse().unwrap_or(cursor);
+                let ev = Event::default()
+                    .id(id)
+                    .event("change")
+                    .json_data(&entry)
+                    .expect("serialisable");
+                if tx.send(Ok(ev)).await.is_err() {
+                    return;
+                }
+            }
+            if full {
+                continue;
+            }
+            // Wait for a commit that touched this rep's feed.
+            loop {
+                tokio::select! {
+                    got = wakeups.recv() => match got {
+                        Ok(r) if r == rep => break,
+                        Ok(_) => continue,
+                        Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    _ = shutdown.changed() => return,
+                    _ = tx.closed() => return,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::new().interval(s.heartbeat).text("heartbeat")))
+}
+
+fn team_of(cfg: &Config, name: &str) -> Option<Team> {
+    cfg.team(name).map(|t| Team {
+        name: t.name.clone(),
+        sla_seconds: t.sla_seconds,
+    })
+}
+
+async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>> {
+    let Principal {
+        role,
+        subject_id,
+        name,
+    } = auth.0;
+    let rep = match (role, subject_id) {
+        (Role::Rep, Some(id)) => s.db.read(move |tx| tx.rep(id)).await?,
+        _ => None,
+    };
+    let team = rep.as_ref().and_then(|r| team_of(&s.config, &r.team));
+    Ok(Json(Me {
+        role,
+        name,
+        rep,
+        team,
+    }))
+}
+
+async fn put_availability(
+    State(s): State<AppState>,
+    RepAuth(rep): RepAuth,
+    JsonBody(update): JsonBody<AvailabilityUpdate>,
+) -> Result<Json<baton_protocol::Rep>> {
+    let config = s.config.clone();
+    let now = Timestamp::now();
+    let rep =
+        s.db.write(move |tx| routing::set_availability(tx, &config, rep, update.availability, now))
+            .await?;
+    Ok(Json(rep))
+}
+
+async fn reasons(State(s): State<AppState>, _auth: Auth) -> Json<ReasonList> {
+    Json(ReasonList {
+        reasons: s.config.reasons.iter().map(RejectReason::from).collect(),
+    })
+}
+
+async fn teams(State(s): State<AppState>, _auth: Auth) -> Json<TeamList> {
+    Json(TeamList {
+        teams: s
+            .config
+            .teams
+            .iter()
+            .filter_map(|t| team_of(&s.config, &t.name))
+            .collect(),
+    })
+}
+
+async fn reps(State(s): State<AppState>, _auth: ManagerAuth) -> Result<Json<RepList>> {
+    Ok(Json(RepList {
+        reps: s.db.read(|tx| tx.reps()).await?,
+    }))
+}
+
+async fn queue(
+    State(s): State<AppState>,
+    _auth: ManagerAuth,
+    q: Params,
+) -> Result<Json<QueueList>> {
+    let p = params(q)?;
+    let limit = int_param(&p, "limit", 500, 1, 10_000)? as u32;
+    Ok(Json(QueueList {
+        queued: s.db.read(move |tx| tx.queued_leads(limit)).await?,
+    }))
+}
+
+async fn handoff_report(
+    State(s): State<AppState>,
+    _auth: ManagerAuth,
+    q: Params,
+) -> Result<Json<baton_protocol::HandoffReport>> {
+    let p = params(q)?;
+    let now = Timestamp::now();
+    let from = time_param(&p, "from", now.plus_millis(-30 * 24 * 3600 * 1000))?;
+    let to = time_param(&p, "to", now.plus_millis(1))?;
+    if from >= to {
+        return Err(Error::query("from", "must be before to"));
+    }
+    let limit = int_param(&p, "limit", 500, 0, 10_000)? as u32;
+    let config = s.config.clone();
+    let report =
+        s.db.read(move |tx| {
+            let facts = tx.assignment_facts(from, to)?;
+            let mut report = report::aggregate(&config, &facts, from, to);
+            let mut log = tx.feedback_log(from, to, limit + 1)?;
+            report.feedback_log_truncated = log.len() > limit as usize;
+            log.truncate(limit as usize);
+            report.feedback_log = log;
+            Ok(report)
+        })
+        .await?;
+    Ok(Json(report))
+}

@@ -1,0 +1,342 @@
+//! Routing configuration: qualification threshold, teams and their SLAs,
+//! regions, routing rules and rejection reasons, read from a TOML file.
+//!
+//! The file is the source of truth for teams and rules; reps and tokens live in
+//! the database (they are created with `baton-server rep add`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use baton_protocol::RejectReason;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_SLA_SECONDS: u64 = 60 * 60;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Leads scoring at or above this go to sales; below it they stay in nurture.
+    #[serde(default = "default_threshold")]
+    pub qualification_threshold: u32,
+    /// Named lists of country codes, usable in rules as the field `region`.
+    #[serde(default)]
+    pub regions: BTreeMap<String, Vec<String>>,
+    pub teams: Vec<TeamConfig>,
+    /// Evaluated in order; the first rule whose conditions all hold picks the team.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// The team for leads no rule matches; defaults to the first team.
+    #[serde(default)]
+    pub fallback_team: Option<String>,
+    /// Rejection reasons; defaults to [`default_reasons`].
+    #[serde(default = "default_reasons")]
+    pub reasons: Vec<ReasonConfig>,
+}
+
+fn default_threshold() -> u32 {
+    60
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    pub name: String,
+    #[serde(default = "default_sla")]
+    pub sla_seconds: u64,
+}
+
+fn default_sla() -> u64 {
+    DEFAULT_SLA_SECONDS
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: String,
+    pub team: String,
+    #[serde(default)]
+    pub when: Vec<Condition>,
+}
+
+/// One test on one lead field. A field the lead lacks satisfies no condition.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// A dotted path into the lead (`contact.country`, `source.channel`,
+    /// `score.value`, `intent.timeline`), `region` (the lead country's region),
+    /// or `quiz:QUESTION` (the answer to that quiz question).
+    pub field: String,
+    /// The value equals one of these (case-insensitive).
+    #[serde(default, rename = "in")]
+    pub one_of: Option<Vec<String>>,
+    /// The value equals none of these (case-insensitive).
+    #[serde(default)]
+    pub not_in: Option<Vec<String>>,
+    /// The value is a number at least this.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The value is a number at most this.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonConfig {
+    pub code: String,
+    pub label: String,
+    #[serde(default)]
+    pub note_required: bool,
+    #[serde(default)]
+    pub routes_on: bool,
+}
+
+impl From<&ReasonConfig> for RejectReason {
+    fn from(r: &ReasonConfig) -> Self {
+        RejectReason {
+            code: r.code.clone(),
+            label: r.label.clone(),
+            note_required: r.note_required,
+            routes_on: r.routes_on,
+        }
+    }
+}
+
+/// The reasons every deployment starts with.
+pub fn default_reasons() -> Vec<ReasonConfig> {
+    let r = |code: &str, label: &str, note_required, routes_on| ReasonConfig {
+        code: code.into(),
+        label: label.into(),
+        note_required,
+        routes_on,
+    };
+    vec![
+        r("wrong_territory", "Wrong territory", false, true),
+        r("not_decision_maker", "Not a decision maker", false, false),
+        r("no_budget", "No budget", false, false),
+        r("no_need_or_timing", "No need or wrong timing", false, false),
+        r("bad_contact_data", "Bad contact data", false, false),
+        r("existing_customer", "Existing customer", false, false),
+        r("spam_or_competitor", "Spam or competitor", false, false),
+        r("other", "Other (note required)", true, false),
+    ]
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let mut config: Config = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.normalise_and_check()?;
+        Ok(config)
+    }
+
+    /// A one-team configuration for a server started without `--config`.
+    pub fn single_team(team: &str) -> Self {
+        Self::with_teams(vec![TeamConfig {
+            name: team.into(),
+            sla_seconds: DEFAULT_SLA_SECONDS,
+        }])
+        .expect("built-in config is valid")
+    }
+
+    /// Default rules and reasons around the given teams.
+    pub fn with_teams(teams: Vec<TeamConfig>) -> Result<Self> {
+        let mut c = Config {
+            qualification_threshold: default_threshold(),
+            regions: BTreeMap::new(),
+            teams,
+            rules: vec![],
+            fallback_team: None,
+            reasons: default_reasons(),
+        };
+        c.normalise_and_check()?;
+        Ok(c)
+    }
+
+    fn normalise_and_check(&mut self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.qualification_threshold > 100 {
+            return bad("qualification_threshold must be between 0 and 100".into());
+        }
+        if self.teams.is_empty() {
+            return bad("define at least one [[teams]] entry".into());
+        }
+        let mut names = HashSet::new();
+        for t in &self.teams {
+            if t.name.trim().is_empty() || t.name.len() > 64 {
+                return bad("a team name must be 1 to 64 characters".into());
+            }
+            if !names.insert(t.name.as_str()) {
+                return bad(format!("team {:?} is defined twice", t.name));
+            }
+            if t.sla_seconds == 0 || t.sla_seconds > 30 * 24 * 3600 {
+                return bad(format!(
+                    "team {:?}: sla_seconds must be between 1 and 2592000 (30 days)",
+                    t.name
+                ));
+            }
+        }
+        let fallback = self
+            .fallback_team
+            .clone()
+            .unwrap_or_else(|| self.teams[0].name.clone());
+        if !names.contains(fallback.as_str()) {
+            return bad(format!("fallback_team {fallback:?} is not a defined team"));
+        }
+        self.fallback_team = Some(fallback);
+        for codes in self.regions.values_mut() {
+            for c in codes.iter_mut() {
+                *c = c.to_ascii_uppercase();
+            }
+        }
+        let mut rule_names = HashSet::new();
+        for rule in &self.rules {
+            if !rule_names.insert(rule.name.as_str()) {
+                return bad(format!("rule {:?} is defined twice", rule.name));
+            }
+            if !names.contains(rule.team.as_str()) {
+                return bad(format!(
+                    "rule {:?} sends leads to team {:?}, which is not defined",
+                    rule.name, rule.team
+                ));
+            }
+            for cond in &rule.when {
+                if cond.one_of.is_none()
+                    && cond.not_in.is_none()
+                    && cond.min.is_none()
+                    && cond.max.is_none()
+                {
+                    return bad(format!(
+                        "rule {:?}: the condition on {:?} needs one of in, not_in, min or max",
+                        rule.name, cond.field
+                    ));
+                }
+                if cond.field == "region" {
+                    for r in cond.one_of.iter().chain(cond.not_in.iter()).flatten() {
+                        if !self.regions.contains_key(r) {
+                            return bad(format!(
+                                "rule {:?} names region {r:?}, which [regions] does not define",
+                                rule.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if self.reasons.is_empty() {
+            return bad("define at least one rejection reason".into());
+        }
+        let mut codes = HashSet::new();
+        for r in &self.reasons {
+            let valid = !r.code.is_empty()
+                && r.code.len() <= 64
+                && r.code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                return bad(format!(
+                    "reason code {:?} must be 1 to 64 characters of a-z, 0-9 and _",
+                    r.code
+                ));
+            }
+            if !codes.insert(r.code.as_str()) {
+                return bad(format!("reason {:?} is defined twice", r.code));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn team(&self, name: &str) -> Option<&TeamConfig> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+
+    pub fn reason(&self, code: &str) -> Option<&ReasonConfig> {
+        self.reasons.iter().find(|r| r.code == code)
+    }
+
+    pub fn fallback_team(&self) -> &str {
+        self.fallback_team
+            .as_deref()
+            .expect("set by normalise_and_check")
+    }
+
+    pub fn region_of(&self, country: &str) -> Option<&str> {
+        self.regions
+            .iter()
+            .find(|(_, codes)| codes.iter().any(|c| c.eq_ignore_ascii_case(country)))
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+qualification_threshold = 55
+fallback_team = "americas"
+
+[regions]
+emea = ["de", "FR", "GB"]
+
+[[teams]]
+name = "emea"
+sla_seconds = 1800
+
+[[teams]]
+name = "americas"
+
+[[rules]]
+name = "emea-by-country"
+team = "emea"
+when = [{ field = "region", in = ["emea"] }]
+"#;
+
+    #[test]
+    fn reads_a_full_config_with_defaults() {
+        let c = Config::from_toml(SAMPLE).unwrap();
+        assert_eq!(c.qualification_threshold, 55);
+        assert_eq!(c.team("emea").unwrap().sla_seconds, 1800);
+        assert_eq!(c.team("americas").unwrap().sla_seconds, DEFAULT_SLA_SECONDS);
+        assert_eq!(c.region_of("de"), Some("emea"));
+        assert_eq!(c.fallback_team(), "americas");
+        let other = c.reason("other").unwrap();
+        assert!(other.note_required && !other.routes_on);
+        assert!(c.reason("wrong_territory").unwrap().routes_on);
+        assert_eq!(c.reasons.len(), 8);
+    }
+
+    #[test]
+    fn refuses_rules_that_name_unknown_teams_or_regions() {
+        let bad_team = SAMPLE.replace("team = \"emea\"\nwhen", "team = \"apac\"\nwhen");
+        let e = Config::from_toml(&bad_team).unwrap_err().to_string();
+        assert!(e.contains("\"apac\", which is not defined"), "{e}");
+        let bad_region = SAMPLE.replace("in = [\"emea\"]", "in = [\"nordics\"]");
+        let e = Config::from_toml(&bad_region).unwrap_err().to_string();
+        assert!(e.contains("region \"nordics\""), "{e}");
+    }
+
+    #[test]
+    fn refuses_typos_and_empty_conditions() {
+        let e = Config::from_toml("qualification_treshold = 5\n[[teams]]\nname='a'")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("qualification_treshold"), "{e}");
+        let e = Config::from_toml(
+            "[[teams]]\nname='a'\n[[rules]]\nname='r'\nteam='a'\nwhen=[{field='x'}]",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("needs one of"), "{e}");
+    }
+}

@@ -1,0 +1,143 @@
+//! The server's one error type. Every variant maps to a stable wire code and
+//! an HTTP status; the message says what was wrong and what to do.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use baton_protocol::{ApiError, ErrorBody, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    InvalidBody { message: String },
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    #[error("{field}: {message}")]
+    InvalidQuery { field: String, message: String },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("send the body as JSON with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    LeadNotYours(String),
+    #[error(
+        "send an Idempotency-Key header (any unique string up to 200 characters) so a retry cannot record the decision twice"
+    )]
+    IdempotencyKeyMissing,
+    #[error(
+        "this Idempotency-Key was already used for a different request; use a new key for a new decision"
+    )]
+    IdempotencyKeyReused,
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn query(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidQuery {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidBody { .. } => ErrorCode::InvalidBody,
+            Error::InvalidField { .. } => ErrorCode::InvalidField,
+            Error::InvalidQuery { .. } => ErrorCode::InvalidQuery,
+            Error::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Error::Unauthorized(_) => ErrorCode::Unauthorized,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::LeadNotYours(_) => ErrorCode::LeadNotYours,
+            Error::IdempotencyKeyMissing => ErrorCode::IdempotencyKeyMissing,
+            Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Config(_) | Error::Storage(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidBody { .. } | Error::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            Error::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::LeadNotYours(_) => StatusCode::CONFLICT,
+            Error::IdempotencyKeyMissing => StatusCode::BAD_REQUEST,
+            Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Config(_) | Error::Storage(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (message, field) = match self {
+            Error::InvalidField { field, message } | Error::InvalidQuery { field, message } => {
+                (message.clone(), Some(field.clone()))
+            }
+            // Internal details stay in the server's log, not in the answer.
+            Error::Config(_) | Error::Storage(_) | Error::Internal(_) => (
+                "the server failed to handle this request; it was not applied, retry later"
+                    .to_string(),
+                None,
+            ),
+            other => (other.to_string(), None),
+        };
+        ErrorBody {
+            error: ApiError {
+                code: self.code(),
+                message,
+                field,
+            },
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Internal(format!("json: {e}"))
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (status, axum::Json(self.body())).into_response()
+    }
+}

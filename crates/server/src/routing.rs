@@ -1,0 +1,799 @@
+//! The lead router: qualification, rule matching, weighted round robin,
+//! queueing, SLA take-back and the consequences of a rep's decision.
+//!
+//! Every function here runs inside one write transaction ([`WriteTx`]), so a
+//! lead's status, its assignment, the rep's counters, the lead's history and
+//! the rep's feed entry change together or not at all.
+
+use baton_protocol::{
+    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, Disposition,
+    FeedbackRequest, FeedbackResponse, IntakeOutcome, IntakeResponse, Lead, LeadEventKind, LeadId,
+    LeadIntake, LeadStatus, Rep, RepId, ReturnedToMarketing, TakeAwayReason, Timestamp,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Condition, Config};
+use crate::error::{Error, Result};
+use crate::store::{LeadRow, NewAssignment, NewDecision, ReadTx, StoredAnswer, WriteTx};
+
+/// Rotation distance a rep of weight 1 moves per lead; weight w moves STRIDE / w.
+pub const STRIDE: i64 = 1_000_000;
+
+/// The hash that makes intake idempotent: equal payloads, equal hashes.
+pub fn payload_hash(intake: &LeadIntake) -> Vec<u8> {
+    let json = serde_json::to_vec(intake).expect("intake serialises");
+    Sha256::digest(&json).to_vec()
+}
+
+/// The lead as clients see it: stored row plus its current assignment.
+pub fn lead_view(tx: &dyn ReadTx, row: &LeadRow) -> Result<Lead> {
+    let assignment = match row.current_assignment {
+        Some(id) => tx.assignment(id)?,
+        None => None,
+    };
+    let i = &row.intake;
+    Ok(Lead {
+        id: row.id,
+        external_id: row.external_id.clone(),
+        status: row.status,
+        source: i.source.clone(),
+        contact: i.contact.clone(),
+        score: i.score.clone(),
+        quiz: i.quiz.clone(),
+        behaviours: i.behaviours.clone(),
+        intent: i.intent.clone(),
+        team: row.team.clone(),
+        assignment,
+        returned: row.returned.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        version: row.version,
+    })
+}
+
+/// Which team a lead goes to, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TeamChoice {
+    pub team: String,
+    pub rule: String,
+    pub explanation: String,
+}
+
+/// The value a rule's field names, as JSON.
+fn field_value(cfg: &Config, lead: &Value, field: &str) -> Option<Value> {
+    if field == "region" {
+        let country = lead.pointer("/contact/country")?.as_str()?;
+        return cfg.region_of(country).map(|r| Value::String(r.into()));
+    }
+    if let Some(question) = field.strip_prefix("quiz:") {
+        return lead.get("quiz")?.as_array()?.iter().find_map(|qa| {
+            (qa.get("question")?.as_str()?.eq_ignore_ascii_case(question))
+                .then(|| qa.get("answer").cloned())
+                .flatten()
+        });
+    }
+    let pointer = format!("/{}", field.replace('.', "/"));
+    lead.pointer(&pointer).filter(|v| !v.is_null()).cloned()
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn condition_holds(cfg: &Config, lead: &Value, c: &Condition) -> bool {
+    let Some(v) = field_value(cfg, lead, &c.field) else {
+        return false;
+    };
+    let text = as_text(&v);
+    if let Some(list) = &c.one_of
+        && !list.iter().any(|x| x.eq_ignore_ascii_case(&text))
+    {
+        return false;
+    }
+    if let Some(list) = &c.not_in
+        && list.iter().any(|x| x.eq_ignore_ascii_case(&text))
+    {
+        return false;
+    }
+    if c.min.is_some() || c.max.is_some() {
+        let Some(n) = v.as_f64().or_else(|| text.trim().parse().ok()) else {
+            return false;
+        };
+        if c.min.is_some_and(|m| n < m) || c.max.is_some_and(|m| n > m) {
+            return false;
+        }
+    }
+    true
+}
+
+fn describe(c: &Condition) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = &c.one_of {
+        parts.push(format!("{} is {}", c.field, l.join(" or ")));
+    }
+    if let Some(l) = &c.not_in {
+        parts.push(format!("{} is not {}", c.field, l.join(" or ")));
+    }
+    match (c.min, c.max) {
+        (Some(a), Some(b)) => parts.push(format!("{} is {a}–{b}", c.field)),
+        (Some(a), None) => parts.push(format!("{} ≥ {a}", c.field)),
+        (None, Some(b)) => parts.push(format!("{} ≤ {b}", c.field)),
+        (None, None) => {}
+    }
+    parts.join(", ")
+}
+
+/// The first rule whose conditions all hold, else the fallback team.
+pub fn choose_team(cfg: &Config, intake: &LeadIntake) -> TeamChoice {
+    let lead = serde_json::to_value(intake).expect("intake serialises");
+    for rule in &cfg.rules {
+        if rule.when.iter().all(|c| condition_holds(cfg, &lead, c)) {
+            let why = rule.when.iter().map(describe).collect::<Vec<_>>();
+            let explanation = if why.is_empty() {
+                format!("rule {:?} (matches every lead)", rule.name)
+            } else {
+                format!("rule {:?}: {}", rule.name, why.join("; "))
+            };
+            return TeamChoice {
+                team: rule.team.clone(),
+                rule: rule.name.clone(),
+                explanation,
+            };
+        }
+    }
+    TeamChoice {
+        team: cfg.fallback_team().to_string(),
+        rule: "fallback".into(),
+        explanation: format!("no rule matched; fallback team {:?}", cfg.fallback_team()),
+    }
+}
+
+/// Outcome of trying to place a qualified lead with a rep.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Placement {
+    Assigned(Assignment),
+    Queued,
+}
+
+fn touch(lead: &mut LeadRow, now: Timestamp) {
+    lead.version += 1;
+    lead.updated_at = now;
+}
+
+/// Offers a qualified lead to the next eligible rep of its team, or queues it.
+pub fn route_lead(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    lead: &mut LeadRow,
+    now: Timestamp,
+) -> Result<Placement> {
+    let choice = choose_team(cfg, &lead.intake);
+    let candidates = tx.eligible_reps(&choice.team, lead.id)?;
+    let Some(rep) = candidates.first() else {
+        if lead.status != LeadStatus::Queued || lead.team.as_deref() != Some(&choice.team) {
+            lead.status = LeadStatus::Queued;
+            lead.team = Some(choice.team.clone());
+            lead.current_assignment = None;
+            lead.queued_at.get_or_insert(now);
+            touch(lead, now);
+            tx.update_lead(lead)?;
+            tx.append_event(
+                lead.id,
+                now,
+                LeadEventKind::Queued,
+                None,
+                &format!(
+                    "{}; no eligible rep in team {:?} (all away, at their cap, or already passed on it): waiting in the queue",
+                    choice.explanation, choice.team
+                ),
+            )?;
+        }
+        return Ok(Placement::Queued);
+    };
+    let sla_seconds = cfg
+        .team(&choice.team)
+        .map(|t| t.sla_seconds)
+        .unwrap_or(crate::config::DEFAULT_SLA_SECONDS);
+    let why = format!(
+        "{}; {} was next in team {:?}'s rotation (weight {}, {} of {} open)",
+        choice.explanation, rep.name, choice.team, rep.weight, rep.open_leads, rep.max_open
+    );
+    let sla_due_at = now.plus_millis(sla_seconds as i64 * 1000);
+    let assignment_id = tx.insert_assignment(&NewAssignment {
+        lead_id: lead.id,
+        rep_id: rep.id,
+        team: &choice.team,
+        rule: &choice.rule,
+        why: &why,
+        assigned_at: now,
+        sla_due_at,
+    })?;
+    tx.record_offer(rep.id, rep.rr_pass + STRIDE / i64::from(rep.weight.max(1)))?;
+    lead.status = LeadStatus::Assigned;
+    lead.team = Some(choice.team.clone());
+    lead.current_assignment = Some(assignment_id);
+    lead.queued_at = None;
+    lead.returned = None;
+    touch(lead, now);
+    tx.update_lead(lead)?;
+    tx.append_event(lead.id, now, LeadEventKind::Assigned, Some(rep.id), &why)?;
+    tx.sla_changed();
+    let view = lead_view(tx, lead)?;
+    let assignment = view
+        .assignment
+        .clone()
+        .ok_or_else(|| Error::Internal("new assignment not readable".into()))?;
+    tx.append_feed(
+        rep.id,
+        now,
+        &Change::LeadAssigned {
+            lead: Box::new(view),
+        },
+    )?;
+    Ok(Placement::Assigned(assignment))
+}
+
+/// Routes a lead if its score qualifies; otherwise it stays in nurture.
+fn qualify_and_route(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    lead: &mut LeadRow,
+    now: Timestamp,
+) -> Result<()> {
+    let score = lead.intake.score.value;
+    if score >= cfg.qualification_threshold {
+        route_lead(tx, cfg, lead, now)?;
+    } else {
+        tx.append_event(
+            lead.id,
+            now,
+            LeadEventKind::Nurtured,
+            None,
+            &format!(
+                "score {score} is below the qualification threshold {}: stays with marketing",
+                cfg.qualification_threshold
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// Intake of one pushed lead: create, update or recognise a replay.
+pub fn intake(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    intake: LeadIntake,
+    now: Timestamp,
+) -> Result<IntakeResponse> {
+    let hash = payload_hash(&intake);
+    let (outcome, row) = match tx.lead_by_external_id(&intake.external_id)? {
+        None => {
+            let mut row = LeadRow {
+                id: 0,
+                external_id: intake.external_id.clone(),
+                status: LeadStatus::Nurture,
+                intake,
+                payload_hash: hash,
+                team: None,
+                current_assignment: None,
+                queued_at: None,
+                returned: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            row.id = tx.insert_lead(&row)?;
+            tx.append_event(
+                row.id,
+                now,
+                LeadEventKind::Received,
+                None,
+                &format!(
+                    "received from {} with score {}",
+                    row.intake.source.channel, row.intake.score.value
+                ),
+            )?;
+            qualify_and_route(tx, cfg, &mut row, now)?;
+            (IntakeOutcome::Created, row)
+        }
+        Some(row) if row.payload_hash == hash => (IntakeOutcome::Unchanged, row),
+        Some(mut row) => {
+            let old_score = row.intake.score.value;
+            row.intake = intake;
+            row.payload_hash = hash;
+            touch(&mut row, now);
+            tx.update_lead(&row)?;
+            tx.append_event(
+                row.id,
+                now,
+                LeadEventKind::Updated,
+                None,
+                &format!(
+                    "marketing pushed an update (score {old_score} → {})",
+                    row.intake.score.value
+                ),
+            )?;
+            match row.status {
+                LeadStatus::Assigned | LeadStatus::Accepted => {
+                    if let Some(a) = row
+                        .current_assignment
+                        .map(|id| tx.assignment(id))
+                        .transpose()?
+                        .flatten()
+                    {
+                        let view = lead_view(tx, &row)?;
+                        tx.append_feed(
+                            a.rep_id,
+                            now,
+                            &Change::LeadUpdated {
+                                lead: Box::new(view),
+                            },
+                        )?;
+                    }
+                }
+                LeadStatus::Nurture => qualify_and_route(tx, cfg, &mut row, now)?,
+                LeadStatus::Queued | LeadStatus::Unknown => {}
+            }
+            (IntakeOutcome::Updated, row)
+        }
+    };
+    Ok(IntakeResponse {
+        outcome,
+        lead: lead_view(tx, &row)?,
+    })
+}
+
+/// Offers queued leads of `team` to reps with room, longest-waiting first.
+pub fn drain_queue(tx: &mut dyn WriteTx, cfg: &Config, team: &str, now: Timestamp) -> Result<u32> {
+    let mut placed = 0;
+    if !tx.team_has_capacity(team)? {
+        return Ok(0);
+    }
+    for id in tx.queued_lead_ids(team, 1000)? {
+        let Some(mut lead) = tx.lead(id)? else {
+            continue;
+        };
+        if let Placement::Assigned(_) = route_lead(tx, cfg, &mut lead, now)? {
+            placed += 1;
+            if !tx.team_has_capacity(team)? {
+                break;
+            }
+        }
+    }
+    Ok(placed)
+}
+
+/// Drains every team's queue; for reps added or changed outside this process.
+pub fn drain_all_queues(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Result<u32> {
+    let mut placed = 0;
+    for team in tx.teams_with_queue()? {
+        placed += drain_queue(tx, cfg, &team, now)?;
+    }
+    Ok(placed)
+}
+
+/// Takes back every offer whose SLA ran out and routes each lead on.
+pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Result<u32> {
+    let due = tx.due_assignments(now, 500)?;
+    let mut teams = Vec::new();
+    for a in &due {
+        tx.end_assignment(a.id, AssignmentOutcome::SlaExpired, now)?;
+        tx.release_offer(a.rep_id)?;
+        let sla = cfg.team(&a.team).map(|t| t.sla_seconds).unwrap_or(0);
+        tx.append_event(
+            a.lead_id,
+            now,
+            LeadEventKind::SlaExpired,
+            Some(a.rep_id),
+            &format!(
+                "{} did not accept within the {} SLA; taken back to route to the next rep",
+                a.rep_name,
+                human_duration(sla)
+            ),
+        )?;
+        let Some(mut lead) = tx.lead(a.lead_id)? else {
+            continue;
+        };
+        tx.append_feed(
+            a.rep_id,
+            now,
+            &Change::LeadTakenAway {
+                lead_id: lead.id,
+                external_id: lead.external_id.clone(),
+                assignment_id: a.id,
+                reason: TakeAwayReason::SlaExpired,
+            },
+        )?;
+        lead.current_assignment = None;
+        route_lead(tx, cfg, &mut lead, now)?;
+        if !teams.contains(&a.team) {
+            teams.push(a.team.clone());
+        }
+    }
+    for team in teams {
+        drain_queue(tx, cfg, &team, now)?;
+    }
+    Ok(due.len() as u32)
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 && s > 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 && s > 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+/// Checks a decision against the server's reason list.
+pub fn validate_feedback(cfg: &Config, req: &FeedbackRequest) -> Result<()> {
+    if let Some(note) = &req.note {
+        crate::validate::text("note", note, 0, 2000)?;
+    }
+    match req.decision {
+        DecisionKind::Accept => {
+            if req.reason.is_some() {
+                return Err(Error::field(
+                    "reason",
+                    "a reason applies to rejections only; leave it out when accepting",
+                ));
+            }
+        }
+        DecisionKind::Reject => {
+            let Some(code) = req.reason.as_deref() else {
+                return Err(Error::field(
+                    "reason",
+                    "a rejection needs a reason code from GET /v1/reasons",
+                ));
+            };
+            let Some(reason) = cfg.reason(code) else {
+                let codes = cfg
+                    .reasons
+                    .iter()
+                    .map(|r| r.code.as_str())
+                    .collect::<Vec<_>>();
+                return Err(Error::field(
+                    "reason",
+                    format!("unknown reason {code:?}; use one of: {}", codes.join(", ")),
+                ));
+            };
+            let has_note = req.note.as_deref().is_some_and(|n| !n.trim().is_empty());
+            if reason.note_required && !has_note {
+                return Err(Error::field(
+                    "note",
+                    format!("the reason {code:?} needs a note saying why"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A rep's decision on a lead, idempotent on (rep, key): the first answer,
+/// success or 409, is stored with the decision and replayed on retries.
+pub fn record_feedback(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    rep: RepId,
+    lead_id: LeadId,
+    req: &FeedbackRequest,
+    idempotency_key: &str,
+    now: Timestamp,
+) -> Result<StoredAnswer> {
+    let request_hash = {
+        let mut h = Sha256::new();
+        h.update(lead_id.to_le_bytes());
+        h.update(serde_json::to_vec(req)?);
+        h.finalize().to_vec()
+    };
+    if let Some(previous) = tx.idempotent_answer(rep, idempotency_key)? {
+        if previous.request_hash != request_hash {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        return Ok(previous);
+    }
+    validate_feedback(cfg, req)?;
+    let answer = match decide(tx, cfg, rep, lead_id, req, now) {
+        Ok(response) => StoredAnswer {
+            request_hash,
+            status: 200,
+            body: serde_json::to_string(&response)?,
+        },
+        Err(e @ Error::LeadNotYours(_)) => StoredAnswer {
+            request_hash,
+            status: 409,
+            body: serde_json::to_string(&e.body())?,
+        },
+        Err(e) => return Err(e),
+    };
+    tx.store_answer(rep, idempotency_key, &answer, now)?;
+    Ok(answer)
+}
+
+fn decide(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    rep: RepId,
+    lead_id: LeadId,
+    req: &FeedbackRequest,
+    now: Timestamp,
+) -> Result<FeedbackResponse> {
+    let not_found = || Error::NotFound(format!("lead {lead_id} is not one of your leads"));
+    let mut lead = tx.lead(lead_id)?.ok_or_else(not_found)?;
+    let history = tx.assignments_of_lead(lead_id)?;
+    let mine: Vec<&Assignment> = history.iter().filter(|a| a.rep_id == rep).collect();
+    let Some(last) = mine.last() else {
+        // Never offered to this rep: do not reveal that it exists.
+        return Err(not_found());
+    };
+    let Some(offer) = mine
+        .iter()
+        .find(|a| a.outcome == AssignmentOutcome::Pending)
+        .copied()
+    else {
+        let why = match last.outcome {
+            AssignmentOutcome::Accepted => "you already accepted it".to_string(),
+            AssignmentOutcome::Rejected => "you already rejected it".to_string(),
+            AssignmentOutcome::SlaExpired => format!(
+                "it was taken back at {} because it was not accepted within the team's SLA, and routed to another rep",
+                last.ended_at.unwrap_or(now)
+            ),
+            _ => "it is not awaiting your decision".to_string(),
+        };
+        return Err(Error::LeadNotYours(format!(
+            "lead {lead_id} is no longer yours to decide: {why}; refresh your inbox"
+        )));
+    };
+    let outcome = match req.decision {
+        DecisionKind::Accept => AssignmentOutcome::Accepted,
+        DecisionKind::Reject => AssignmentOutcome::Rejected,
+    };
+    tx.end_assignment(offer.id, outcome, now)?;
+    tx.release_offer(rep)?;
+    let new_decision = NewDecision {
+        lead_id,
+        assignment_id: offer.id,
+        rep_id: rep,
+        decision: req.decision,
+        reason: req.reason.as_deref(),
+        note: req.note.as_deref(),
+        decided_at: now,
+    };
+    let decision_id = tx.insert_decision(&new_decision)?;
+    let decision = Decision {
+        id: decision_id,
+        lead_id,
+        assignment_id: offer.id,
+        rep_id: rep,
+        decision: req.decision,
+        reason: req.reason.clone(),
+        note: req.note.clone(),
+        decided_at: now,
+    };
+    let note_suffix = req
+        .note
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(" — {n:?}"))
+        .unwrap_or_default();
+    let disposition = match req.decision {
+        DecisionKind::Accept => {
+            lead.status = LeadStatus::Accepted;
+            touch(&mut lead, now);
+            tx.update_lead(&lead)?;
+            tx.append_event(
+                lead_id,
+                now,
+                LeadEventKind::Accepted,
+                Some(rep),
+                &format!("accepted by {}{note_suffix}", offer.rep_name),
+            )?;
+            Disposition::Accepted
+        }
+        DecisionKind::Reject => {
+            let code = req.reason.as_deref().unwrap_or("other");
+            let reason = cfg.reason(code);
+            let label = reason.map(|r| r.label.as_str()).unwrap_or(code);
+            tx.append_event(
+                lead_id,
+                now,
+                LeadEventKind::Rejected,
+                Some(rep),
+                &format!("rejected by {}: {label}{note_suffix}", offer.rep_name),
+            )?;
+            if reason.is_some_and(|r| r.routes_on) {
+                lead.current_assignment = None;
+                match route_lead(tx, cfg, &mut lead, now)? {
+                    Placement::Assigned(_) => Disposition::RoutedOn,
+                    Placement::Queued => Disposition::Queued,
+                }
+            } else {
+                lead.status = LeadStatus::Nurture;
+                lead.current_assignment = None;
+                lead.returned = Some(ReturnedToMarketing {
+                    reason: code.to_string(),
+                    note: req.note.clone(),
+                    by_rep: rep,
+                    at: now,
+                });
+                touch(&mut lead, now);
+                tx.update_lead(&lead)?;
+                tx.append_event(
+                    lead_id,
+                    now,
+                    LeadEventKind::ReturnedToMarketing,
+                    Some(rep),
+                    &format!("returned to marketing: {label}"),
+                )?;
+                Disposition::ReturnedToMarketing
+            }
+        }
+    };
+    tx.append_feed(
+        rep,
+        now,
+        &Change::DecisionRecorded {
+            decision: decision.clone(),
+            disposition,
+        },
+    )?;
+    // The decision freed a place in this rep's cap.
+    drain_queue(tx, cfg, &offer.team, now)?;
+    Ok(FeedbackResponse {
+        decision,
+        disposition,
+    })
+}
+
+/// A rep sets themself available or away.
+pub fn set_availability(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    rep_id: RepId,
+    availability: Availability,
+    now: Timestamp,
+) -> Result<Rep> {
+    let rep = tx
+        .rep(rep_id)?
+        .ok_or_else(|| Error::NotFound(format!("rep {rep_id} does not exist")))?;
+    if rep.availability != availability {
+        tx.set_rep_availability(rep_id, availability)?;
+        if availability == Availability::Available {
+            tx.catch_up_rotation(rep_id, &rep.team)?;
+            drain_queue(tx, cfg, &rep.team, now)?;
+        }
+    }
+    tx.rep(rep_id)?
+        .ok_or_else(|| Error::NotFound(format!("rep {rep_id} does not exist")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_protocol::{Contact, Score, Source};
+
+    fn lead(country: &str, size: u32, channel: &str) -> LeadIntake {
+        LeadIntake {
+            external_id: "x".into(),
+            source: Source {
+                channel: channel.into(),
+                ..Default::default()
+            },
+            contact: Contact {
+                name: "N".into(),
+                email: Some("n@x.test".into()),
+                country: Some(country.into()),
+                company_size: Some(size),
+                ..Default::default()
+            },
+            score: Score {
+                value: 80,
+                breakdown: vec![],
+            },
+            quiz: vec![baton_protocol::QuizAnswer {
+                question: "Which CRM do you use?".into(),
+                answer: "Salesforce".into(),
+                points: None,
+            }],
+            behaviours: vec![],
+            intent: Default::default(),
+        }
+    }
+
+    fn cfg() -> Config {
+        Config::from_toml(
+            r#"
+fallback_team = "smb"
+[regions]
+emea = ["DE", "FR"]
+[[teams]]
+name = "smb"
+[[teams]]
+name = "enterprise"
+[[teams]]
+name = "emea"
+[[teams]]
+name = "partners"
+[[rules]]
+name = "partner-channel"
+team = "partners"
+when = [{ field = "source.channel", in = ["partner"] }]
+[[rules]]
+name = "big"
+team = "enterprise"
+when = [{ field = "contact.company_size", min = 1000 }, { field = "quiz:which crm do you use?", in = ["salesforce"] }]
+[[rules]]
+name = "emea"
+team = "emea"
+when = [{ field = "region", in = ["emea"] }]
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn first_matching_rule_picks_the_team_and_says_why() {
+        let c = cfg();
+        let big = choose_team(&c, &lead("DE", 5000, "webinar"));
+        assert_eq!(big.team, "enterprise");
+        assert!(
+            big.explanation.contains("contact.company_size ≥ 1000"),
+            "{}",
+            big.explanation
+        );
+        assert_eq!(choose_team(&c, &lead("de", 50, "webinar")).team, "emea");
+        assert_eq!(
+            choose_team(&c, &lead("DE", 5000, "partner")).team,
+            "partners"
+        );
+        let none = choose_team(&c, &lead("US", 50, "webinar"));
+        assert_eq!(
+            (none.team.as_str(), none.rule.as_str()),
+            ("smb", "fallback")
+        );
+    }
+
+    #[test]
+    fn a_missing_field_satisfies_no_condition() {
+        let c = cfg();
+        let mut l = lead("DE", 5000, "webinar");
+        l.contact.company_size = None;
+        assert_eq!(choose_team(&c, &l).team, "emea");
+        l.contact.country = None;
+        assert_eq!(choose_team(&c, &l).team, "smb");
+    }
+
+    #[test]
+    fn payload_hash_changes_with_content_only() {
+        let a = lead("DE", 10, "webinar");
+        let mut b = a.clone();
+        assert_eq!(payload_hash(&a), payload_hash(&b));
+        b.score.value = 81;
+        assert_ne!(payload_hash(&a), payload_hash(&b));
+    }
+
+    #[test]
+    fn other_needs_a_note_and_accept_takes_no_reason() {
+        let c = cfg();
+        let req = |d, r: Option<&str>, n: Option<&str>| FeedbackRequest {
+            decision: d,
+            reason: r.map(Into::into),
+            note: n.map(Into::into),
+        };
+        assert!(validate_feedback(&c, &req(DecisionKind::Accept, None, Some("called"))).is_ok());
+        assert!(
+            validate_feedback(&c, &req(DecisionKind::Accept, Some("no_budget"), None)).is_err()
+        );
+        assert!(validate_feedback(&c, &req(DecisionKind::Reject, None, None)).is_err());
+        assert!(validate_feedback(&c, &req(DecisionKind::Reject, Some("nope"), None)).is_err());
+        let e = validate_feedback(&c, &req(DecisionKind::Reject, Some("other"), Some("  ")))
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidField { ref field, .. } if field == "note"));
+        assert!(
+            validate_feedback(&c, &req(DecisionKind::Reject, Some("other"), Some("dup"))).is_ok()
+        );
+    }
+}

@@ -1,0 +1,298 @@
+//! Storage: the narrow interface intake, routing, the feed and reports need,
+//! and [`Db`], the async handle the rest of the server uses.
+//!
+//! Routing code is written once against [`WriteTx`]/[`ReadTx`]; a storage
+//! backend only has to run those closures inside transactions (see
+//! [`Storage`]). SQLite ([`sqlite::SqliteStorage`]) is the embedded default; a
+//! PostgreSQL backend implements the same three traits and nothing in `api`
+//! or `routing` changes. What a backend must guarantee is written on each
+//! trait below.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use baton_protocol::{
+    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, FeedEntry,
+    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, LeadStatus, QueuedLead, Rep,
+    RepId, ReturnedToMarketing, Role, Team, Timestamp,
+};
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+
+/// Who a bearer token belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// The rep's or manager's id; `None` for intake keys.
+    pub subject_id: Option<i64>,
+    pub name: String,
+}
+
+/// A lead as stored: the intake payload plus where it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadRow {
+    pub id: LeadId,
+    pub external_id: String,
+    pub status: LeadStatus,
+    pub intake: LeadIntake,
+    pub payload_hash: Vec<u8>,
+    pub team: Option<String>,
+    /// The pending or accepted assignment.
+    pub current_assignment: Option<i64>,
+    pub queued_at: Option<Timestamp>,
+    pub returned: Option<ReturnedToMarketing>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A rep who may receive a lead now, with their place in the team's rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepCandidate {
+    pub id: RepId,
+    pub name: String,
+    pub weight: u32,
+    pub rr_pass: i64,
+    pub open_leads: u32,
+    pub max_open: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAssignment<'a> {
+    pub lead_id: LeadId,
+    pub rep_id: RepId,
+    pub team: &'a str,
+    pub rule: &'a str,
+    pub why: &'a str,
+    pub assigned_at: Timestamp,
+    pub sla_due_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewDecision<'a> {
+    pub lead_id: LeadId,
+    pub assignment_id: i64,
+    pub rep_id: RepId,
+    pub decision: DecisionKind,
+    pub reason: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub decided_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewRep<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub team: &'a str,
+    pub weight: u32,
+    pub max_open: u32,
+    pub rr_pass: i64,
+    pub created_at: Timestamp,
+}
+
+/// The first answer given to an idempotent request, replayed verbatim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    pub body: String,
+}
+
+/// Filter for listing leads.
+#[derive(Clone, Debug, Default)]
+pub struct LeadFilter {
+    /// Only leads whose current assignment belongs to this rep.
+    pub rep: Option<RepId>,
+    pub status: Option<LeadStatus>,
+    /// Only leads with a greater id (keyset paging).
+    pub after: Option<LeadId>,
+    pub limit: u32,
+}
+
+/// One assignment with what report grouping needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssignmentFact {
+    pub rep_id: RepId,
+    pub rep_name: String,
+    pub channel: String,
+    pub score: u32,
+    pub outcome: AssignmentOutcome,
+    pub assigned_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub reason: Option<String>,
+}
+
+/// Reads. A backend runs each read job against one consistent snapshot.
+pub trait ReadTx {
+    fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>>;
+    fn lead(&self, id: LeadId) -> Result<Option<LeadRow>>;
+    fn lead_by_external_id(&self, external_id: &str) -> Result<Option<LeadRow>>;
+    fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>>;
+    fn assignment(&self, id: i64) -> Result<Option<Assignment>>;
+    fn assignments_of_lead(&self, lead: LeadId) -> Result<Vec<Assignment>>;
+    fn decisions_of_lead(&self, lead: LeadId) -> Result<Vec<Decision>>;
+    fn events_of_lead(&self, lead: LeadId) -> Result<Vec<LeadEvent>>;
+    fn rep(&self, id: RepId) -> Result<Option<Rep>>;
+    fn rep_by_email(&self, email: &str) -> Result<Option<Rep>>;
+    fn reps(&self) -> Result<Vec<Rep>>;
+    /// Teams as the config last applied defined them.
+    fn teams(&self) -> Result<Vec<Team>>;
+    fn queued_leads(&self, limit: u32) -> Result<Vec<QueuedLead>>;
+    /// Entries of `rep`'s feed with a sequence number above `after`, oldest first.
+    ///
+    /// A backend must make sequence numbers visible in order: once a reader
+    /// sees entry N, no entry below N may commit later. (SQLite's single
+    /// writer gives this for free; PostgreSQL needs a per-rep counter row
+    /// locked in the writing transaction.)
+    fn feed_after(&self, rep: RepId, after: i64, limit: u32) -> Result<Vec<FeedEntry>>;
+    /// The sequence number of `rep`'s newest feed entry (0 when none).
+    fn feed_head(&self, rep: RepId) -> Result<i64>;
+    /// The highest sequence number any feed has reached.
+    fn feed_max_seq(&self) -> Result<i64>;
+    fn next_sla_due(&self) -> Result<Option<Timestamp>>;
+    fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>>;
+    fn feedback_log(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<FeedbackLogEntry>>;
+}
+
+/// Writes. A backend runs each write job in a transaction of its own (or a
+/// savepoint of a shared one) that commits whole or not at all, one job at a
+/// time: jobs never interleave.
+pub trait WriteTx: ReadTx {
+    fn insert_lead(&mut self, lead: &LeadRow) -> Result<LeadId>;
+    /// Writes back every mutable column of `lead`.
+    fn update_lead(&mut self, lead: &LeadRow) -> Result<()>;
+    /// Reps of `team` who are available, below their cap and have never
+    /// rejected this lead or let it expire.
+    fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>>;
+    /// The lowest rotation position among the team's available reps.
+    fn team_min_pass(&mut self, team: &str) -> Result<Option<i64>>;
+    /// Whether any available rep of `team` is below their cap.
+    fn team_has_capacity(&mut self, team: &str) -> Result<bool>;
+    /// The rep received an offer: one more open lead, and their new rotation position.
+    fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()>;
+    /// An offer to the rep ended (decided or expired): one open lead fewer.
+    fn release_offer(&mut self, rep: RepId) -> Result<()>;
+    /// A rep returning from away joins the rotation no earlier than the team's
+    /// lowest position, so they do not receive a burst of leads to catch up.
+    fn catch_up_rotation(&mut self, rep: RepId, team: &str) -> Result<()>;
+    fn set_rep_availability(&mut self, rep: RepId, availability: Availability) -> Result<()>;
+    fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64>;
+    fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()>;
+    fn due_assignments(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>>;
+    fn insert_decision(&mut self, d: &NewDecision<'_>) -> Result<i64>;
+    /// Appends to `rep`'s feed and tells live streams once the job commits.
+    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64>;
+    fn append_event(
+        &mut self,
+        lead: LeadId,
+        at: Timestamp,
+        kind: LeadEventKind,
+        rep: Option<RepId>,
+        detail: &str,
+    ) -> Result<()>;
+    fn idempotent_answer(&mut self, rep: RepId, key: &str) -> Result<Option<StoredAnswer>>;
+    fn store_answer(
+        &mut self,
+        rep: RepId,
+        key: &str,
+        answer: &StoredAnswer,
+        at: Timestamp,
+    ) -> Result<()>;
+    fn teams_with_queue(&mut self) -> Result<Vec<String>>;
+    /// Queued leads of `team`, longest-waiting first.
+    fn queued_lead_ids(&mut self, team: &str, limit: u32) -> Result<Vec<LeadId>>;
+    fn replace_teams(&mut self, teams: &[Team]) -> Result<()>;
+    fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId>;
+    fn insert_manager(&mut self, name: &str, email: &str, at: Timestamp) -> Result<i64>;
+    fn manager_by_email(&mut self, email: &str) -> Result<Option<i64>>;
+    fn insert_token(
+        &mut self,
+        hash: &[u8],
+        role: Role,
+        subject: Option<i64>,
+        label: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+    fn revoke_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool>;
+    /// Tells the SLA sweeper, after commit, that a deadline may have moved.
+    fn sla_changed(&mut self);
+}
+
+/// What a finished write job hands back to the backend.
+pub struct JobOutcome {
+    /// Keep the job's writes (true) or roll them back (false).
+    pub keep: bool,
+    /// Called once the enclosing transaction committed (`Ok`) or failed.
+    pub finish: Box<dyn FnOnce(Result<()>) + Send>,
+}
+
+pub type WriteJob = Box<dyn FnOnce(&mut dyn WriteTx) -> JobOutcome + Send>;
+pub type ReadJob = Box<dyn FnOnce(Result<&dyn ReadTx>) + Send>;
+
+/// What committed writes changed, for live listeners.
+#[derive(Clone, Debug, Default)]
+pub struct CommitEffects {
+    pub feed_reps: Vec<RepId>,
+    pub sla_changed: bool,
+}
+
+/// A storage backend: runs jobs in transactions.
+pub trait Storage: Send + Sync + 'static {
+    fn submit_write(&self, job: WriteJob) -> Result<()>;
+    fn submit_read(&self, job: ReadJob);
+}
+
+/// The async handle on storage that handlers and background tasks share.
+#[derive(Clone)]
+pub struct Db {
+    storage: Arc<dyn Storage>,
+}
+
+impl Db {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Db { storage }
+    }
+
+    /// Runs `work` in a write transaction; its writes are kept only if it
+    /// returns `Ok`, and the result arrives only once they are durable.
+    pub async fn write<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn WriteTx) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: WriteJob = Box::new(move |wtx| {
+            let result = work(wtx);
+            JobOutcome {
+                keep: result.is_ok(),
+                finish: Box::new(move |committed| {
+                    let _ = tx.send(committed.and(result));
+                }),
+            }
+        });
+        self.storage.submit_write(job)?;
+        rx.await
+            .map_err(|_| Error::Unavailable("the server is shutting down; retry shortly"))?
+    }
+
+    /// Runs `work` against a consistent read snapshot.
+    pub async fn read<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn ReadTx) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.storage.submit_read(Box::new(move |rtx| {
+            let _ = tx.send(rtx.and_then(work));
+        }));
+        rx.await
+            .map_err(|_| Error::Unavailable("the server is shutting down; retry shortly"))?
+    }
+}

@@ -1,0 +1,1038 @@
+//! The embedded SQLite backend: one file in WAL mode.
+//!
+//! All writes go through one writer thread that owns the only write
+//! connection. It takes every job waiting in its queue, runs each inside a
+//! savepoint of one `BEGIN IMMEDIATE` transaction, and commits them together
+//! with `synchronous=FULL` (group commit): a batch costs one fsync, yet no
+//! caller hears "done" before its write is durable. Reads run on a small pool
+//! of connections on tokio's blocking threads, each job in its own snapshot.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use baton_protocol::{
+    Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
+    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep, RepId,
+    ReturnedToMarketing, Role, Team, Timestamp,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{
+    AssignmentFact, CommitEffects, JobOutcome, LeadFilter, LeadRow, NewAssignment, NewDecision,
+    NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx,
+};
+use crate::error::{Error, Result};
+
+/// Numbered migrations, applied in order; `PRAGMA user_version` records the last.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+/// Most jobs one commit takes; bounds the latency a batch adds to its first job.
+const MAX_BATCH: usize = 512;
+
+pub type CommitListener = Arc<dyn Fn(&CommitEffects) + Send + Sync>;
+
+pub struct SqliteStorage {
+    writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Arc<ReadPool>,
+}
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn take(&self) -> Result<Connection> {
+        if let Some(c) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(c);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < 16 {
+            idle.push(conn);
+        }
+    }
+}
+
+fn open_write_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| Error::Storage(format!("cannot open database {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // WAL: readers never block the writer. FULL: a commit survives power loss,
+    // not only a crash of this process.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Storage(format!(
+            "{} cannot use WAL mode (got {mode}); put it on a local file system",
+            path.display()
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > newest {
+        return Err(Error::Storage(format!(
+            "the database is at schema version {current}, newer than this baton-server knows ({newest}); run a newer baton-server"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(())
+}
+
+impl SqliteStorage {
+    /// Opens (creating if need be) the database at `path`, migrates it, and
+    /// starts the writer thread. `on_commit` hears what each commit changed.
+    pub fn open(path: &Path, on_commit: CommitListener) -> Result<Arc<Self>> {
+        let mut conn = open_write_connection(path)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<WriteJob>();
+        let thread = std::thread::Builder::new()
+            .name("baton-sqlite-writer".into())
+            .spawn(move || run_writer(conn, rx, on_commit))
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Arc::new(SqliteStorage {
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers: Arc::new(ReadPool {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        }))
+    }
+
+    /// Stops taking writes, lets the writer finish the queued ones, and waits for it.
+    pub fn close(&self) {
+        self.writer.lock().expect("writer lock").take();
+        if let Some(t) = self.writer_thread.lock().expect("thread lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SqliteStorage {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteJob>, on_commit: CommitListener) {
+    let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut effects = CommitEffects::default();
+        let mut finishers = Vec::with_capacity(batch.len());
+        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        if let Err(e) = began {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "cannot begin a write transaction");
+            for job in batch.drain(..) {
+                // Run nothing: tell each caller its write was not applied.
+                drop(job);
+            }
+            continue;
+        }
+        for job in batch.drain(..) {
+            let mut tx = SqliteTx {
+                conn: &conn,
+                effects: CommitEffects::default(),
+            };
+            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let outcome = match savepoint {
+                Ok(()) => job(&mut tx),
+                Err(e) => JobOutcome {
+                    keep: false,
+                    finish: Box::new(move |_| {
+                        tracing::error!(error = %e, "cannot open a savepoint");
+                    }),
+                },
+            };
+            let closed = if outcome.keep {
+                effects.feed_reps.extend(tx.effects.feed_reps);
+                effects.sla_changed |= tx.effects.sla_changed;
+                conn.execute_batch("RELEASE job")
+            } else {
+                conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            };
+            if let Err(e) = closed {
+                tracing::error!(error = %e, "cannot close a savepoint");
+            }
+            finishers.push(outcome.finish);
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(Error::from);
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishers {
+            finish(match &committed {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Error::Storage(e.to_string())),
+            });
+        }
+        if committed.is_ok() {
+            effects.feed_reps.sort_unstable();
+            effects.feed_reps.dedup();
+            on_commit(&effects);
+        }
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn submit_write(&self, job: WriteJob) -> Result<()> {
+        let guard = self.writer.lock().expect("writer lock");
+        let sender = guard.as_ref().ok_or(Error::Unavailable(
+            "the server is shutting down; retry shortly",
+        ))?;
+        sender
+            .send(job)
+            .map_err(|_| Error::Unavailable("the database writer stopped; retry shortly"))
+    }
+
+    fn submit_read(&self, job: ReadJob) {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match pool.take() {
+                Ok(c) => c,
+                Err(e) => return job(Err(e)),
+            };
+            if let Err(e) = conn.execute_batch("BEGIN") {
+                return job(Err(e.into()));
+            }
+            let tx = SqliteTx {
+                conn: &conn,
+                effects: CommitEffects::default(),
+            };
+            job(Ok(&tx));
+            let _ = conn.execute_batch("COMMIT");
+            pool.give_back(conn);
+        });
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+    effects: CommitEffects,
+}
+
+fn enum_to_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => unreachable!("unit enum variants serialise to strings"),
+    }
+}
+
+fn enum_from_str<T: DeserializeOwned>(s: String) -> rusqlite::Result<T> {
+    serde_json::from_value(serde_json::Value::String(s)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn opt_ts(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(Timestamp::from_millis)
+}
+
+const LEAD_COLUMNS: &str = "id, external_id, status, payload, payload_hash, team, current_assignment, \
+     queued_at, returned_reason, returned_note, returned_by, returned_at, version, created_at, updated_at";
+
+fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<LeadRow> {
+    let payload: String = r.get(3)?;
+    let intake: LeadIntake = serde_json::from_str(&payload).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let returned_reason: Option<String> = r.get(8)?;
+    let returned = match returned_reason {
+        Some(reason) => Some(ReturnedToMarketing {
+            reason,
+            note: r.get(9)?,
+            by_rep: r.get::<_, Option<i64>>(10)?.unwrap_or_default(),
+            at: ts(r.get::<_, Option<i64>>(11)?.unwrap_or_default()),
+        }),
+        None => None,
+    };
+    Ok(LeadRow {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        status: enum_from_str(r.get(2)?)?,
+        intake,
+        payload_hash: r.get(4)?,
+        team: r.get(5)?,
+        current_assignment: r.get(6)?,
+        queued_at: opt_ts(r.get(7)?),
+        returned,
+        version: r.get(12)?,
+        created_at: ts(r.get(13)?),
+        updated_at: ts(r.get(14)?),
+    })
+}
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.lead_id, a.rep_id, r.name, a.team, a.rule, a.why, \
+     a.assigned_at, a.sla_due_at, a.outcome, a.ended_at FROM assignments a JOIN reps r ON r.id = a.rep_id";
+
+fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
+    Ok(Assignment {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        rep_id: r.get(2)?,
+        rep_name: r.get(3)?,
+        team: r.get(4)?,
+        rule: r.get(5)?,
+        why: r.get(6)?,
+        assigned_at: ts(r.get(7)?),
+        sla_due_at: ts(r.get(8)?),
+        outcome: enum_from_str(r.get(9)?)?,
+        ended_at: opt_ts(r.get(10)?),
+    })
+}
+
+const REP_SELECT: &str =
+    "SELECT id, name, email, team, weight, max_open, available, open_leads FROM reps";
+
+fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<Rep> {
+    Ok(Rep {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        email: r.get(2)?,
+        team: r.get(3)?,
+        weight: r.get(4)?,
+        max_open: r.get(5)?,
+        availability: if r.get::<_, i64>(6)? == 1 {
+            Availability::Available
+        } else {
+            Availability::Away
+        },
+        open_leads: r.get(7)?,
+    })
+}
+
+const DECISION_SELECT: &str =
+    "SELECT id, lead_id, assignment_id, rep_id, decision, reason, note, decided_at FROM decisions";
+
+fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
+    Ok(Decision {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        assignment_id: r.get(2)?,
+        rep_id: r.get(3)?,
+        decision: enum_from_str(r.get(4)?)?,
+        reason: r.get(5)?,
+        note: r.get(6)?,
+        decided_at: ts(r.get(7)?),
+    })
+}
+
+impl ReadTx for SqliteTx<'_> {
+    fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.role, t.subject_id, t.label, r.name, m.name FROM tokens t \
+             LEFT JOIN reps r ON t.role = 'rep' AND r.id = t.subject_id \
+             LEFT JOIN managers m ON t.role = 'manager' AND m.id = t.subject_id \
+             WHERE t.hash = ?1 AND t.revoked_at IS NULL",
+        )?;
+        let found = stmt
+            .query_row([hash], |r| {
+                let role: Role = enum_from_str(r.get(0)?)?;
+                let label: String = r.get(2)?;
+                let name = r
+                    .get::<_, Option<String>>(3)?
+                    .or(r.get::<_, Option<String>>(4)?)
+                    .unwrap_or(label);
+                Ok(Principal {
+                    role,
+                    subject_id: r.get(1)?,
+                    name,
+                })
+            })
+            .optional()?;
+        Ok(found)
+    }
+
+    fn lead(&self, id: LeadId) -> Result<Option<LeadRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?;
+        Ok(stmt.query_row([id], lead_from_row).optional()?)
+    }
+
+    fn lead_by_external_id(&self, external_id: &str) -> Result<Option<LeadRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {LEAD_COLUMNS} FROM leads WHERE external_id = ?1"
+        ))?;
+        Ok(stmt.query_row([external_id], lead_from_row).optional()?)
+    }
+
+    fn leads(&self, f: &LeadFilter) -> Result<Vec<LeadRow>> {
+        let cols = LEAD_COLUMNS
+            .split(", ")
+            .map(|c| format!("l.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {cols} FROM leads l LEFT JOIN assignments a ON a.id = l.current_assignment \
+             WHERE (?1 IS NULL OR a.rep_id = ?1) AND (?2 IS NULL OR l.status = ?2) AND l.id > ?3 \
+             ORDER BY l.id LIMIT ?4"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    f.rep,
+                    f.status.map(|s| s.as_str()),
+                    f.after.unwrap_or(0),
+                    f.limit
+                ],
+                lead_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn assignment(&self, id: i64) -> Result<Option<Assignment>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{ASSIGNMENT_SELECT} WHERE a.id = ?1"))?;
+        Ok(stmt.query_row([id], assignment_from_row).optional()?)
+    }
+
+    fn assignments_of_lead(&self, lead: LeadId) -> Result<Vec<Assignment>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.lead_id = ?1 ORDER BY a.id"
+        ))?;
+        let rows = stmt
+            .query_map([lead], assignment_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn decisions_of_lead(&self, lead: LeadId) -> Result<Vec<Decision>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{DECISION_SELECT} WHERE lead_id = ?1 ORDER BY id"))?;
+        let rows = stmt
+            .query_map([lead], decision_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn events_of_lead(&self, lead: LeadId) -> Result<Vec<LeadEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.at, e.kind, e.rep_id, r.name, e.detail FROM lead_events e \
+             LEFT JOIN reps r ON r.id = e.rep_id WHERE e.lead_id = ?1 ORDER BY e.id",
+        )?;
+        let rows = stmt
+            .query_map([lead], |r| {
+                Ok(LeadEvent {
+                    at: ts(r.get(0)?),
+                    kind: enum_from_str(r.get(1)?)?,
+                    rep_id: r.get(2)?,
+                    rep_name: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn rep(&self, id: RepId) -> Result<Option<Rep>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{REP_SELECT} WHERE id = ?1"))?;
+        Ok(stmt.query_row([id], rep_from_row).optional()?)
+    }
+
+    fn rep_by_email(&self, email: &str) -> Result<Option<Rep>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{REP_SELECT} WHERE email = ?1"))?;
+        Ok(stmt.query_row([email], rep_from_row).optional()?)
+    }
+
+    fn reps(&self) -> Result<Vec<Rep>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{REP_SELECT} ORDER BY team, name, id"))?;
+        let rows = stmt
+            .query_map([], rep_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn teams(&self) -> Result<Vec<Team>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, sla_seconds FROM teams ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Team {
+                    name: r.get(0)?,
+                    sla_seconds: r.get::<_, i64>(1)? as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn queued_leads(&self, limit: u32) -> Result<Vec<QueuedLead>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, external_id, payload, score, team, queued_at FROM leads \
+             WHERE status = 'queued' ORDER BY queued_at, id LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                let payload: String = r.get(2)?;
+                let intake: LeadIntake = serde_json::from_str(&payload).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                Ok(QueuedLead {
+                    lead_id: r.get(0)?,
+                    external_id: r.get(1)?,
+                    name: intake.contact.name,
+                    company: intake.contact.company,
+                    score: r.get(3)?,
+                    team: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    queued_since: ts(r.get::<_, Option<i64>>(5)?.unwrap_or_default()),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn feed_after(&self, rep: RepId, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at, change FROM feed WHERE rep_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(params![rep, after, limit])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            let change: String = r.get(2)?;
+            out.push(FeedEntry {
+                cursor: Cursor(seq.to_string()),
+                at: ts(r.get(1)?),
+                change: serde_json::from_str::<Change>(&change)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn feed_head(&self, rep: RepId) -> Result<i64> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM feed WHERE rep_id = ?1")?;
+        Ok(stmt.query_row([rep], |r| r.get(0))?)
+    }
+
+    fn feed_max_seq(&self) -> Result<i64> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM feed")?;
+        Ok(stmt.query_row([], |r| r.get(0))?)
+    }
+
+    fn next_sla_due(&self) -> Result<Option<Timestamp>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT MIN(sla_due_at) FROM assignments WHERE outcome = 'pending'")?;
+        Ok(opt_ts(stmt.query_row([], |r| r.get(0))?))
+    }
+
+    fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.rep_id, r.name, l.channel, l.score, a.outcome, a.assigned_at, a.ended_at, d.reason \
+             FROM assignments a JOIN reps r ON r.id = a.rep_id JOIN leads l ON l.id = a.lead_id \
+             LEFT JOIN decisions d ON d.assignment_id = a.id \
+             WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2",
+        )?;
+        let rows = stmt
+            .query_map([from.millis(), to.millis()], |r| {
+                Ok(AssignmentFact {
+                    rep_id: r.get(0)?,
+                    rep_name: r.get(1)?,
+                    channel: r.get(2)?,
+                    score: r.get(3)?,
+                    outcome: enum_from_str(r.get(4)?)?,
+                    assigned_at: ts(r.get(5)?),
+                    ended_at: opt_ts(r.get(6)?),
+                    reason: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn feedback_log(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<FeedbackLogEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.id, d.lead_id, l.external_id, l.payload, l.channel, l.score, d.rep_id, r.name, \
+             d.decision, d.reason, d.note, a.assigned_at, d.decided_at \
+             FROM decisions d JOIN leads l ON l.id = d.lead_id JOIN reps r ON r.id = d.rep_id \
+             JOIN assignments a ON a.id = d.assignment_id \
+             WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.decided_at DESC, d.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![from.millis(), to.millis(), limit], |r| {
+                let payload: String = r.get(3)?;
+                let intake: LeadIntake = serde_json::from_str(&payload).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        3,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                let assigned_at: i64 = r.get(11)?;
+                let decided_at: i64 = r.get(12)?;
+                Ok(FeedbackLogEntry {
+                    decision_id: r.get(0)?,
+                    lead_id: r.get(1)?,
+                    external_id: r.get(2)?,
+                    lead_name: intake.contact.name,
+                    company: intake.contact.company,
+                    source: r.get(4)?,
+                    score: r.get(5)?,
+                    rep_id: r.get(6)?,
+                    rep_name: r.get(7)?,
+                    decision: enum_from_str::<DecisionKind>(r.get(8)?)?,
+                    reason: r.get(9)?,
+                    note: r.get(10)?,
+                    assigned_at: ts(assigned_at),
+                    decided_at: ts(decided_at),
+                    seconds_to_decision: (decided_at - assigned_at) as f64 / 1000.0,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn insert_lead(&mut self, l: &LeadRow) -> Result<LeadId> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO leads (external_id, status, payload, payload_hash, score, channel, team, \
+             current_assignment, queued_at, version, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        stmt.execute(params![
+            l.external_id,
+            l.status.as_str(),
+            serde_json::to_string(&l.intake)?,
+            l.payload_hash,
+            l.intake.score.value,
+            l.intake.source.channel,
+            l.team,
+            l.current_assignment,
+            l.queued_at.map(Timestamp::millis),
+            l.version,
+            l.created_at.millis(),
+            l.updated_at.millis(),
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn update_lead(&mut self, l: &LeadRow) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE leads SET status = ?2, payload = ?3, payload_hash = ?4, score = ?5, channel = ?6, \
+             team = ?7, current_assignment = ?8, queued_at = ?9, returned_reason = ?10, \
+             returned_note = ?11, returned_by = ?12, returned_at = ?13, version = ?14, updated_at = ?15 \
+             WHERE id = ?1",
+        )?;
+        let r = l.returned.as_ref();
+        let changed = stmt.execute(params![
+            l.id,
+            l.status.as_str(),
+            serde_json::to_string(&l.intake)?,
+            l.payload_hash,
+            l.intake.score.value,
+            l.intake.source.channel,
+            l.team,
+            l.current_assignment,
+            l.queued_at.map(Timestamp::millis),
+            r.map(|r| r.reason.as_str()),
+            r.and_then(|r| r.note.as_deref()),
+            r.map(|r| r.by_rep),
+            r.map(|r| r.at.millis()),
+            l.version,
+            l.updated_at.millis(),
+        ])?;
+        if changed != 1 {
+            return Err(Error::Internal(format!("lead {} vanished", l.id)));
+        }
+        Ok(())
+    }
+
+    fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open FROM reps r \
+             WHERE r.team = ?1 AND r.available = 1 AND r.open_leads < r.max_open \
+             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.lead_id = ?2 AND a.rep_id = r.id \
+                             AND a.outcome IN ('rejected', 'sla_expired')) \
+             ORDER BY r.rr_pass, r.id",
+        )?;
+        let rows = stmt
+            .query_map(params![team, lead], |r| {
+                Ok(RepCandidate {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    weight: r.get(2)?,
+                    rr_pass: r.get(3)?,
+                    open_leads: r.get(4)?,
+                    max_open: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn team_min_pass(&mut self, team: &str) -> Result<Option<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT MIN(rr_pass) FROM reps WHERE team = ?1 AND available = 1")?;
+        Ok(stmt.query_row([team], |r| r.get(0))?)
+    }
+
+    fn team_has_capacity(&mut self, team: &str) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM reps WHERE team = ?1 AND available = 1 AND open_leads < max_open)",
+        )?;
+        Ok(stmt.query_row([team], |r| r.get(0))?)
+    }
+
+    fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE reps SET rr_pass = ?2, open_leads = open_leads + 1 WHERE id = ?1",
+        )?;
+        stmt.execute(params![rep, new_rr_pass])?;
+        Ok(())
+    }
+
+    fn release_offer(&mut self, rep: RepId) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE reps SET open_leads = MAX(0, open_leads - 1) WHERE id = ?1")?;
+        stmt.execute([rep])?;
+        Ok(())
+    }
+
+    fn catch_up_rotation(&mut self, rep: RepId, team: &str) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE reps SET rr_pass = MAX(rr_pass, COALESCE((SELECT MIN(o.rr_pass) FROM reps o \
+             WHERE o.team = ?2 AND o.available = 1 AND o.id != ?1), rr_pass)) WHERE id = ?1",
+        )?;
+        stmt.execute(params![rep, team])?;
+        Ok(())
+    }
+
+    fn set_rep_availability(&mut self, rep: RepId, availability: Availability) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE reps SET available = ?2 WHERE id = ?1")?;
+        stmt.execute(params![
+            rep,
+            matches!(availability, Availability::Available) as i64
+        ])?;
+        Ok(())
+    }
+
+    fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        stmt.execute(params![
+            a.lead_id,
+            a.rep_id,
+            a.team,
+            a.rule,
+            a.why,
+            a.assigned_at.millis(),
+            a.sla_due_at.millis()
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE assignments SET outcome = ?2, ended_at = ?3 WHERE id = ?1 AND outcome = 'pending'",
+        )?;
+        if stmt.execute(params![id, outcome.as_str(), at.millis()])? != 1 {
+            return Err(Error::Internal(format!(
+                "assignment {id} was no longer pending"
+            )));
+        }
+        Ok(())
+    }
+
+    fn due_assignments(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.outcome = 'pending' AND a.sla_due_at <= ?1 \
+             ORDER BY a.sla_due_at, a.id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![now.millis(), limit], assignment_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn insert_decision(&mut self, d: &NewDecision<'_>) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO decisions (lead_id, assignment_id, rep_id, decision, reason, note, decided_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        stmt.execute(params![
+            d.lead_id,
+            d.assignment_id,
+            d.rep_id,
+            d.decision.as_str(),
+            d.reason,
+            d.note,
+            d.decided_at.millis()
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT INTO feed (rep_id, at, change) VALUES (?1, ?2, ?3)")?;
+        stmt.execute(params![rep, at.millis(), serde_json::to_string(change)?])?;
+        self.effects.feed_reps.push(rep);
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn append_event(
+        &mut self,
+        lead: LeadId,
+        at: Timestamp,
+        kind: LeadEventKind,
+        rep: Option<RepId>,
+        detail: &str,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO lead_events (lead_id, at, kind, rep_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        stmt.execute(params![lead, at.millis(), enum_to_str(&kind), rep, detail])?;
+        Ok(())
+    }
+
+    fn idempotent_answer(&mut self, rep: RepId, key: &str) -> Result<Option<StoredAnswer>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT request_hash, status, body FROM idempotency WHERE rep_id = ?1 AND key = ?2",
+        )?;
+        Ok(stmt
+            .query_row(params![rep, key], |r| {
+                Ok(StoredAnswer {
+                    request_hash: r.get(0)?,
+                    status: r.get(1)?,
+                    body: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn store_answer(
+        &mut self,
+        rep: RepId,
+        key: &str,
+        a: &StoredAnswer,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO idempotency (rep_id, key, request_hash, status, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        stmt.execute(params![
+            rep,
+            key,
+            a.request_hash,
+            a.status,
+            a.body,
+            at.millis()
+        ])?;
+        Ok(())
+    }
+
+    fn teams_with_queue(&mut self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT team FROM leads WHERE status = 'queued' AND team IS NOT NULL",
+        )?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn queued_lead_ids(&mut self, team: &str, limit: u32) -> Result<Vec<LeadId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM leads WHERE status = 'queued' AND team = ?1 ORDER BY queued_at, id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![team, limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn replace_teams(&mut self, teams: &[Team]) -> Result<()> {
+        self.conn.execute("DELETE FROM teams", [])?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT INTO teams (name, sla_seconds) VALUES (?1, ?2)")?;
+        for t in teams {
+            stmt.execute(params![t.name, t.sla_seconds as i64])?;
+        }
+        Ok(())
+    }
+
+    fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        stmt.execute(params![
+            rep.name,
+            rep.email,
+            rep.team,
+            rep.weight,
+            rep.max_open,
+            rep.rr_pass,
+            rep.created_at.millis()
+        ])
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Error::field(
+                    "email",
+                    format!("a rep with email {} already exists", rep.email),
+                )
+            }
+            other => other.into(),
+        })?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn insert_manager(&mut self, name: &str, email: &str, at: Timestamp) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO managers (name, email, created_at) VALUES (?1, ?2, ?3)",
+            params![name, email, at.millis()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn manager_by_email(&mut self, email: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM managers WHERE email = ?1", [email], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn insert_token(
+        &mut self,
+        hash: &[u8],
+        role: Role,
+        subject: Option<i64>,
+        label: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO tokens (hash, role, subject_id, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![hash, enum_to_str(&role), subject, label, at.millis()],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
+            params![hash, at.millis()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn sla_changed(&mut self) {
+        self.effects.sla_changed = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+
+    #[tokio::test]
+    async fn a_failed_job_rolls_back_alone_and_others_in_its_batch_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("t.db"), Arc::new(|_| {})).unwrap();
+        let db = Db::new(storage.clone());
+        let now = Timestamp::now();
+        let ok = db.write(move |tx| tx.insert_manager("Ada", "ada@x.test", now));
+        let failing = db.write(move |tx| {
+            tx.insert_manager("Bob", "bob@x.test", now)?;
+            Err::<(), _>(Error::Internal("boom".into()))
+        });
+        let (a, b) = tokio::join!(ok, failing);
+        assert!(a.is_ok());
+        assert!(b.is_err());
+        let bob = db
+            .write(|tx| tx.manager_by_email("bob@x.test"))
+            .await
+            .unwrap();
+        assert_eq!(bob, None, "the failed job's write must be rolled back");
+        let ada = db
+            .write(|tx| tx.manager_by_email("ada@x.test"))
+            .await
+            .unwrap();
+        assert!(ada.is_some());
+    }
+
+    #[test]
+    fn refuses_a_database_from_a_newer_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = SqliteStorage::open(&path, Arc::new(|_| {}))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("newer than this baton-server"), "{err}");
+    }
+}
