@@ -1,1 +1,594 @@
+//! Harness for end-to-end tests: starts the real `baton-server` binary on
+//! 127.0.0.1 with a temporary SQLite file, and talks to it over HTTP like any
+//! client would.
+//!
+//! The binary is looked up next to the test executable (`target/<profile>/`),
+//! or at `$BATON_SERVER_BIN`. Build it first: `cargo build --workspace --bins`.
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baton_protocol::*;
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Path of a workspace binary built beside the tests.
+pub fn binary(name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(format!(
+        "BATON_{}_BIN",
+        name.to_uppercase().replace('-', "_")
+    )) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// A running `baton-server serve` with its own temporary database.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+pub const ONE_TEAM: &str = r#"
+qualification_threshold = 60
+[[teams]]
+name = "sales"
+"#;
+
+impl Server {
+    /// Starts a server with the given routing config (TOML).
+    pub fn start(config: &str) -> Server {
+        Self::start_with(config, &[], &[])
+    }
+
+    pub fn start_with(config: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("baton.toml"), config).expect("write config");
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            dir,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        s.spawn("127.0.0.1:0");
+        s
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("baton.db")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("baton.toml")
+    }
+
+    pub fn stderr_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    fn spawn(&mut self, addr: &str) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.stderr_path())
+            .expect("log file");
+        let mut cmd = Command::new(binary("baton-server"));
+        cmd.arg("serve")
+            .arg("--db")
+            .arg(self.db_path())
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--addr")
+            .arg(addr)
+            .args(&self.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start baton-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = match lines.next() {
+            Some(Ok(l)) => l,
+            _ => {
+                let _ = child.wait();
+                panic!(
+                    "baton-server did not start; its log:\n{}",
+                    std::fs::read_to_string(self.stderr_path()).unwrap_or_default()
+                )
+            }
+        };
+        let url = line
+            .strip_prefix("listening\t")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        self.base = url;
+        self.child = Some(child);
+    }
+
+    /// Stops the server with SIGTERM (graceful) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        assert!(status.success(), "baton-server exited with {status}");
+                        return;
+                    }
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        panic!("baton-server did not stop within 20 s of SIGTERM");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops and starts again on the same address with the same database.
+    pub fn restart(&mut self) {
+        self.stop();
+        let addr = self.base.trim_start_matches("http://").to_string();
+        self.spawn(&addr);
+    }
+
+    /// Runs an admin command against this server's database; returns stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(binary("baton-server"))
+            .args(args)
+            .arg("--db")
+            .arg(self.db_path())
+            .arg("--config")
+            .arg(self.config_path())
+            .output()
+            .expect("run admin command");
+        assert!(
+            out.status.success(),
+            "baton-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string()
+    }
+
+    pub fn add_rep(&self, name: &str, team: &str, weight: u32, max_open: u32) -> Client {
+        let email = format!("{}@reps.test", name.to_lowercase().replace(' ', "."));
+        let token = self.admin(&[
+            "rep",
+            "add",
+            "--name",
+            name,
+            "--email",
+            &email,
+            "--team",
+            team,
+            "--weight",
+            &weight.to_string(),
+            "--max-open",
+            &max_open.to_string(),
+        ]);
+        self.client(&token)
+    }
+
+    pub fn intake(&self) -> Client {
+        let token = self.admin(&["intake-key", "add", "--label", "tests"]);
+        self.client(&token)
+    }
+
+    pub fn manager(&self) -> Client {
+        let token = self.admin(&[
+            "manager",
+            "add",
+            "--name",
+            "Morgan",
+            "--email",
+            "morgan@managers.test",
+        ]);
+        self.client(&token)
+    }
+
+    pub fn client(&self, token: &str) -> Client {
+        Client {
+            // No pooled connections: a restarted server must not meet a dead socket.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            base: self.base.clone(),
+            token: token.to_string(),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.stderr_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// An HTTP client holding one bearer token.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+/// A response's status and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone()).unwrap_or_else(|e| {
+            panic!(
+                "unexpected body for {}: {e}\n{:#}",
+                std::any::type_name::<T>(),
+                self.body
+            )
+        })
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn error_field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+}
+
+impl Client {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post<T: Serialize>(&self, path: &str, body: &T) -> Reply {
+        let v = serde_json::to_value(body).expect("serialisable");
+        self.request(Method::POST, path, Some(&v), &[]).await
+    }
+
+    pub async fn put<T: Serialize>(&self, path: &str, body: &T) -> Reply {
+        let v = serde_json::to_value(body).expect("serialisable");
+        self.request(Method::PUT, path, Some(&v), &[]).await
+    }
+
+    /// Intake; panics unless the server answers 200 or 201.
+    pub async fn push(&self, lead: &LeadIntake) -> IntakeResponse {
+        let r = self.post("/v1/leads", lead).await;
+        assert!(
+            r.status == StatusCode::CREATED || r.status == StatusCode::OK,
+            "intake refused: {r:?}"
+        );
+        r.json()
+    }
+
+    pub async fn feedback(&self, lead: LeadId, body: Value, key: &str) -> Reply {
+        self.request(
+            Method::POST,
+            &format!("/v1/leads/{lead}/feedback"),
+            Some(&body),
+            &[("Idempotency-Key", key)],
+        )
+        .await
+    }
+
+    pub async fn accept(&self, lead: LeadId) -> Reply {
+        self.feedback(lead, json!({"decision": "accept"}), &unique_key())
+            .await
+    }
+
+    pub async fn reject(&self, lead: LeadId, reason: &str, note: Option<&str>) -> Reply {
+        self.feedback(
+            lead,
+            json!({"decision": "reject", "reason": reason, "note": note}),
+            &unique_key(),
+        )
+        .await
+    }
+
+    pub async fn sync_page(&self, cursor: &str, limit: u32) -> SyncPage {
+        let r = self
+            .get(&format!("/v1/sync?cursor={cursor}&limit={limit}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        r.json()
+    }
+
+    /// Reads the whole feed after `cursor`; returns the entries and the new cursor.
+    pub async fn sync_all(&self, cursor: &str) -> (Vec<FeedEntry>, String) {
+        let mut cursor = cursor.to_string();
+        let mut all = Vec::new();
+        loop {
+            let page = self.sync_page(&cursor, 100).await;
+            all.extend(page.changes);
+            cursor = page.next_cursor.0;
+            if !page.has_more {
+                return (all, cursor);
+            }
+        }
+    }
+
+    pub async fn me(&self) -> Me {
+        let r = self.get("/v1/me").await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        r.json()
+    }
+
+    pub async fn set_availability(&self, availability: Availability) -> Rep {
+        let r = self
+            .put("/v1/me/availability", &AvailabilityUpdate { availability })
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        r.json()
+    }
+
+    pub async fn lead(&self, id: LeadId) -> Reply {
+        self.get(&format!("/v1/leads/{id}")).await
+    }
+
+    pub async fn history(&self, id: LeadId) -> LeadHistory {
+        let r = self.get(&format!("/v1/leads/{id}/history")).await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        r.json()
+    }
+
+    /// Opens the live stream, optionally resuming after `last_event_id`.
+    pub async fn stream(&self, last_event_id: Option<&str>) -> EventStream {
+        let mut req = self
+            .http
+            .get(format!("{}/v1/stream", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(3600));
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.send().await.expect("stream opened");
+        assert_eq!(resp.status(), StatusCode::OK);
+        EventStream {
+            body: Box::pin(resp.bytes_stream()),
+            buf: String::new(),
+        }
+    }
+}
+
+static KEY_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A fresh idempotency key.
+pub fn unique_key() -> String {
+    let n = KEY_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("k-{}-{n}-{}", std::process::id(), Timestamp::now().millis())
+}
+
+/// One server-sent event, or a comment line (`event == "comment"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: String,
+}
+
+impl SseEvent {
+    pub fn entry(&self) -> FeedEntry {
+        serde_json::from_str(&self.data).expect("change event carries a feed entry")
+    }
+}
+
+type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A live SSE connection.
+pub struct EventStream {
+    body: ByteStream,
+    buf: String,
+}
+
+impl EventStream {
+    /// The next event or comment, or `None` if none arrives within `within`.
+    pub async fn next(&mut self, within: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(pos) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..pos + 2).collect();
+                let mut ev = SseEvent {
+                    id: None,
+                    event: "message".into(),
+                    data: String::new(),
+                };
+                let mut comment = None;
+                for line in block.lines() {
+                    if let Some(c) = line.strip_prefix(':') {
+                        comment = Some(c.trim().to_string());
+                    } else if let Some((k, v)) = line.split_once(':') {
+                        let v = v.strip_prefix(' ').unwrap_or(v);
+                        match k {
+                            "id" => ev.id = Some(v.to_string()),
+                            "event" => ev.event = v.to_string(),
+                            "data" => {
+                                if !ev.data.is_empty() {
+                                    ev.data.push('\n');
+                                }
+                                ev.data.push_str(v);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                if let Some(c) = comment.filter(|_| ev.data.is_empty()) {
+                    return Some(SseEvent {
+                        id: None,
+                        event: "comment".into(),
+                        data: c,
+                    });
+                }
+                return Some(ev);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await;
+            match chunk {
+                Ok(Some(Ok(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next `change` event, skipping heartbeats and other events.
+    pub async fn next_change(&mut self, within: Duration) -> Option<SseEvent> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ev = self.next(left).await?;
+            if ev.event == "change" {
+                return Some(ev);
+            }
+        }
+    }
+}
+
+/// A valid lead that qualifies (score 80) unless changed.
+pub fn lead(external_id: &str) -> LeadIntake {
+    LeadIntake {
+        external_id: external_id.into(),
+        source: Source {
+            channel: "webinar".into(),
+            campaign: Some("speed-to-lead".into()),
+            utm_source: Some("zoom".into()),
+            ..Default::default()
+        },
+        contact: Contact {
+            name: format!("Lead {external_id}"),
+            email: Some(format!("{external_id}@leads.test")),
+            company: Some("Acme GmbH".into()),
+            title: Some("VP Sales".into()),
+            phone: None,
+            country: Some("DE".into()),
+            company_size: Some(250),
+        },
+        score: Score {
+            value: 80,
+            breakdown: vec![
+                ScoreItem {
+                    criterion: "Quiz".into(),
+                    points: 50,
+                },
+                ScoreItem {
+                    criterion: "Pricing page".into(),
+                    points: 30,
+                },
+            ],
+        },
+        quiz: vec![QuizAnswer {
+            question: "When do you want a solution in place?".into(),
+            answer: "This quarter".into(),
+            points: Some(12),
+        }],
+        behaviours: vec![Behaviour {
+            kind: "page_view".into(),
+            // Fixed, so that pushing the same lead twice sends the same payload.
+            at: "2026-11-01T09:30:00Z".parse().expect("timestamp"),
+            detail: Some("pricing".into()),
+        }],
+        intent: Intent {
+            need: Some("Faster follow-up".into()),
+            timeline: Some("This quarter".into()),
+            budget: None,
+        },
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Leads assigned to the rep in these feed entries, in order.
+pub fn assigned_ids(entries: &[FeedEntry]) -> Vec<LeadId> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.change {
+            Change::LeadAssigned { lead } => Some(lead.id),
+            _ => None,
+        })
+        .collect()
+}

@@ -201,6 +201,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .map_err(|_| Error::PayloadTooLarge {
                 limit: validate::MAX_BODY_BYTES,
             })?;
+        // serde would read a struct from a JSON array too; the API takes objects only.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::InvalidBody {
+                message: "the body must be a JSON object ({ ... })".into(),
+            });
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Ok(v) => v,
@@ -225,6 +231,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             message: format!("the body has data after its JSON value: {e}"),
         })?;
         Ok(JsonBody(value))
+    }
+}
+
+/// A lead id from the path; anything else is a JSON 404, not axum's text.
+pub struct LeadPath(pub LeadId);
+
+impl<S: Send + Sync> FromRequestParts<S> for LeadPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match Path::<LeadId>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(LeadPath(id)),
+            Err(_) => Err(Error::NotFound(
+                "no such lead: lead ids are whole numbers".into(),
+            )),
+        }
     }
 }
 
@@ -370,7 +392,7 @@ fn visible_lead(tx: &dyn ReadTx, auth: &Principal, id: LeadId) -> Result<LeadRow
 async fn get_lead(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<LeadId>,
+    LeadPath(id): LeadPath,
 ) -> Result<Json<baton_protocol::Lead>> {
     let lead =
         s.db.read(move |tx| {
@@ -384,7 +406,7 @@ async fn get_lead(
 async fn get_lead_history(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<LeadId>,
+    LeadPath(id): LeadPath,
 ) -> Result<Json<LeadHistory>> {
     let history =
         s.db.read(move |tx| {
@@ -403,7 +425,7 @@ async fn get_lead_history(
 async fn post_feedback(
     State(s): State<AppState>,
     RepAuth(rep): RepAuth,
-    Path(id): Path<LeadId>,
+    LeadPath(id): LeadPath,
     headers: HeaderMap,
     JsonBody(req): JsonBody<FeedbackRequest>,
 ) -> Result<Response> {

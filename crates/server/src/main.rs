@@ -366,6 +366,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let listener = bind(a.addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, db = %a.db.display(), "baton-server listening");
+    // One line on stdout, so scripts and tests can start on port 0 and learn the port.
+    println!("listening\thttp://{local}");
     baton.serve(listener, app::shutdown_signal()).await?;
     Ok(())
 }
