@@ -135,3 +135,18 @@ fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
         (b, p) => *b = p.clone(),
     }
 }
+
+#[tokio::test]
+async fn a_queued_lead_whose_score_drops_goes_back_to_marketing() {
+    let server = Server::start(ONE_TEAM);
+    let intake = server.intake();
+    let manager = server.manager();
+    let queued = intake.push(&lead("mk-4")).await.lead;
+    assert_eq!(queued.status, LeadStatus::Queued, "no reps: it waits");
+    let mut colder = lead("mk-4");
+    colder.score.value = 40;
+    let r = intake.push(&colder).await;
+    assert_eq!(r.lead.status, LeadStatus::Nurture);
+    let q: baton_protocol::QueueList = manager.get("/v1/queue").await.json();
+    assert!(q.queued.is_empty());
+}

@@ -95,3 +95,16 @@ async fn streams_carry_heartbeats_and_only_the_reps_own_changes() {
     assert_eq!(got, vec![l1.id, l2.id], "each rep sees only their own lead");
     assert!(a.next_change(Duration::from_millis(300)).await.is_none());
 }
+
+#[tokio::test]
+async fn a_stream_resumed_from_a_cursor_this_server_never_issued_is_refused() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let r = ava
+        .request(reqwest::Method::GET, "/v1/stream", None, &[("Last-Event-ID", "424242")])
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_field(), "Last-Event-ID");
+    let r = ava.get("/v1/stream?cursor=abc").await;
+    assert_eq!(r.error_field(), "cursor");
+}

@@ -490,7 +490,7 @@ pub struct FeedEntry {
 pub enum Change {
     /// A lead was offered to this rep; `lead.assignment` is the offer.
     LeadAssigned { lead: Box<Lead> },
-    /// A lead this rep holds changed (marketing pushed an update, or its status moved).
+    /// Marketing pushed a changed payload for a lead this rep holds.
     LeadUpdated { lead: Box<Lead> },
     /// A lead left this rep's hands without their decision.
     LeadTakenAway {
@@ -637,6 +637,8 @@ pub enum ErrorCode {
     /// The token is valid but its role may not do this.
     Forbidden,
     NotFound,
+    /// The endpoint exists but does not take this HTTP method.
+    MethodNotAllowed,
     /// The lead is no longer assigned to this rep (taken away, or already decided).
     LeadNotYours,
     IdempotencyKeyMissing,
@@ -660,6 +662,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::LeadNotYours => "lead_not_yours",
             ErrorCode::IdempotencyKeyMissing => "idempotency_key_missing",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",

@@ -94,10 +94,8 @@ async fn no_such_route() -> Error {
     Error::NotFound("no such endpoint; see docs/openapi.yaml for the API".into())
 }
 
-async fn method_not_allowed() -> Response {
-    let mut body = Error::NotFound(String::new()).body();
-    body.error.message = "this endpoint does not take that method; see docs/openapi.yaml".into();
-    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
 }
 
 // ---------------------------------------------------------------------------
@@ -116,7 +114,9 @@ impl FromRequestParts<AppState> for Auth {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or(Error::Unauthorized(
@@ -196,11 +196,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(Error::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| Error::PayloadTooLarge {
-                limit: validate::MAX_BODY_BYTES,
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge {
+                    limit: validate::MAX_BODY_BYTES,
+                }
+            } else {
+                Error::InvalidBody {
+                    message: format!("the body could not be read: {e}"),
+                }
+            }
+        })?;
         // serde would read a struct from a JSON array too; the API takes objects only.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(Error::InvalidBody {
@@ -293,6 +299,18 @@ fn parse_cursor(raw: Option<&str>, field: &str) -> Result<i64> {
             )
         }),
     }
+}
+
+/// A cursor beyond anything this server wrote means the client's cache is
+/// from another database: skipping to it would silently lose changes.
+fn check_cursor(tx: &dyn ReadTx, after: i64, field: &str) -> Result<()> {
+    if after > tx.feed_max_seq()? {
+        return Err(Error::query(
+            field,
+            "is ahead of this server's feed (was its database replaced?); sync again without a cursor",
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -467,12 +485,7 @@ async fn sync(
     let page = s
         .db
         .read(move |tx| {
-            if after > tx.feed_max_seq()? {
-                return Err(Error::query(
-                    "cursor",
-                    "is ahead of this server's feed (was its database replaced?); sync again without a cursor",
-                ));
-            }
+            check_cursor(tx, after, "cursor")?;
             let mut changes = tx.feed_after(rep, after, limit + 1)?;
             let has_more = changes.len() > limit as usize;
             changes.truncate(limit as usize);
@@ -497,15 +510,21 @@ async fn stream(
     q: Params,
 ) -> Result<impl IntoResponse> {
     let p = params(q)?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| p.get("cursor").cloned());
+    let resume = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        Some(id) if !id.trim().is_empty() => Some(("Last-Event-ID", id.to_string())),
+        _ => p
+            .get("cursor")
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| ("cursor", c.clone())),
+    };
     // Subscribe before reading the head, so no commit falls between the two.
     let mut wakeups = s.feed_events.subscribe();
     let start = match resume {
-        Some(c) => parse_cursor(Some(&c), "Last-Event-ID")?,
+        Some((field, c)) => {
+            let after = parse_cursor(Some(&c), field)?;
+            s.db.read(move |tx| check_cursor(tx, after, field)).await?;
+            after
+        }
         None => s.db.read(move |tx| tx.feed_head(rep)).await?,
     };
     let (tx, rx) = mpsc::channel::<std::result::Result<Event, Infallible>>(64);

@@ -158,7 +158,6 @@ impl Baton {
         let token = new_token(Role::Rep);
         let hash = token_hash(&token);
         let (name, email, team) = (name.to_string(), email.to_string(), team.to_string());
-        let config = self.state.config.clone();
         let rep = self
             .db()
             .write(move |tx| {
@@ -174,7 +173,8 @@ impl Baton {
                     created_at: now,
                 })?;
                 tx.insert_token(&hash, Role::Rep, Some(id), &email, now)?;
-                routing::drain_queue(tx, &config, &team, now)?;
+                // Queued leads reach the new rep through the running server's
+                // queue sweep, so that its live streams announce them.
                 tx.rep(id)?
                     .ok_or_else(|| Error::Internal("new rep not readable".into()))
             })

@@ -23,6 +23,8 @@ pub enum Error {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(String),
+    #[error("this endpoint does not take that method; see docs/openapi.yaml")]
+    MethodNotAllowed,
     #[error("{0}")]
     LeadNotYours(String),
     #[error(
@@ -70,6 +72,7 @@ impl Error {
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Error::LeadNotYours(_) => ErrorCode::LeadNotYours,
             Error::IdempotencyKeyMissing => ErrorCode::IdempotencyKeyMissing,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
@@ -87,6 +90,7 @@ impl Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::LeadNotYours(_) => StatusCode::CONFLICT,
             Error::IdempotencyKeyMissing => StatusCode::BAD_REQUEST,
             Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,

@@ -178,6 +178,7 @@ pub fn route_lead(
             lead.status = LeadStatus::Queued;
             lead.team = Some(choice.team.clone());
             lead.current_assignment = None;
+            lead.returned = None;
             lead.queued_at.get_or_insert(now);
             touch(lead, now);
             tx.update_lead(lead)?;
@@ -336,6 +337,24 @@ pub fn intake(
                     }
                 }
                 LeadStatus::Nurture => qualify_and_route(tx, cfg, &mut row, now)?,
+                LeadStatus::Queued if row.intake.score.value < cfg.qualification_threshold => {
+                    // Not yet with a rep, and no longer qualified: back to marketing.
+                    row.status = LeadStatus::Nurture;
+                    row.queued_at = None;
+                    touch(&mut row, now);
+                    tx.update_lead(&row)?;
+                    tx.append_event(
+                        row.id,
+                        now,
+                        LeadEventKind::Nurtured,
+                        None,
+                        &format!(
+                            "score {} fell below the qualification threshold {}: left the queue, back with marketing",
+                            row.intake.score.value, cfg.qualification_threshold
+                        ),
+                    )?;
+                }
+                // An offered or accepted lead stays with its rep whatever its new score.
                 LeadStatus::Queued | LeadStatus::Unknown => {}
             }
             (IntakeOutcome::Updated, row)
@@ -348,19 +367,26 @@ pub fn intake(
 }
 
 /// Offers queued leads of `team` to reps with room, longest-waiting first.
+/// Leads no rep of the team may take (all passed on them) are stepped over,
+/// so they never block the leads behind them.
 pub fn drain_queue(tx: &mut dyn WriteTx, cfg: &Config, team: &str, now: Timestamp) -> Result<u32> {
     let mut placed = 0;
-    if !tx.team_has_capacity(team)? {
-        return Ok(0);
-    }
-    for id in tx.queued_lead_ids(team, 1000)? {
-        let Some(mut lead) = tx.lead(id)? else {
-            continue;
+    let mut after = None;
+    while tx.team_has_capacity(team)? {
+        let page = tx.queued_lead_ids(team, after, 200)?;
+        let Some(last) = page.last() else {
+            break;
         };
-        if let Placement::Assigned(_) = route_lead(tx, cfg, &mut lead, now)? {
-            placed += 1;
-            if !tx.team_has_capacity(team)? {
-                break;
+        after = Some(*last);
+        for (_, id) in page {
+            let Some(mut lead) = tx.lead(id)? else {
+                continue;
+            };
+            if let Placement::Assigned(_) = route_lead(tx, cfg, &mut lead, now)? {
+                placed += 1;
+                if !tx.team_has_capacity(team)? {
+                    return Ok(placed);
+                }
             }
         }
     }

@@ -178,7 +178,7 @@ pub fn lead_intake(mut lead: LeadIntake, now: Timestamp) -> Result<LeadIntake> {
         if b.at < earliest || b.at > latest {
             return Err(Error::field(
                 format!("behaviours[{i}].at"),
-                "must be a time between 2000 and now",
+                "must be a time between the year 2000 and one day from now",
             ));
         }
     }

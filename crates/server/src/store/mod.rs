@@ -206,8 +206,14 @@ pub trait WriteTx: ReadTx {
         at: Timestamp,
     ) -> Result<()>;
     fn teams_with_queue(&mut self) -> Result<Vec<String>>;
-    /// Queued leads of `team`, longest-waiting first.
-    fn queued_lead_ids(&mut self, team: &str, limit: u32) -> Result<Vec<LeadId>>;
+    /// Queued leads of `team`, longest-waiting first, after the `(queued_at,
+    /// id)` position `after` (keyset paging).
+    fn queued_lead_ids(
+        &mut self,
+        team: &str,
+        after: Option<(Timestamp, LeadId)>,
+        limit: u32,
+    ) -> Result<Vec<(Timestamp, LeadId)>>;
     fn replace_teams(&mut self, teams: &[Team]) -> Result<()>;
     fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId>;
     fn insert_manager(&mut self, name: &str, email: &str, at: Timestamp) -> Result<i64>;

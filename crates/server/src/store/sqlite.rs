@@ -896,12 +896,19 @@ impl WriteTx for SqliteTx<'_> {
         Ok(rows)
     }
 
-    fn queued_lead_ids(&mut self, team: &str, limit: u32) -> Result<Vec<LeadId>> {
+    fn queued_lead_ids(
+        &mut self,
+        team: &str,
+        after: Option<(Timestamp, LeadId)>,
+        limit: u32,
+    ) -> Result<Vec<(Timestamp, LeadId)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM leads WHERE status = 'queued' AND team = ?1 ORDER BY queued_at, id LIMIT ?2",
+            "SELECT queued_at, id FROM leads WHERE status = 'queued' AND team = ?1 \
+             AND (queued_at, id) > (?2, ?3) ORDER BY queued_at, id LIMIT ?4",
         )?;
+        let (at, id) = after.map(|(t, id)| (t.millis(), id)).unwrap_or((i64::MIN, 0));
         let rows = stmt
-            .query_map(params![team, limit], |r| r.get(0))?
+            .query_map(params![team, at, id, limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
