@@ -101,7 +101,12 @@ async fn a_stream_resumed_from_a_cursor_this_server_never_issued_is_refused() {
     let server = Server::start(ONE_TEAM);
     let ava = server.add_rep("Ava", "sales", 1, 100);
     let r = ava
-        .request(reqwest::Method::GET, "/v1/stream", None, &[("Last-Event-ID", "424242")])
+        .request(
+            reqwest::Method::GET,
+            "/v1/stream",
+            None,
+            &[("Last-Event-ID", "424242")],
+        )
         .await;
     assert_eq!(r.status, reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(r.error_field(), "Last-Event-ID");

@@ -482,9 +482,8 @@ async fn sync(
     let p = params(q)?;
     let after = parse_cursor(p.get("cursor").map(String::as_str), "cursor")?;
     let limit = int_param(&p, "limit", 200, 1, 1000)? as u32;
-    let page = s
-        .db
-        .read(move |tx| {
+    let page =
+        s.db.read(move |tx| {
             check_cursor(tx, after, "cursor")?;
             let mut changes = tx.feed_after(rep, after, limit + 1)?;
             let has_more = changes.len() > limit as usize;

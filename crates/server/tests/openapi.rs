@@ -30,8 +30,14 @@ fn the_spec_and_the_router_list_the_same_endpoints() {
         .collect();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let phantom: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not in openapi.yaml: {undocumented:?}");
-    assert!(phantom.is_empty(), "in openapi.yaml but not served: {phantom:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not in openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "in openapi.yaml but not served: {phantom:?}"
+    );
 }
 
 #[test]
@@ -54,6 +60,10 @@ fn the_spec_lists_every_error_code() {
         baton_protocol::ErrorCode::Unavailable,
         baton_protocol::ErrorCode::Internal,
     ] {
-        assert!(text.contains(code.as_str()), "{} missing from the spec's schemas", code.as_str());
+        assert!(
+            text.contains(code.as_str()),
+            "{} missing from the spec's schemas",
+            code.as_str()
+        );
     }
 }

@@ -906,9 +906,13 @@ impl WriteTx for SqliteTx<'_> {
             "SELECT queued_at, id FROM leads WHERE status = 'queued' AND team = ?1 \
              AND (queued_at, id) > (?2, ?3) ORDER BY queued_at, id LIMIT ?4",
         )?;
-        let (at, id) = after.map(|(t, id)| (t.millis(), id)).unwrap_or((i64::MIN, 0));
+        let (at, id) = after
+            .map(|(t, id)| (t.millis(), id))
+            .unwrap_or((i64::MIN, 0));
         let rows = stmt
-            .query_map(params![team, at, id, limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?
+            .query_map(params![team, at, id, limit], |r| {
+                Ok((ts(r.get(0)?), r.get(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
