@@ -1,0 +1,598 @@
+//! `baton`: the headless Baton client. Every command is a thin shell over
+//! baton-core; output is a readable table, or JSON with `--json`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use baton_core::api::ApiClient;
+use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
+use baton_core::profile::TokenStore;
+use baton_core::{CoreError, Engine, InboxQuery, LeadSummary, LocalStatus, Profile};
+use baton_protocol::{Availability, Role, Timestamp};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "Baton for the terminal: your routed leads, why they came to you, and your decisions"
+)]
+struct Cli {
+    /// Profile directory (cache, server and token); default ~/.local/share/baton/default.
+    #[arg(long, global = true, env = "BATON_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusFilter {
+    New,
+    Accepted,
+    Rejected,
+    TakenAway,
+    All,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in: checks the token with the server and stores it in the OS keychain.
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        token: String,
+    },
+    /// Sign out: forget the token and delete this profile's cache.
+    Logout,
+    /// Send waiting decisions, then fetch every change since the last sync.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stay connected: print and notify new leads as they are assigned.
+    Watch {
+        /// Print only; raise no desktop notifications.
+        #[arg(long)]
+        no_notify: bool,
+    },
+    /// List leads, most urgent first.
+    Inbox {
+        #[arg(long, value_enum, default_value = "new")]
+        status: StatusFilter,
+        /// Words to find in name, company, email, title, quiz answers and notes.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one lead: contact, source, score breakdown, quiz, behaviours, intent, why it came to you, history.
+    Show {
+        lead: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept a lead (saved at once; sent now or as soon as the server is reachable).
+    Accept {
+        lead: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a lead with a reason code (see `baton reasons`).
+    Reject {
+        lead: i64,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The server's rejection reasons.
+    Reasons {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync state, outbox depth, last error, inbox counts.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop receiving leads.
+    Away,
+    /// Start receiving leads again.
+    Available,
+    /// Set or clear the daily window without notifications, e.g. 22:00-07:00.
+    QuietHours {
+        /// The window, or `off`.
+        window: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lead content is untrusted: never let it move the cursor or recolour a terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn fit(s: &str, width: usize) -> String {
+    let s = clean(s);
+    if s.chars().count() <= width {
+        format!("{s:<width$}")
+    } else {
+        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn ago(t: Timestamp, now: Timestamp) -> String {
+    let mins = (now.millis() - t.millis()) / 60_000;
+    match mins {
+        m if m < 1 => "just now".into(),
+        m if m < 120 => format!("{m} min ago"),
+        m if m < 48 * 60 => format!("{} h ago", m / 60),
+        m => format!("{} days ago", m / (24 * 60)),
+    }
+}
+
+fn sla_left(due: Timestamp, now: Timestamp) -> String {
+    let secs = (due.millis() - now.millis()) / 1000;
+    match secs {
+        s if s <= 0 => "SLA passed".into(),
+        s if s < 120 => format!("SLA in {s} s"),
+        s => format!("SLA in {} min", s / 60),
+    }
+}
+
+fn status_word(s: &LeadSummary) -> String {
+    use baton_core::store::DecisionState;
+    let base = s.status.as_str().replace('_', " ");
+    match s.decision_state {
+        Some(DecisionState::Pending) => format!("{base} (sending)"),
+        Some(DecisionState::Refused) => "refused by server".into(),
+        _ => base,
+    }
+}
+
+fn print_inbox(rows: &[LeadSummary]) {
+    let now = Timestamp::now();
+    println!(
+        "{:<7} {:>5}  {:<24} {:<22} {:<16} {:<26} STATUS",
+        "ID", "SCORE", "NAME", "COMPANY", "SOURCE", "ASSIGNED"
+    );
+    for r in rows {
+        let timing = match (r.assigned_at, r.sla_due_at, r.status) {
+            (Some(a), Some(d), LocalStatus::New) => {
+                format!("{} · {}", ago(a, now), sla_left(d, now))
+            }
+            (Some(a), _, _) => ago(a, now),
+            _ => String::new(),
+        };
+        println!(
+            "{:<7} {:>5}  {} {} {} {} {}",
+            r.id,
+            r.score,
+            fit(&r.name, 24),
+            fit(r.company.as_deref().unwrap_or("—"), 22),
+            fit(&r.channel, 16),
+            fit(&timing, 26),
+            status_word(r)
+        );
+    }
+    if rows.is_empty() {
+        println!("(no leads)");
+    }
+}
+
+fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn open(profile: &Profile, notifier: Option<Arc<dyn Notifier>>) -> anyhow::Result<Arc<Engine>> {
+    Ok(Engine::open(profile, notifier)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let profile = Profile::resolve(cli.data_dir)?;
+    match cli.command {
+        Command::Login { server, token } => {
+            let api = ApiClient::new(&server, token.trim())?;
+            let me = api.me().await?;
+            if me.role != Role::Rep {
+                anyhow::bail!(
+                    "this token belongs to a {:?}, not a rep: use a rep's token",
+                    me.role
+                );
+            }
+            let store = profile.save_login(api.base(), token.trim(), &me.name)?;
+            let team = me
+                .team
+                .as_ref()
+                .map(|t| format!(" (team {})", t.name))
+                .unwrap_or_default();
+            println!("Signed in to {} as {}{team}.", api.base(), clean(&me.name));
+            match store {
+                TokenStore::Keychain => println!("Token stored in the OS keychain."),
+                TokenStore::File => eprintln!(
+                    "warning: no OS keychain service is available; the token is stored in {} (readable only by you)",
+                    profile.dir.join("token").display()
+                ),
+            }
+            Ok(())
+        }
+        Command::Logout => {
+            profile.sign_out()?;
+            println!("Signed out; this profile's cache is deleted.");
+            Ok(())
+        }
+        Command::Sync { json } => {
+            let engine = open(&profile, None)?;
+            let pushed = engine.push().await;
+            let pulled = engine.pull().await?;
+            let pushed = pushed?;
+            if json {
+                return json_out(&serde_json::json!({"pushed": pushed, "pulled": pulled}));
+            }
+            println!(
+                "Synced: {} changes, {} new leads, {} taken away; {} decisions sent, {} refused, {} waiting.",
+                pulled.changes,
+                pulled.new_leads,
+                pulled.taken_away,
+                pushed.sent,
+                pushed.refused,
+                pushed.pending
+            );
+            Ok(())
+        }
+        Command::Watch { no_notify } => watch(profile, no_notify).await,
+        Command::Inbox {
+            status,
+            search,
+            limit,
+            json,
+        } => {
+            let engine = open(&profile, None)?;
+            let status = match status {
+                StatusFilter::New => Some(LocalStatus::New),
+                StatusFilter::Accepted => Some(LocalStatus::Accepted),
+                StatusFilter::Rejected => Some(LocalStatus::Rejected),
+                StatusFilter::TakenAway => Some(LocalStatus::TakenAway),
+                StatusFilter::All => None,
+            };
+            let rows = engine.store().inbox(&InboxQuery {
+                status,
+                search,
+                limit,
+                offset: 0,
+            })?;
+            if json {
+                return json_out(&rows);
+            }
+            print_inbox(&rows);
+            Ok(())
+        }
+        Command::Show { lead, json } => {
+            let engine = open(&profile, None)?;
+            let detail = engine
+                .store()
+                .lead(lead)?
+                .ok_or(CoreError::LeadNotFound(lead))?;
+            if json {
+                return json_out(&detail);
+            }
+            print_lead(&detail);
+            Ok(())
+        }
+        Command::Accept { lead, note } => {
+            let engine = open(&profile, None)?;
+            engine.accept(lead, note)?;
+            report_send(&engine, lead, "Accepted").await
+        }
+        Command::Reject { lead, reason, note } => {
+            let engine = open(&profile, None)?;
+            // Refresh the reason list when the server is reachable.
+            let _ = engine.reasons().await;
+            engine.reject(lead, &reason, note)?;
+            report_send(&engine, lead, "Rejected").await
+        }
+        Command::Reasons { json } => {
+            let engine = open(&profile, None)?;
+            let reasons = engine.reasons().await?;
+            if json {
+                return json_out(&reasons);
+            }
+            for r in reasons {
+                let mut flags = Vec::new();
+                if r.note_required {
+                    flags.push("note required");
+                }
+                if r.routes_on {
+                    flags.push("routes to another rep");
+                }
+                let flags = if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", flags.join(", "))
+                };
+                println!("{:<22} {}{flags}", r.code, clean(&r.label));
+            }
+            Ok(())
+        }
+        Command::Status { json } => {
+            let settings = profile.settings()?.ok_or(CoreError::NotSignedIn)?;
+            let engine = open(&profile, None)?;
+            let reachable = engine.me().await;
+            let status = engine.status();
+            let counts = engine.counts()?;
+            let connection = match &reachable {
+                Ok(_) => "online",
+                Err(e) if e.is_transient() => "offline",
+                Err(_) => "error",
+            };
+            if json {
+                return json_out(&serde_json::json!({
+                    "server": settings.server,
+                    "rep": settings.rep_name,
+                    "connection": connection,
+                    "last_sync": status.last_success,
+                    "last_error": status.last_error,
+                    "outbox": status.outbox_depth,
+                    "counts": counts,
+                }));
+            }
+            println!("Server:      {} ({connection})", settings.server);
+            println!("Signed in:   {}", clean(&settings.rep_name));
+            println!(
+                "Last sync:   {}",
+                status
+                    .last_success
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "never".into())
+            );
+            println!(
+                "Outbox:      {} decisions waiting to be sent",
+                status.outbox_depth
+            );
+            if let Some(e) = status.last_error {
+                println!("Last error:  {}", clean(&e));
+            }
+            println!(
+                "Inbox:       {} new · {} accepted · {} rejected · {} taken away",
+                counts.new, counts.accepted, counts.rejected, counts.taken_away
+            );
+            Ok(())
+        }
+        Command::Away | Command::Available => {
+            let availability = if matches!(cli.command, Command::Away) {
+                Availability::Away
+            } else {
+                Availability::Available
+            };
+            let engine = open(&profile, None)?;
+            engine.set_availability(availability)?;
+            let word = if availability == Availability::Away {
+                "away: no new leads"
+            } else {
+                "available for new leads"
+            };
+            match engine.push().await {
+                Ok(_) => println!("You are {word}."),
+                Err(e) if e.is_transient() => {
+                    println!("You will be {word} once the server is reachable (saved).")
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Ok(())
+        }
+        Command::QuietHours { window } => {
+            let engine = open(&profile, None)?;
+            if window == "off" {
+                engine.set_quiet_hours(None)?;
+                println!("Quiet hours off.");
+            } else {
+                let q = engine.set_quiet_hours(Some(&window))?;
+                println!(
+                    "No notifications between {} each day.",
+                    q.map(|q| q.to_string()).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn report_send(engine: &Engine, lead: i64, word: &str) -> anyhow::Result<()> {
+    match engine.push().await {
+        Ok(_) => {
+            let s = engine.store().summary(lead)?;
+            match s.and_then(|s| s.refused_message) {
+                Some(msg) => {
+                    anyhow::bail!("the server refused this decision: {}", clean(&msg))
+                }
+                None => println!("{word} lead {lead}; the server has it."),
+            }
+        }
+        Err(e) if e.is_transient() => println!(
+            "{word} lead {lead}; saved and waiting to be sent (the server is unreachable). `baton sync` or `baton watch` sends it."
+        ),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+fn print_lead(d: &baton_core::LeadDetail) {
+    let l = &d.lead;
+    let c = &l.contact;
+    let now = Timestamp::now();
+    println!(
+        "{} — {}",
+        clean(&c.name),
+        clean(c.company.as_deref().unwrap_or(""))
+    );
+    println!("  Status:    {}", status_word(&d.summary));
+    if let Some(msg) = &d.summary.refused_message {
+        println!("  Refused:   {}", clean(msg));
+    }
+    for (label, v) in [
+        ("Title", c.title.as_deref()),
+        ("Email", c.email.as_deref()),
+        ("Phone", c.phone.as_deref()),
+        ("Country", c.country.as_deref()),
+    ] {
+        if let Some(v) = v {
+            println!("  {label:<10} {}", clean(v));
+        }
+    }
+    if let Some(n) = c.company_size {
+        println!("  Company    {n} employees");
+    }
+    let s = &l.source;
+    println!(
+        "  Source:    {}{}",
+        clean(&s.channel),
+        s.campaign
+            .as_deref()
+            .map(|c| format!(" · campaign {}", clean(c)))
+            .unwrap_or_default()
+    );
+    println!("  Score:     {}", l.score.value);
+    for b in &l.score.breakdown {
+        println!("    {:>+4}  {}", b.points, clean(&b.criterion));
+    }
+    if !l.quiz.is_empty() {
+        println!("  Quiz:");
+        for q in &l.quiz {
+            println!("    {} → {}", clean(&q.question), clean(&q.answer));
+        }
+    }
+    if !l.behaviours.is_empty() {
+        println!("  Behaviours:");
+        for b in &l.behaviours {
+            println!(
+                "    {}  {}{}",
+                ago(b.at, now),
+                clean(&b.kind),
+                b.detail
+                    .as_deref()
+                    .map(|d| format!(": {}", clean(d)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let i = &l.intent;
+    for (label, v) in [
+        ("Need", &i.need),
+        ("Timeline", &i.timeline),
+        ("Budget", &i.budget),
+    ] {
+        if let Some(v) = v {
+            println!("  {label:<10} {}", clean(v));
+        }
+    }
+    if let Some(a) = &l.assignment {
+        println!("  Why you:   {}", clean(&a.why));
+        println!(
+            "  Assigned:  {} · {}",
+            ago(a.assigned_at, now),
+            sla_left(a.sla_due_at, now)
+        );
+    }
+    if !d.history.is_empty() {
+        println!("  History:");
+        for h in &d.history {
+            println!("    {}  {}: {}", h.at, h.kind, clean(&h.detail));
+        }
+    }
+}
+
+async fn watch(profile: Profile, no_notify: bool) -> anyhow::Result<()> {
+    let (actions_tx, mut actions_rx) = tokio::sync::mpsc::unbounded_channel::<NotificationAction>();
+    let notifier: Option<Arc<dyn Notifier>> = if no_notify {
+        None
+    } else {
+        Some(Arc::new(DesktopNotifier::new(Arc::new(move |a| {
+            let _ = actions_tx.send(a);
+        }))))
+    };
+    let engine = open(&profile, notifier)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let runner = tokio::spawn(engine.clone().run(stop_rx));
+    let mut seen: std::collections::HashSet<i64> = engine
+        .store()
+        .inbox(&InboxQuery {
+            status: None,
+            search: None,
+            limit: u32::MAX,
+            offset: 0,
+        })?
+        .into_iter()
+        .filter_map(|s| s.assignment_id)
+        .collect();
+    let mut status = engine.subscribe();
+    eprintln!("Watching for new leads (Ctrl-C to stop)…");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            changed = status.changed() => {
+                if changed.is_err() { break; }
+                let rows = engine.store().inbox(&InboxQuery { status: Some(LocalStatus::New), search: None, limit: 200, offset: 0 })?;
+                for r in rows.iter().rev() {
+                    if let Some(a) = r.assignment_id && seen.insert(a) {
+                        println!(
+                            "new lead {}: {} — {} · score {} · {}",
+                            r.id,
+                            clean(&r.name),
+                            clean(r.company.as_deref().unwrap_or("")),
+                            r.score,
+                            clean(&r.channel)
+                        );
+                    }
+                }
+            }
+            Some(action) = actions_rx.recv() => match action {
+                NotificationAction::Accept(lead) => match engine.accept(lead, None) {
+                    Ok(_) => println!("accepted lead {lead} from its notification"),
+                    Err(e) => eprintln!("cannot accept lead {lead}: {e}"),
+                },
+                NotificationAction::Open(lead) => println!("open lead {lead}: run `baton show {lead}`"),
+            },
+        }
+    }
+    let _ = stop_tx.send(true);
+    let _ = runner.await;
+    Ok(())
+}

@@ -1,0 +1,84 @@
+-- baton-core local cache, version 1. One file per profile.
+-- Instants are INTEGER milliseconds since the Unix epoch (UTC).
+
+-- The rep's leads as the server last described them, plus local decisions.
+CREATE TABLE leads (
+    id              INTEGER PRIMARY KEY,          -- the server's lead id
+    external_id     TEXT NOT NULL,
+    -- new: awaiting the rep's decision; accepted; rejected; taken_away: left
+    -- the rep's hands without their decision (SLA) or their decision was refused.
+    status          TEXT NOT NULL CHECK (status IN ('new', 'accepted', 'rejected', 'taken_away')),
+    server_version  INTEGER NOT NULL,
+    assignment_id   INTEGER,
+    assigned_at     INTEGER,
+    sla_due_at      INTEGER,
+    score           INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    company         TEXT,
+    email           TEXT,
+    title           TEXT,
+    channel         TEXT NOT NULL,
+    lead_json       TEXT NOT NULL,                -- the full baton_protocol::Lead
+    -- The rep's own decision, once made here or reported by the server.
+    decision        TEXT CHECK (decision IN ('accept', 'reject')),
+    decision_reason TEXT,
+    decision_note   TEXT,
+    decided_at      INTEGER,
+    -- pending: in the outbox; confirmed: the server recorded it;
+    -- refused: the server refused it (lead no longer the rep's).
+    decision_state  TEXT CHECK (decision_state IN ('pending', 'confirmed', 'refused')),
+    refused_message TEXT,
+    taken_away_reason TEXT,
+    taken_away_at   INTEGER,
+    updated_at      INTEGER NOT NULL
+);
+-- The inbox: new leads most urgent (earliest SLA) first; the rest newest first.
+CREATE INDEX leads_inbox ON leads(status, sla_due_at, id);
+CREATE INDEX leads_status_recent ON leads(status, assigned_at DESC, id);
+CREATE INDEX leads_recent ON leads(assigned_at DESC, id);
+
+-- Full-text search over what a rep remembers of a lead. External content:
+-- rows are written by the same statements that write `leads`.
+CREATE VIRTUAL TABLE leads_fts USING fts5(
+    name, company, email, title, quiz, notes,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- What happened to each lead, as this client saw it.
+CREATE TABLE lead_history (
+    id      INTEGER PRIMARY KEY,
+    lead_id INTEGER NOT NULL,
+    at      INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    detail  TEXT NOT NULL
+);
+CREATE INDEX lead_history_lead ON lead_history(lead_id, id);
+
+-- Writes waiting to reach the server, in order.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('feedback', 'availability')),
+    lead_id         INTEGER,
+    body            TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'refused')),
+    answer          TEXT
+);
+CREATE INDEX outbox_pending ON outbox(state, id);
+
+-- Notifications already raised, so none is raised twice.
+CREATE TABLE notified (
+    assignment_id INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('assigned', 'reminder')),
+    at            INTEGER NOT NULL,
+    PRIMARY KEY (assignment_id, kind)
+) WITHOUT ROWID;
+
+-- Small settings and the sync position: cursor, last success, last error.
+CREATE TABLE kv (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,896 @@
+//! The local cache: one SQLite file per profile.
+//!
+//! Three promises live here, each kept by doing the work in one transaction:
+//! a sync page and the cursor after it commit together; a decision and its
+//! outbox row commit together (durably: `synchronous=FULL`); and a
+//! notification is recorded as raised in the transaction that brought the
+//! assignment, so it is never raised twice.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use baton_protocol::{
+    Change, DecisionKind, FeedbackRequest, Lead, LeadId, SyncPage, TakeAwayReason, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, Result};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// Where a lead stands in this rep's inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalStatus {
+    /// Awaiting the rep's decision.
+    New,
+    Accepted,
+    Rejected,
+    /// Left the rep's hands without their decision, or their decision was refused.
+    TakenAway,
+}
+
+impl LocalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalStatus::New => "new",
+            LocalStatus::Accepted => "accepted",
+            LocalStatus::Rejected => "rejected",
+            LocalStatus::TakenAway => "taken_away",
+        }
+    }
+
+    fn parse(s: &str) -> LocalStatus {
+        match s {
+            "accepted" => LocalStatus::Accepted,
+            "rejected" => LocalStatus::Rejected,
+            "taken_away" => LocalStatus::TakenAway,
+            _ => LocalStatus::New,
+        }
+    }
+}
+
+/// Whether the server has the rep's decision yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionState {
+    /// Saved here, waiting in the outbox.
+    Pending,
+    /// The server recorded it.
+    Confirmed,
+    /// The server refused it (the lead was no longer the rep's).
+    Refused,
+}
+
+impl DecisionState {
+    fn parse(s: &str) -> Option<DecisionState> {
+        match s {
+            "pending" => Some(DecisionState::Pending),
+            "confirmed" => Some(DecisionState::Confirmed),
+            "refused" => Some(DecisionState::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// A row of the inbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadSummary {
+    pub id: LeadId,
+    pub external_id: String,
+    pub status: LocalStatus,
+    pub name: String,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub channel: String,
+    pub score: u32,
+    pub assignment_id: Option<i64>,
+    pub assigned_at: Option<Timestamp>,
+    pub sla_due_at: Option<Timestamp>,
+    pub decision: Option<DecisionKind>,
+    pub decision_reason: Option<String>,
+    pub decision_note: Option<String>,
+    pub decision_state: Option<DecisionState>,
+    /// The server's reason for refusing the rep's decision.
+    pub refused_message: Option<String>,
+    pub taken_away_reason: Option<TakeAwayReason>,
+}
+
+/// One lead with everything the lead view shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadDetail {
+    pub summary: LeadSummary,
+    pub lead: Lead,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// What to list.
+#[derive(Clone, Debug, Default)]
+pub struct InboxQuery {
+    /// `None` lists every status.
+    pub status: Option<LocalStatus>,
+    /// Words to find in name, company, email, title, quiz answers and notes.
+    pub search: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxCounts {
+    pub new: u32,
+    pub accepted: u32,
+    pub rejected: u32,
+    pub taken_away: u32,
+}
+
+/// What applying a sync page changed, for notifications.
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    pub entries: usize,
+    /// Assignments seen for the first time (not notified before), in order.
+    pub new_assignments: Vec<LeadSummary>,
+    pub taken_away: Vec<LeadId>,
+}
+
+/// A write waiting to reach the server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: OutboxKind,
+    pub lead_id: Option<LeadId>,
+    pub body: String,
+    pub idempotency_key: String,
+    pub attempts: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxKind {
+    Feedback,
+    Availability,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+const SUMMARY_COLUMNS: &str = "id, external_id, status, name, company, email, title, channel, score, \
+     assignment_id, assigned_at, sla_due_at, decision, decision_reason, decision_note, decision_state, \
+     refused_message, taken_away_reason";
+
+fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<LeadSummary> {
+    let status: String = r.get(2)?;
+    let decision: Option<String> = r.get(12)?;
+    let state: Option<String> = r.get(15)?;
+    let taken: Option<String> = r.get(17)?;
+    Ok(LeadSummary {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        status: LocalStatus::parse(&status),
+        name: r.get(3)?,
+        company: r.get(4)?,
+        email: r.get(5)?,
+        title: r.get(6)?,
+        channel: r.get(7)?,
+        score: r.get(8)?,
+        assignment_id: r.get(9)?,
+        assigned_at: r.get::<_, Option<i64>>(10)?.map(Timestamp),
+        sla_due_at: r.get::<_, Option<i64>>(11)?.map(Timestamp),
+        decision: decision.as_deref().map(|d| {
+            if d == "accept" {
+                DecisionKind::Accept
+            } else {
+                DecisionKind::Reject
+            }
+        }),
+        decision_reason: r.get(13)?,
+        decision_note: r.get(14)?,
+        decision_state: state.as_deref().and_then(DecisionState::parse),
+        refused_message: r.get(16)?,
+        taken_away_reason: taken.map(|t| {
+            serde_json::from_value(serde_json::Value::String(t)).unwrap_or(TakeAwayReason::Unknown)
+        }),
+    })
+}
+
+/// Turns what a rep types into an FTS5 query: every word must match, as a
+/// prefix, and nothing they type is read as FTS syntax.
+fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-' && c != '_')
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Store {
+    /// Opens (creating and migrating) the cache at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CoreError::Storage(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| {
+            CoreError::Storage(format!("cannot open the cache {}: {e}", path.display()))
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        // FULL: an accepted decision survives power loss, not only a crash.
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        if current > newest {
+            return Err(CoreError::Storage(format!(
+                "the cache {} was written by a newer Baton (schema {current}); update Baton or use another --data-dir",
+                path.display()
+            )));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| CoreError::Storage("the cache lock was poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    pub fn get_kv(&self, key: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    pub fn set_kv(&self, key: &str, value: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn delete_kv(&self, key: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM kv WHERE key = ?1", [key])?;
+            Ok(())
+        })
+    }
+
+    /// The feed position after the last applied page (`None`: never synced).
+    pub fn cursor(&self) -> Result<Option<String>> {
+        self.get_kv("cursor")
+    }
+
+    /// Forgets the cursor, so the next sync reads the feed from the start.
+    pub fn reset_cursor(&self) -> Result<()> {
+        self.delete_kv("cursor")
+    }
+
+    /// Applies one page of the feed and advances the cursor, in one transaction.
+    pub fn apply_page(&self, page: &SyncPage, now: Timestamp) -> Result<Applied> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut applied = Applied {
+                entries: page.changes.len(),
+                ..Default::default()
+            };
+            for entry in &page.changes {
+                apply_change(&tx, &entry.change, entry.at, &mut applied)?;
+            }
+            tx.execute(
+                "INSERT INTO kv (key, value) VALUES ('cursor', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [&page.next_cursor.0],
+            )?;
+            tx.execute(
+                "INSERT INTO kv (key, value) VALUES ('last_sync', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [now.millis().to_string()],
+            )?;
+            tx.commit()?;
+            Ok(applied)
+        })
+    }
+
+    pub fn inbox(&self, q: &InboxQuery) -> Result<Vec<LeadSummary>> {
+        let search = q.search.as_deref().and_then(fts_query);
+        self.with(|c| {
+            let filter_status = q.status.map(|s| s.as_str());
+            let order = match q.status {
+                Some(LocalStatus::New) => "sla_due_at, id",
+                _ => "assigned_at DESC, id DESC",
+            };
+            let search_clause = if search.is_some() {
+                "AND id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?2)"
+            } else {
+                "AND ?2 IS NULL"
+            };
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM leads WHERE (?1 IS NULL OR status = ?1) {search_clause} \
+                 ORDER BY {order} LIMIT ?3 OFFSET ?4"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt
+                .query_map(
+                    params![filter_status, search, q.limit.max(1), q.offset],
+                    summary_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn counts(&self) -> Result<InboxCounts> {
+        self.with(|c| {
+            let mut counts = InboxCounts::default();
+            let mut stmt =
+                c.prepare_cached("SELECT status, COUNT(*) FROM leads GROUP BY status")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let n: u32 = r.get(1)?;
+                match LocalStatus::parse(&r.get::<_, String>(0)?) {
+                    LocalStatus::New => counts.new = n,
+                    LocalStatus::Accepted => counts.accepted = n,
+                    LocalStatus::Rejected => counts.rejected = n,
+                    LocalStatus::TakenAway => counts.taken_away = n,
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    pub fn summary(&self, id: LeadId) -> Result<Option<LeadSummary>> {
+        self.with(|c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"
+            ))?
+            .query_row([id], summary_from_row)
+            .optional()?)
+        })
+    }
+
+    pub fn lead(&self, id: LeadId) -> Result<Option<LeadDetail>> {
+        self.with(|c| {
+            let found = c
+                .prepare_cached(&format!(
+                    "SELECT {SUMMARY_COLUMNS}, lead_json FROM leads WHERE id = ?1"
+                ))?
+                .query_row([id], |r| {
+                    Ok((summary_from_row(r)?, r.get::<_, String>(18)?))
+                })
+                .optional()?;
+            let Some((summary, json)) = found else {
+                return Ok(None);
+            };
+            let lead: Lead = serde_json::from_str(&json)?;
+            let history = c
+                .prepare_cached(
+                    "SELECT at, kind, detail FROM lead_history WHERE lead_id = ?1 ORDER BY id",
+                )?
+                .query_map([id], |r| {
+                    Ok(HistoryEntry {
+                        at: Timestamp(r.get(0)?),
+                        kind: r.get(1)?,
+                        detail: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some(LeadDetail {
+                summary,
+                lead,
+                history,
+            }))
+        })
+    }
+
+    /// Records the rep's decision and its outbox row in one durable
+    /// transaction. Refuses leads that are not awaiting a decision.
+    pub fn decide(
+        &self,
+        lead_id: LeadId,
+        req: &FeedbackRequest,
+        idempotency_key: &str,
+        now: Timestamp,
+    ) -> Result<LeadSummary> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let summary = tx
+                .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"))?
+                .query_row([lead_id], summary_from_row)
+                .optional()?
+                .ok_or(CoreError::LeadNotFound(lead_id))?;
+            if summary.status != LocalStatus::New || summary.decision_state.is_some() {
+                return Err(CoreError::NotActionable(match summary.status {
+                    LocalStatus::Accepted => format!("lead {lead_id} is already accepted"),
+                    LocalStatus::Rejected => format!("lead {lead_id} is already rejected"),
+                    LocalStatus::TakenAway => format!(
+                        "lead {lead_id} is no longer yours: it was taken away (SLA) and routed to another rep"
+                    ),
+                    LocalStatus::New => format!("lead {lead_id} already has a decision on its way"),
+                }));
+            }
+            let (status, word) = match req.decision {
+                DecisionKind::Accept => (LocalStatus::Accepted, "accepted"),
+                DecisionKind::Reject => (LocalStatus::Rejected, "rejected"),
+            };
+            tx.execute(
+                "UPDATE leads SET status = ?2, decision = ?3, decision_reason = ?4, decision_note = ?5, \
+                 decided_at = ?6, decision_state = 'pending', updated_at = ?6 WHERE id = ?1",
+                params![
+                    lead_id,
+                    status.as_str(),
+                    req.decision.as_str(),
+                    req.reason,
+                    req.note,
+                    now.millis()
+                ],
+            )?;
+            if let Some(note) = &req.note {
+                tx.execute(
+                    "UPDATE leads_fts SET notes = ?2 WHERE rowid = ?1",
+                    params![lead_id, note],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO outbox (kind, lead_id, body, idempotency_key, created_at) VALUES ('feedback', ?1, ?2, ?3, ?4)",
+                params![lead_id, serde_json::to_string(req)?, idempotency_key, now.millis()],
+            )?;
+            let reason = req
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            history(&tx, lead_id, now, "decided", &format!("you {word} it{reason}; sending to the server"))?;
+            let summary = tx
+                .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"))?
+                .query_row([lead_id], summary_from_row)?;
+            tx.commit()?;
+            Ok(summary)
+        })
+    }
+
+    /// Queues an availability change for the server.
+    pub fn queue_availability(
+        &self,
+        body: &str,
+        idempotency_key: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO outbox (kind, body, idempotency_key, created_at) VALUES ('availability', ?1, ?2, ?3)",
+                params![body, idempotency_key, now.millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The oldest write still to send.
+    pub fn next_outbox(&self) -> Result<Option<OutboxRow>> {
+        self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT id, kind, lead_id, body, idempotency_key, attempts FROM outbox \
+                 WHERE state = 'pending' ORDER BY id LIMIT 1",
+            )?
+            .query_row([], |r| {
+                let kind: String = r.get(1)?;
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    kind: if kind == "feedback" {
+                        OutboxKind::Feedback
+                    } else {
+                        OutboxKind::Availability
+                    },
+                    lead_id: r.get(2)?,
+                    body: r.get(3)?,
+                    idempotency_key: r.get(4)?,
+                    attempts: r.get(5)?,
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    pub fn outbox_depth(&self) -> Result<u32> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// The server recorded the write.
+    pub fn outbox_done(&self, row: &OutboxRow, answer: &str, now: Timestamp) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE outbox SET state = 'done', answer = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![row.id, answer],
+            )?;
+            if let Some(lead) = row.lead_id {
+                let changed = tx.execute(
+                    "UPDATE leads SET decision_state = 'confirmed', updated_at = ?2 WHERE id = ?1 AND decision_state = 'pending'",
+                    params![lead, now.millis()],
+                )?;
+                if changed == 1 {
+                    history(&tx, lead, now, "confirmed", "the server recorded your decision")?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The server refused the write for good (e.g. 409: lead no longer yours).
+    pub fn outbox_refused(&self, row: &OutboxRow, message: &str, now: Timestamp) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE outbox SET state = 'refused', answer = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![row.id, message],
+            )?;
+            if let Some(lead) = row.lead_id {
+                tx.execute(
+                    "UPDATE leads SET status = 'taken_away', decision_state = 'refused', refused_message = ?2, \
+                     taken_away_at = ?3, updated_at = ?3 WHERE id = ?1",
+                    params![lead, message, now.millis()],
+                )?;
+                history(&tx, lead, now, "refused", &format!("the server refused your decision: {message}"))?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    pub fn outbox_attempt_failed(&self, row: &OutboxRow, error: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![row.id, error],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Leads awaiting a decision whose SLA ends within a sixth of its length
+    /// (10 minutes of an hour) and that had no reminder yet; marks them reminded.
+    pub fn take_due_reminders(&self, now: Timestamp) -> Result<Vec<LeadSummary>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let due = tx
+                .prepare_cached(&format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM leads WHERE status = 'new' AND decision_state IS NULL \
+                     AND sla_due_at IS NOT NULL AND sla_due_at > ?1 \
+                     AND (sla_due_at - ?1) * 6 <= (sla_due_at - assigned_at) \
+                     AND NOT EXISTS (SELECT 1 FROM notified n WHERE n.assignment_id = leads.assignment_id AND n.kind = 'reminder') \
+                     ORDER BY sla_due_at LIMIT 50"
+                ))?
+                .query_map([now.millis()], summary_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for l in &due {
+                tx.execute(
+                    "INSERT OR IGNORE INTO notified (assignment_id, kind, at) VALUES (?1, 'reminder', ?2)",
+                    params![l.assignment_id, now.millis()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(due)
+        })
+    }
+
+    /// The earliest moment a reminder could fall due.
+    pub fn next_reminder_at(&self) -> Result<Option<Timestamp>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT MIN(sla_due_at - (sla_due_at - assigned_at) / 6) FROM leads \
+                 WHERE status = 'new' AND decision_state IS NULL AND sla_due_at IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM notified n WHERE n.assignment_id = leads.assignment_id AND n.kind = 'reminder')",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )?
+            .map(Timestamp))
+        })
+    }
+}
+
+fn history(
+    tx: &Transaction<'_>,
+    lead: LeadId,
+    at: Timestamp,
+    kind: &str,
+    detail: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO lead_history (lead_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![lead, at.millis(), kind, detail])?;
+    Ok(())
+}
+
+fn index_for_search(tx: &Transaction<'_>, lead: &Lead, notes: Option<&str>) -> Result<()> {
+    let quiz = lead
+        .quiz
+        .iter()
+        .map(|q| format!("{} {}", q.question, q.answer))
+        .collect::<Vec<_>>()
+        .join("\n");
+    tx.prepare_cached("DELETE FROM leads_fts WHERE rowid = ?1")?
+        .execute([lead.id])?;
+    tx.prepare_cached(
+        "INSERT INTO leads_fts (rowid, name, company, email, title, quiz, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        lead.id,
+        lead.contact.name,
+        lead.contact.company,
+        lead.contact.email,
+        lead.contact.title,
+        quiz,
+        notes
+    ])?;
+    Ok(())
+}
+
+struct Existing {
+    assignment_id: Option<i64>,
+    decision_state: Option<DecisionState>,
+    status: LocalStatus,
+    server_version: i64,
+    decision_note: Option<String>,
+}
+
+fn existing(tx: &Transaction<'_>, id: LeadId) -> Result<Option<Existing>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT assignment_id, decision_state, status, server_version, decision_note FROM leads WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Existing {
+                assignment_id: r.get(0)?,
+                decision_state: r
+                    .get::<_, Option<String>>(1)?
+                    .as_deref()
+                    .and_then(DecisionState::parse),
+                status: LocalStatus::parse(&r.get::<_, String>(2)?),
+                server_version: r.get(3)?,
+                decision_note: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+fn apply_change(
+    tx: &Transaction<'_>,
+    change: &Change,
+    at: Timestamp,
+    applied: &mut Applied,
+) -> Result<()> {
+    match change {
+        Change::LeadAssigned { lead } => {
+            let Some(a) = &lead.assignment else {
+                return Ok(());
+            };
+            let json = serde_json::to_string(lead)?;
+            let prior = existing(tx, lead.id)?;
+            let keeps_local_decision = prior
+                .as_ref()
+                .is_some_and(|p| p.assignment_id == Some(a.id) && p.decision_state.is_some());
+            if keeps_local_decision {
+                // The rep already decided this offer: newer content, same decision.
+                tx.prepare_cached(
+                    "UPDATE leads SET lead_json = ?2, server_version = MAX(server_version, ?3) WHERE id = ?1",
+                )?
+                .execute(params![lead.id, json, lead.version])?;
+            } else {
+                tx.prepare_cached(
+                    "INSERT INTO leads (id, external_id, status, server_version, assignment_id, assigned_at, \
+                     sla_due_at, score, name, company, email, title, channel, lead_json, updated_at) \
+                     VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                     ON CONFLICT(id) DO UPDATE SET status = 'new', server_version = excluded.server_version, \
+                     assignment_id = excluded.assignment_id, assigned_at = excluded.assigned_at, \
+                     sla_due_at = excluded.sla_due_at, score = excluded.score, name = excluded.name, \
+                     company = excluded.company, email = excluded.email, title = excluded.title, \
+                     channel = excluded.channel, lead_json = excluded.lead_json, decision = NULL, \
+                     decision_reason = NULL, decision_note = NULL, decided_at = NULL, decision_state = NULL, \
+                     refused_message = NULL, taken_away_reason = NULL, taken_away_at = NULL, \
+                     updated_at = excluded.updated_at",
+                )?
+                .execute(params![
+                    lead.id,
+                    lead.external_id,
+                    lead.version,
+                    a.id,
+                    a.assigned_at.millis(),
+                    a.sla_due_at.millis(),
+                    lead.score.value,
+                    lead.contact.name,
+                    lead.contact.company,
+                    lead.contact.email,
+                    lead.contact.title,
+                    lead.source.channel,
+                    json,
+                    at.millis()
+                ])?;
+                index_for_search(tx, lead, None)?;
+            }
+            history(tx, lead.id, at, "assigned", &a.why)?;
+            let first_time = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO notified (assignment_id, kind, at) VALUES (?1, 'assigned', ?2)",
+                )?
+                .execute(params![a.id, at.millis()])?
+                == 1;
+            if first_time && !keeps_local_decision {
+                let summary = tx
+                    .prepare_cached(&format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"
+                    ))?
+                    .query_row([lead.id], summary_from_row)?;
+                applied.new_assignments.push(summary);
+            }
+        }
+        Change::LeadUpdated { lead } => {
+            let Some(prior) = existing(tx, lead.id)? else {
+                return Ok(());
+            };
+            if lead.version < prior.server_version {
+                return Ok(());
+            }
+            tx.prepare_cached(
+                "UPDATE leads SET lead_json = ?2, server_version = ?3, score = ?4, name = ?5, company = ?6, \
+                 email = ?7, title = ?8, channel = ?9, updated_at = ?10 WHERE id = ?1",
+            )?
+            .execute(params![
+                lead.id,
+                serde_json::to_string(lead)?,
+                lead.version,
+                lead.score.value,
+                lead.contact.name,
+                lead.contact.company,
+                lead.contact.email,
+                lead.contact.title,
+                lead.source.channel,
+                at.millis()
+            ])?;
+            index_for_search(tx, lead, prior.decision_note.as_deref())?;
+            history(tx, lead.id, at, "updated", "marketing updated this lead")?;
+        }
+        Change::LeadTakenAway {
+            lead_id,
+            assignment_id,
+            reason,
+            ..
+        } => {
+            let Some(prior) = existing(tx, *lead_id)? else {
+                return Ok(());
+            };
+            if prior.assignment_id != Some(*assignment_id) {
+                return Ok(());
+            }
+            let reason_text = serde_json::to_value(reason)?
+                .as_str()
+                .unwrap_or("unknown")
+                .to_string();
+            if prior.decision_state == Some(DecisionState::Pending) {
+                // The outbox will hear the server's 409 and mark it refused;
+                // until then the rep's decision stands as they made it.
+                history(
+                    tx,
+                    *lead_id,
+                    at,
+                    "taken_away",
+                    "taken away before your decision reached the server",
+                )?;
+                return Ok(());
+            }
+            if prior.status == LocalStatus::New {
+                tx.prepare_cached(
+                    "UPDATE leads SET status = 'taken_away', taken_away_reason = ?2, taken_away_at = ?3, \
+                     updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![lead_id, reason_text, at.millis()])?;
+                applied.taken_away.push(*lead_id);
+            }
+            let why = match reason {
+                TakeAwayReason::SlaExpired => {
+                    "not accepted within the SLA: routed to the next rep".to_string()
+                }
+                _ => format!("taken away ({reason_text})"),
+            };
+            history(tx, *lead_id, at, "taken_away", &why)?;
+        }
+        Change::DecisionRecorded {
+            decision,
+            disposition,
+        } => {
+            let Some(prior) = existing(tx, decision.lead_id)? else {
+                return Ok(());
+            };
+            if prior.assignment_id != Some(decision.assignment_id) {
+                return Ok(());
+            }
+            let status = match decision.decision {
+                DecisionKind::Accept => LocalStatus::Accepted,
+                DecisionKind::Reject => LocalStatus::Rejected,
+            };
+            tx.prepare_cached(
+                "UPDATE leads SET status = ?2, decision = ?3, decision_reason = ?4, decision_note = ?5, \
+                 decided_at = ?6, decision_state = 'confirmed', refused_message = NULL, updated_at = ?7 WHERE id = ?1",
+            )?
+            .execute(params![
+                decision.lead_id,
+                status.as_str(),
+                decision.decision.as_str(),
+                decision.reason,
+                decision.note,
+                decision.decided_at.millis(),
+                at.millis()
+            ])?;
+            let then = serde_json::to_value(disposition)?
+                .as_str()
+                .unwrap_or("")
+                .replace('_', " ");
+            history(
+                tx,
+                decision.lead_id,
+                at,
+                "decision_recorded",
+                &format!(
+                    "the server recorded: {} ({then})",
+                    decision.decision.as_str()
+                ),
+            )?;
+        }
+        Change::Unknown => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_input_never_reaches_fts_as_syntax() {
+        assert_eq!(fts_query("ada lovelace").unwrap(), "\"ada\"* \"lovelace\"*");
+        assert_eq!(fts_query("\" OR NEAR(").unwrap(), "\"OR\"* \"NEAR\"*");
+        assert_eq!(fts_query("  ()  "), None);
+        assert_eq!(fts_query("ada@acme.io").unwrap(), "\"ada@acme.io\"*");
+    }
+
+    #[test]
+    fn refuses_a_cache_from_a_newer_baton() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", 42).unwrap();
+        }
+        let e = Store::open(&path).err().unwrap().to_string();
+        assert!(e.contains("newer Baton"), "{e}");
+    }
+}
