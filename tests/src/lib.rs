@@ -157,6 +157,12 @@ impl Server {
     /// Stops and starts again on the same address with the same database.
     pub fn restart(&mut self) {
         self.stop();
+        self.start_again();
+    }
+
+    /// Starts a stopped server again on its address, with its database.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
         let addr = self.base.trim_start_matches("http://").to_string();
         self.spawn(&addr);
     }
@@ -591,4 +597,71 @@ pub fn assigned_ids(entries: &[FeedEntry]) -> Vec<LeadId> {
             _ => None,
         })
         .collect()
+}
+
+/// A `baton` CLI profile in a temporary data directory.
+pub struct Baton {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Baton {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Baton {
+    pub fn new() -> Baton {
+        Baton {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(binary("baton"));
+        cmd.args(args)
+            .env("BATON_DATA_DIR", self.dir.path())
+            // No session bus: the keychain falls back to a 0600 file.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs a command; returns (success, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.command(args).output().expect("run baton");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.run(args);
+        assert!(ok, "baton {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("baton {args:?} --json: {e}: {out}"))
+    }
+
+    pub fn login(&self, server: &Server, rep: &Client) {
+        self.ok(&["login", "--server", &server.base, "--token", &rep.token]);
+    }
+
+    /// Lead ids in the inbox with this status filter (`new`, `all`, …).
+    pub fn inbox_ids(&self, status: &str) -> Vec<LeadId> {
+        let v = self.json(&["inbox", "--status", status, "--limit", "100000"]);
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|l| l["id"].as_i64().expect("id"))
+            .collect()
+    }
 }

@@ -32,6 +32,7 @@ enum StatusFilter {
     New,
     Accepted,
     Rejected,
+    #[value(name = "taken_away", alias = "taken-away")]
     TakenAway,
     All,
 }

@@ -1,0 +1,250 @@
+//! The `baton` client against the real server: first and incremental sync,
+//! live push, take-aways and re-routes, offline decisions, restarts, and the
+//! 409 path.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use baton_tests::*;
+
+const SHORT_SLA: &str =
+    "qualification_threshold = 60\n[[teams]]\nname = \"sales\"\nsla_seconds = 2\n";
+
+#[tokio::test]
+async fn first_and_incremental_sync_fill_the_inbox_and_search_finds_leads() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(intake.push(&lead(&format!("cs-{i}"))).await.lead.id);
+    }
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    let out = baton.ok(&["sync"]);
+    assert!(out.contains("5 new leads"), "{out}");
+    let mut inbox = baton.inbox_ids("new");
+    inbox.sort();
+    assert_eq!(inbox, ids);
+
+    let mut special = lead("cs-special");
+    special.contact.name = "Grace Hopper".into();
+    special.quiz[0].answer = "Within six weeks".into();
+    let special = intake.push(&special).await.lead;
+    assert!(baton.ok(&["sync"]).contains("1 new leads"));
+    assert_eq!(baton.inbox_ids("new").len(), 6);
+    let found = baton.json(&["inbox", "--status", "all", "--search", "grace"]);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], special.id);
+    let by_quiz = baton.json(&["inbox", "--status", "all", "--search", "six week"]);
+    assert_eq!(by_quiz[0]["id"], special.id, "quiz answers are searchable");
+
+    let shown = baton.json(&["show", &special.id.to_string()]);
+    assert_eq!(shown["lead"]["quiz"][0]["answer"], "Within six weeks");
+    assert!(
+        shown["lead"]["assignment"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("rotation")
+    );
+}
+
+/// Reads a child's stdout lines on a thread, so tests can wait with a deadline.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().expect("stdout piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for_line(rx: &mpsc::Receiver<String>, needle: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line containing {needle:?} within {within:?}; saw {seen:?}");
+}
+
+#[tokio::test]
+async fn watch_shows_new_leads_live_and_survives_a_server_restart() {
+    let mut server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    let mut watch = baton
+        .command(&["watch", "--no-notify"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut watch);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let l1 = intake.push(&lead("w-1")).await.lead;
+    wait_for_line(
+        &lines,
+        &format!("new lead {}", l1.id),
+        Duration::from_secs(10),
+    );
+
+    server.restart();
+    let intake = server.intake();
+    let l2 = intake.push(&lead("w-2")).await.lead;
+    wait_for_line(
+        &lines,
+        &format!("new lead {}", l2.id),
+        Duration::from_secs(20),
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[tokio::test]
+async fn an_sla_take_away_leaves_the_inbox_and_says_why() {
+    let server = Server::start(SHORT_SLA);
+    // Ava is the team's only rep: once taken back, the lead waits in the queue.
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    intake.push(&lead("t-1")).await;
+    baton.ok(&["sync"]);
+    let mine = baton.inbox_ids("new");
+    assert_eq!(mine.len(), 1);
+    let id = mine[0];
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    baton.ok(&["sync"]);
+    assert!(
+        baton.inbox_ids("new").is_empty(),
+        "taken away leaves the inbox"
+    );
+    assert_eq!(baton.inbox_ids("taken_away"), vec![id]);
+    let shown = baton.json(&["show", &id.to_string()]);
+    assert_eq!(shown["summary"]["taken_away_reason"], "sla_expired");
+    let history = shown["history"].as_array().unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|h| h["detail"].as_str().unwrap().contains("SLA"))
+    );
+    let (ok, _, err) = baton.run(&["accept", &id.to_string()]);
+    assert!(!ok);
+    assert!(err.contains("no longer yours"), "{err}");
+}
+
+#[tokio::test]
+async fn a_wrong_territory_rejection_reaches_the_next_reps_inbox() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let ben = server.add_rep("Ben", "sales", 1, 100);
+    let intake = server.intake();
+    let (a, b) = (Baton::new(), Baton::new());
+    a.login(&server, &ava);
+    b.login(&server, &ben);
+    intake.push(&lead("r-1")).await;
+    intake.push(&lead("r-2")).await;
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let id = a.inbox_ids("new")[0];
+    let out = a.ok(&["reject", &id.to_string(), "--reason", "wrong_territory"]);
+    assert!(out.contains("the server has it"), "{out}");
+    b.ok(&["sync"]);
+    assert!(b.inbox_ids("new").contains(&id));
+    a.ok(&["sync"]);
+    assert_eq!(a.inbox_ids("rejected"), vec![id]);
+    let (ok, _, err) = a.run(&[
+        "reject",
+        &b.inbox_ids("new")[0].to_string(),
+        "--reason",
+        "other",
+    ]);
+    assert!(!ok && err.contains("note"), "other needs a note: {err}");
+}
+
+#[tokio::test]
+async fn decisions_made_offline_are_sent_once_the_server_returns() {
+    let mut server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    let l1 = intake.push(&lead("o-1")).await.lead;
+    let l2 = intake.push(&lead("o-2")).await.lead;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+    baton.ok(&["reasons"]);
+
+    server.stop();
+    let out = baton.ok(&["accept", &l1.id.to_string()]);
+    assert!(out.contains("waiting to be sent"), "{out}");
+    let out = baton.ok(&[
+        "reject",
+        &l2.id.to_string(),
+        "--reason",
+        "no_budget",
+        "--note",
+        "Q3",
+    ]);
+    assert!(out.contains("waiting to be sent"), "{out}");
+    let status = baton.json(&["status"]);
+    assert_eq!(status["outbox"], 2);
+    assert_eq!(status["connection"], "offline");
+    assert_eq!(
+        baton.inbox_ids("accepted"),
+        vec![l1.id],
+        "the decision shows at once"
+    );
+
+    server.start_again();
+    let out = baton.ok(&["sync"]);
+    assert!(out.contains("2 decisions sent"), "{out}");
+    assert_eq!(baton.json(&["status"])["outbox"], 0);
+    let h1 = manager.history(l1.id).await;
+    let h2 = manager.history(l2.id).await;
+    assert_eq!(h1.decisions.len(), 1);
+    assert_eq!(h2.decisions.len(), 1);
+    assert_eq!(h2.decisions[0].note.as_deref(), Some("Q3"));
+}
+
+#[tokio::test]
+async fn a_decision_the_server_refuses_is_shown_with_its_reason() {
+    let server = Server::start(SHORT_SLA);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let l = intake.push(&lead("409-1")).await.lead;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+    // The SLA passes on the server while this client has not synced.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let (ok, _, err) = baton.run(&["accept", &l.id.to_string()]);
+    assert!(!ok, "the CLI reports the refusal");
+    assert!(err.contains("refused"), "{err}");
+    let shown = baton.json(&["show", &l.id.to_string()]);
+    assert_eq!(shown["summary"]["decision_state"], "refused");
+    assert!(
+        shown["summary"]["refused_message"]
+            .as_str()
+            .unwrap()
+            .contains("SLA")
+    );
+    assert!(baton.inbox_ids("new").is_empty());
+    assert_eq!(
+        baton.json(&["status"])["outbox"],
+        0,
+        "a refused write leaves the outbox"
+    );
+}
