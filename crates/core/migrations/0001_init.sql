@@ -30,6 +30,10 @@ CREATE TABLE leads (
     refused_message TEXT,
     taken_away_reason TEXT,
     taken_away_at   INTEGER,
+    -- The assignment whose notification (and SLA reminder) was raised, so
+    -- neither is raised twice; kept on the row to spare an insert per lead.
+    notified_assignment INTEGER,
+    reminded_assignment INTEGER,
     updated_at      INTEGER NOT NULL
 );
 -- The inbox: new leads most urgent (earliest SLA) first; the rest newest first.
@@ -37,11 +41,15 @@ CREATE INDEX leads_inbox ON leads(status, sla_due_at, id);
 CREATE INDEX leads_status_recent ON leads(status, assigned_at DESC, id);
 CREATE INDEX leads_recent ON leads(assigned_at DESC, id);
 
--- Full-text search over what a rep remembers of a lead. External content:
--- rows are written by the same statements that write `leads`.
+-- Full-text search over what a rep remembers of a lead: name, company,
+-- email, title, quiz answers (not the questions: every lead shares them) and
+-- notes. rowid = lead id. detail=none keeps the index small and inserts
+-- fast; queries are single-token prefix terms, which it supports.
 CREATE VIRTUAL TABLE leads_fts USING fts5(
     name, company, email, title, quiz, notes,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    detail = none,
+    columnsize = 0
 );
 
 -- What happened to each lead, as this client saw it.
@@ -68,14 +76,6 @@ CREATE TABLE outbox (
     answer          TEXT
 );
 CREATE INDEX outbox_pending ON outbox(state, id);
-
--- Notifications already raised, so none is raised twice.
-CREATE TABLE notified (
-    assignment_id INTEGER NOT NULL,
-    kind          TEXT NOT NULL CHECK (kind IN ('assigned', 'reminder')),
-    at            INTEGER NOT NULL,
-    PRIMARY KEY (assignment_id, kind)
-) WITHOUT ROWID;
 
 -- Small settings and the sync position: cursor, last success, last error.
 CREATE TABLE kv (

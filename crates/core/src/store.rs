@@ -162,9 +162,8 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-const SUMMARY_COLUMNS: &str = "id, external_id, status, name, company, email, title, channel, score, \
-     assignment_id, assigned_at, sla_due_at, decision, decision_reason, decision_note, decision_state, \
-     refused_message, taken_away_reason";
+/// Qualified, so the FTS join cannot make them ambiguous.
+const SUMMARY_COLUMNS: &str = "leads.id, leads.external_id, leads.status, leads.name, leads.company, leads.email, leads.title, leads.channel, leads.score, leads.assignment_id, leads.assigned_at, leads.sla_due_at, leads.decision, leads.decision_reason, leads.decision_note, leads.decision_state, leads.refused_message, leads.taken_away_reason";
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<LeadSummary> {
     let status: String = r.get(2)?;
@@ -204,11 +203,19 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<LeadSummary> {
 /// Turns what a rep types into an FTS5 query: every word must match, as a
 /// prefix, and nothing they type is read as FTS syntax.
 fn fts_query(input: &str) -> Option<String> {
+    // Split where the unicode61 tokenizer splits, so each term is one token.
     let terms: Vec<String> = input
-        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-' && c != '_')
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(16)
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        // A one-character prefix would expand to thousands of tokens: match it exactly.
+        .map(|w| {
+            if w.chars().count() > 1 {
+                format!("\"{w}\"*")
+            } else {
+                format!("\"{w}\"")
+            }
+        })
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
 }
@@ -224,6 +231,9 @@ impl Store {
             CoreError::Storage(format!("cannot open the cache {}: {e}", path.display()))
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Rows carry a lead's full context (~2-3 KB): larger pages hold
+        // several per page. Only takes effect on a new file, before WAL.
+        conn.execute_batch("PRAGMA page_size=16384; PRAGMA cache_size=-65536;")?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         // FULL: an accepted decision survives power loss, not only a crash.
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
@@ -293,6 +303,19 @@ impl Store {
     /// Applies one page of the feed and advances the cursor, in one transaction.
     pub fn apply_page(&self, page: &SyncPage, now: Timestamp) -> Result<Applied> {
         self.with(|c| {
+            // A page need not survive power loss: its cursor commits with it,
+            // so a lost page is simply pulled again. Decisions stay FULL.
+            c.execute_batch("PRAGMA synchronous=NORMAL")?;
+            let result = apply_page_in(c, page, now);
+            c.execute_batch("PRAGMA synchronous=FULL")?;
+            result
+        })
+    }
+}
+
+fn apply_page_in(c: &mut Connection, page: &SyncPage, now: Timestamp) -> Result<Applied> {
+    {
+        {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut applied = Applied {
                 entries: page.changes.len(),
@@ -311,34 +334,62 @@ impl Store {
             )?;
             tx.commit()?;
             Ok(applied)
-        })
+        }
     }
+}
 
+impl Store {
     pub fn inbox(&self, q: &InboxQuery) -> Result<Vec<LeadSummary>> {
         let search = q.search.as_deref().and_then(fts_query);
+        // One statement per shape, so each walks its own index and stops at
+        // the page instead of sorting the whole cache.
+        let status = q.status.map(|s| s.as_str());
+        let (sql, by_status) = match (&search, q.status) {
+            (Some(_), _) => (
+                // FTS yields rowids (lead ids, which grow with time) in
+                // descending order; the join stops after one page of matches.
+                format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM leads_fts f JOIN leads ON leads.id = f.rowid \
+                     WHERE leads_fts MATCH ?1 AND (?2 IS NULL OR leads.status = ?2) \
+                     ORDER BY f.rowid DESC LIMIT ?3 OFFSET ?4"
+                ),
+                false,
+            ),
+            (None, Some(LocalStatus::New)) => (
+                format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM leads WHERE status = ?1 \
+                     ORDER BY sla_due_at, id LIMIT ?2 OFFSET ?3"
+                ),
+                true,
+            ),
+            (None, Some(_)) => (
+                format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM leads WHERE status = ?1 \
+                     ORDER BY assigned_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+                ),
+                true,
+            ),
+            (None, None) => (
+                format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM leads \
+                     ORDER BY assigned_at DESC, id DESC LIMIT ?1 OFFSET ?2"
+                ),
+                false,
+            ),
+        };
         self.with(|c| {
-            let filter_status = q.status.map(|s| s.as_str());
-            let order = match q.status {
-                Some(LocalStatus::New) => "sla_due_at, id",
-                _ => "assigned_at DESC, id DESC",
-            };
-            let search_clause = if search.is_some() {
-                "AND id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?2)"
-            } else {
-                "AND ?2 IS NULL"
-            };
-            let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM leads WHERE (?1 IS NULL OR status = ?1) {search_clause} \
-                 ORDER BY {order} LIMIT ?3 OFFSET ?4"
-            );
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt
-                .query_map(
-                    params![filter_status, search, q.limit.max(1), q.offset],
-                    summary_from_row,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            let limit = q.limit.max(1);
+            let rows = match (&search, by_status) {
+                (Some(m), _) => {
+                    stmt.query_map(params![m, status, limit, q.offset], summary_from_row)?
+                }
+                (None, true) => {
+                    stmt.query_map(params![status, limit, q.offset], summary_from_row)?
+                }
+                (None, false) => stmt.query_map(params![limit, q.offset], summary_from_row)?,
+            };
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
@@ -385,7 +436,7 @@ impl Store {
                 return Ok(None);
             };
             let lead: Lead = serde_json::from_str(&json)?;
-            let history = c
+            let mut history = c
                 .prepare_cached(
                     "SELECT at, kind, detail FROM lead_history WHERE lead_id = ?1 ORDER BY id",
                 )?
@@ -397,6 +448,16 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            // The offer itself is not stored as a history row (one insert
+            // fewer per lead on a first sync): it is read off the assignment.
+            if let Some(a) = &lead.assignment {
+                history.push(HistoryEntry {
+                    at: a.assigned_at,
+                    kind: "assigned".into(),
+                    detail: a.why.clone(),
+                });
+                history.sort_by_key(|h| h.at);
+            }
             Ok(Some(LeadDetail {
                 summary,
                 lead,
@@ -586,17 +647,18 @@ impl Store {
                     "SELECT {SUMMARY_COLUMNS} FROM leads WHERE status = 'new' AND decision_state IS NULL \
                      AND sla_due_at IS NOT NULL AND sla_due_at > ?1 \
                      AND (sla_due_at - ?1) * 6 <= (sla_due_at - assigned_at) \
-                     AND NOT EXISTS (SELECT 1 FROM notified n WHERE n.assignment_id = leads.assignment_id AND n.kind = 'reminder') \
+                     AND reminded_assignment IS NOT assignment_id \
                      ORDER BY sla_due_at LIMIT 50"
                 ))?
                 .query_map([now.millis()], summary_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             for l in &due {
                 tx.execute(
-                    "INSERT OR IGNORE INTO notified (assignment_id, kind, at) VALUES (?1, 'reminder', ?2)",
-                    params![l.assignment_id, now.millis()],
+                    "UPDATE leads SET reminded_assignment = assignment_id WHERE id = ?1",
+                    [l.id],
                 )?;
             }
+            let _ = now;
             tx.commit()?;
             Ok(due)
         })
@@ -608,7 +670,7 @@ impl Store {
             Ok(c.query_row(
                 "SELECT MIN(sla_due_at - (sla_due_at - assigned_at) / 6) FROM leads \
                  WHERE status = 'new' AND decision_state IS NULL AND sla_due_at IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM notified n WHERE n.assignment_id = leads.assignment_id AND n.kind = 'reminder')",
+                 AND reminded_assignment IS NOT assignment_id",
                 [],
                 |r| r.get::<_, Option<i64>>(0),
             )?
@@ -631,15 +693,22 @@ fn history(
     Ok(())
 }
 
-fn index_for_search(tx: &Transaction<'_>, lead: &Lead, notes: Option<&str>) -> Result<()> {
+fn index_for_search(
+    tx: &Transaction<'_>,
+    lead: &Lead,
+    notes: Option<&str>,
+    replace: bool,
+) -> Result<()> {
     let quiz = lead
         .quiz
         .iter()
-        .map(|q| format!("{} {}", q.question, q.answer))
+        .map(|q| q.answer.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    tx.prepare_cached("DELETE FROM leads_fts WHERE rowid = ?1")?
-        .execute([lead.id])?;
+    if replace {
+        tx.prepare_cached("DELETE FROM leads_fts WHERE rowid = ?1")?
+            .execute([lead.id])?;
+    }
     tx.prepare_cached(
         "INSERT INTO leads_fts (rowid, name, company, email, title, quiz, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
@@ -657,6 +726,7 @@ fn index_for_search(tx: &Transaction<'_>, lead: &Lead, notes: Option<&str>) -> R
 
 struct Existing {
     assignment_id: Option<i64>,
+    notified_assignment: Option<i64>,
     decision_state: Option<DecisionState>,
     status: LocalStatus,
     server_version: i64,
@@ -666,7 +736,8 @@ struct Existing {
 fn existing(tx: &Transaction<'_>, id: LeadId) -> Result<Option<Existing>> {
     Ok(tx
         .prepare_cached(
-            "SELECT assignment_id, decision_state, status, server_version, decision_note FROM leads WHERE id = ?1",
+            "SELECT assignment_id, decision_state, status, server_version, decision_note, notified_assignment \
+             FROM leads WHERE id = ?1",
         )?
         .query_row([id], |r| {
             Ok(Existing {
@@ -678,6 +749,7 @@ fn existing(tx: &Transaction<'_>, id: LeadId) -> Result<Option<Existing>> {
                 status: LocalStatus::parse(&r.get::<_, String>(2)?),
                 server_version: r.get(3)?,
                 decision_note: r.get(4)?,
+                notified_assignment: r.get(5)?,
             })
         })
         .optional()?)
@@ -708,8 +780,9 @@ fn apply_change(
             } else {
                 tx.prepare_cached(
                     "INSERT INTO leads (id, external_id, status, server_version, assignment_id, assigned_at, \
-                     sla_due_at, score, name, company, email, title, channel, lead_json, updated_at) \
-                     VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                     sla_due_at, score, name, company, email, title, channel, lead_json, updated_at, \
+                     notified_assignment) \
+                     VALUES (?1, ?2, 'new', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?4) \
                      ON CONFLICT(id) DO UPDATE SET status = 'new', server_version = excluded.server_version, \
                      assignment_id = excluded.assignment_id, assigned_at = excluded.assigned_at, \
                      sla_due_at = excluded.sla_due_at, score = excluded.score, name = excluded.name, \
@@ -717,7 +790,7 @@ fn apply_change(
                      channel = excluded.channel, lead_json = excluded.lead_json, decision = NULL, \
                      decision_reason = NULL, decision_note = NULL, decided_at = NULL, decision_state = NULL, \
                      refused_message = NULL, taken_away_reason = NULL, taken_away_at = NULL, \
-                     updated_at = excluded.updated_at",
+                     notified_assignment = excluded.notified_assignment, updated_at = excluded.updated_at",
                 )?
                 .execute(params![
                     lead.id,
@@ -735,15 +808,11 @@ fn apply_change(
                     json,
                     at.millis()
                 ])?;
-                index_for_search(tx, lead, None)?;
+                index_for_search(tx, lead, None, prior.is_some())?;
             }
-            history(tx, lead.id, at, "assigned", &a.why)?;
-            let first_time = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO notified (assignment_id, kind, at) VALUES (?1, 'assigned', ?2)",
-                )?
-                .execute(params![a.id, at.millis()])?
-                == 1;
+            let first_time = prior
+                .as_ref()
+                .is_none_or(|p| p.notified_assignment != Some(a.id));
             if first_time && !keeps_local_decision {
                 let summary = tx
                     .prepare_cached(&format!(
@@ -776,7 +845,7 @@ fn apply_change(
                 lead.source.channel,
                 at.millis()
             ])?;
-            index_for_search(tx, lead, prior.decision_note.as_deref())?;
+            index_for_search(tx, lead, prior.decision_note.as_deref(), true)?;
             history(tx, lead.id, at, "updated", "marketing updated this lead")?;
         }
         Change::LeadTakenAway {
@@ -878,8 +947,12 @@ mod tests {
     fn search_input_never_reaches_fts_as_syntax() {
         assert_eq!(fts_query("ada lovelace").unwrap(), "\"ada\"* \"lovelace\"*");
         assert_eq!(fts_query("\" OR NEAR(").unwrap(), "\"OR\"* \"NEAR\"*");
+        assert_eq!(fts_query("don't").unwrap(), "\"don\"* \"t\"");
         assert_eq!(fts_query("  ()  "), None);
-        assert_eq!(fts_query("ada@acme.io").unwrap(), "\"ada@acme.io\"*");
+        assert_eq!(
+            fts_query("ada@acme.io").unwrap(),
+            "\"ada\"* \"acme\"* \"io\"*"
+        );
     }
 
     #[test]

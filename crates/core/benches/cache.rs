@@ -1,0 +1,288 @@
+//! Local cache benchmark: first sync of 100,000 leads (10 quiz answers and 5
+//! behaviours each) applied into SQLite; inbox pages and FTS search on the
+//! full cache; accept/reject durably committed.
+//!
+//!     cargo bench -p baton-core --bench cache
+//!
+//! BENCH_LEADS changes the cache size (default 100000).
+
+use std::time::Instant;
+
+use baton_core::store::{InboxQuery, LocalStatus, Store};
+use baton_protocol::*;
+
+const FIRST: &[&str] = &[
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Niklaus",
+];
+const LAST: &[&str] = &[
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen",
+    "Wirth",
+];
+const COMPANIES: &[&str] = &[
+    "Northwind",
+    "Kestrel Analytics",
+    "Solvik Energy",
+    "Tessera Cloud",
+    "Delft Robotics",
+    "Polar Byte",
+    "Casa Verde",
+];
+
+fn lead(i: i64, now: Timestamp) -> Lead {
+    let name = format!(
+        "{} {} {i}",
+        FIRST[i as usize % 10],
+        LAST[(i as usize / 10) % 10]
+    );
+    let company = COMPANIES[i as usize % COMPANIES.len()];
+    Lead {
+        id: i,
+        external_id: format!("bench-{i}"),
+        status: LeadStatus::Assigned,
+        source: Source {
+            channel: ["webinar", "paid_search", "referral", "event"][i as usize % 4].into(),
+            campaign: Some("q4-pipeline".into()),
+            ..Default::default()
+        },
+        contact: Contact {
+            name,
+            email: Some(format!(
+                "lead{i}@{}.example",
+                company.to_lowercase().replace(' ', "")
+            )),
+            company: Some(company.into()),
+            title: Some("VP Sales".into()),
+            phone: Some("+49 30 1234567".into()),
+            country: Some("DE".into()),
+            company_size: Some(250),
+        },
+        score: Score {
+            value: 50 + (i % 50) as u32,
+            breakdown: vec![
+                ScoreItem {
+                    criterion: "Scorecard quiz".into(),
+                    points: 40,
+                },
+                ScoreItem {
+                    criterion: "Engagement".into(),
+                    points: 20,
+                },
+            ],
+        },
+        quiz: (0..10)
+            .map(|q| QuizAnswer {
+                question: format!(
+                    "Scorecard question number {q}: how do you handle inbound leads today?"
+                ),
+                answer: [
+                    "Within an hour",
+                    "Same day",
+                    "We don't measure it",
+                    "Salesforce",
+                    "HubSpot",
+                ][(i as usize + q) % 5]
+                    .into(),
+                points: Some(4),
+            })
+            .collect(),
+        behaviours: (0..5)
+            .map(|b| Behaviour {
+                kind: "page_view".into(),
+                at: now.plus_millis(-(b as i64) * 3_600_000),
+                detail: Some(format!("Visited page {b} of the pricing section")),
+            })
+            .collect(),
+        intent: Intent {
+            need: Some("Route inbound demo requests within minutes".into()),
+            timeline: Some("This quarter".into()),
+            budget: Some("€10k–50k".into()),
+        },
+        team: Some("sales".into()),
+        assignment: Some(Assignment {
+            id: i,
+            lead_id: i,
+            rep_id: 1,
+            rep_name: "Ava".into(),
+            team: "sales".into(),
+            rule: "fallback".into(),
+            why: "no rule matched; fallback team \"sales\"; Ava was next in rotation".into(),
+            assigned_at: now.plus_millis(-i),
+            sla_due_at: now.plus_millis(3_600_000 - i),
+            outcome: AssignmentOutcome::Pending,
+            ended_at: None,
+        }),
+        returned: None,
+        created_at: now,
+        updated_at: now,
+        version: 2,
+    }
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
+}
+
+fn report(what: &str, mut ms: Vec<f64>) {
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "{what}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} runs)",
+        pct(&ms, 0.5),
+        pct(&ms, 0.99),
+        ms[ms.len() - 1],
+        ms.len()
+    );
+}
+
+fn main() {
+    let n: i64 = std::env::var("BENCH_LEADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("cache.db")).unwrap();
+    let now = Timestamp::now();
+
+    // Pages as the server sends them (1,000 entries), built before timing.
+    let pages: Vec<SyncPage> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(1000)
+        .map(|ids| SyncPage {
+            changes: ids
+                .iter()
+                .map(|&i| FeedEntry {
+                    cursor: Cursor((i + 1).to_string()),
+                    at: now,
+                    change: Change::LeadAssigned {
+                        lead: Box::new(lead(i + 1, now)),
+                    },
+                })
+                .collect(),
+            next_cursor: Cursor((ids[ids.len() - 1] + 1).to_string()),
+            has_more: true,
+        })
+        .collect();
+    let started = Instant::now();
+    for page in &pages {
+        store.apply_page(page, now).unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "first sync: {n} leads applied in {secs:.2} s = {:.0} leads/s",
+        n as f64 / secs
+    );
+    drop(pages);
+    if std::env::var_os("BENCH_SYNC_ONLY").is_some() {
+        return;
+    }
+
+    let mut inbox = Vec::new();
+    for k in 0..1000u32 {
+        let q = InboxQuery {
+            status: Some(if k % 2 == 0 {
+                LocalStatus::New
+            } else {
+                LocalStatus::Accepted
+            }),
+            search: None,
+            limit: 50,
+            offset: (k * 97) % 5000,
+        };
+        let t = Instant::now();
+        let rows = store.inbox(&q).unwrap();
+        inbox.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(k % 2 == 1 || rows.len() == 50);
+    }
+    report(&format!("inbox page of 50 on {n} leads"), inbox);
+
+    // What a rep types: part of a name, a company, an email, an answer.
+    let terms = [
+        "ada",
+        "hopper",
+        "kestrel",
+        "lead4242",
+        "salesforce",
+        "grace turing",
+        "dijkstra",
+        "same day",
+        "polar byte",
+        "northwind",
+        "marg",
+        "liskov@",
+        "knuth 1",
+        "tessera cloud",
+        "we don't measure",
+        "hub",
+    ];
+    let mut search = Vec::new();
+    for k in 0..1000usize {
+        let q = InboxQuery {
+            status: if k % 2 == 0 {
+                None
+            } else {
+                Some(LocalStatus::New)
+            },
+            search: Some(terms[k % terms.len()].to_string()),
+            limit: 50,
+            offset: 0,
+        };
+        let t = Instant::now();
+        store.inbox(&q).unwrap();
+        search.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    report(&format!("FTS search, first 50 hits, on {n} leads"), search);
+    if std::env::var_os("BENCH_TERMS").is_some() {
+        for t in terms {
+            let q = InboxQuery {
+                status: None,
+                search: Some(t.to_string()),
+                limit: 50,
+                offset: 0,
+            };
+            let s = Instant::now();
+            let n = store.inbox(&q).unwrap().len();
+            println!(
+                "  {t:?}: {:.2} ms, {n} rows",
+                s.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+    // The worst case: a one-digit prefix matches thousands of distinct tokens
+    // (every lead's number); reported, not a target.
+    let mut digits = Vec::new();
+    for k in 0..100usize {
+        let q = InboxQuery {
+            status: None,
+            search: Some(format!("ada {}", k % 10)),
+            limit: 50,
+            offset: 0,
+        };
+        let t = Instant::now();
+        store.inbox(&q).unwrap();
+        digits.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    report(
+        "FTS search with a one-digit prefix term (worst case)",
+        digits,
+    );
+
+    let mut decide = Vec::new();
+    for i in 1..=1000i64 {
+        let req = if i % 3 == 0 {
+            FeedbackRequest {
+                decision: DecisionKind::Reject,
+                reason: Some("no_budget".into()),
+                note: Some("frozen".into()),
+            }
+        } else {
+            FeedbackRequest {
+                decision: DecisionKind::Accept,
+                reason: None,
+                note: None,
+            }
+        };
+        let t = Instant::now();
+        store.decide(i, &req, &format!("key-{i}"), now).unwrap();
+        decide.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    report("accept/reject durably committed (synchronous=FULL)", decide);
+}
