@@ -43,14 +43,19 @@ CREATE INDEX leads_recent ON leads(assigned_at DESC, id);
 
 -- Full-text search over what a rep remembers of a lead: name, company,
 -- email, title, quiz answers (not the questions: every lead shares them) and
--- notes. rowid = lead id. detail=none keeps the index small and inserts
--- fast; queries are single-token prefix terms, which it supports.
+-- notes. rowid = lead id. Contentless (the text lives in `leads`) with
+-- deletes by rowid; detail=none keeps the index small and inserts fast, and
+-- queries are single-token terms, which it supports.
 CREATE VIRTUAL TABLE leads_fts USING fts5(
     name, company, email, title, quiz, notes,
     tokenize = 'unicode61 remove_diacritics 2',
     detail = none,
-    columnsize = 0
+    content = '',
+    contentless_delete = 1
 );
+-- The index's vocabulary: lets a search expand a prefix into the few exact
+-- tokens it matches, which FTS5 reads lazily (a prefix query reads them all).
+CREATE VIRTUAL TABLE leads_fts_vocab USING fts5vocab(leads_fts, 'row');
 
 -- What happened to each lead, as this client saw it.
 CREATE TABLE lead_history (

@@ -246,6 +246,11 @@ impl Engine {
                 break;
             }
         }
+        if report.changes > 0 {
+            let store = self.store.clone();
+            let changes = report.changes;
+            let _ = tokio::task::spawn_blocking(move || store.after_pull(changes)).await;
+        }
         self.announce(&fresh, first_sync);
         if !fresh.is_empty() {
             // New offers bring new SLA deadlines to remind about.

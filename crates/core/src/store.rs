@@ -200,24 +200,52 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<LeadSummary> {
     })
 }
 
-/// Turns what a rep types into an FTS5 query: every word must match, as a
-/// prefix, and nothing they type is read as FTS syntax.
-fn fts_query(input: &str) -> Option<String> {
-    // Split where the unicode61 tokenizer splits, so each term is one token.
-    let terms: Vec<String> = input
+/// The words of a search, split where the unicode61 tokenizer splits.
+fn search_words(input: &str) -> Vec<String> {
+    input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(16)
-        // A one-character prefix would expand to thousands of tokens: match it exactly.
-        .map(|w| {
-            if w.chars().count() > 1 {
-                format!("\"{w}\"*")
-            } else {
-                format!("\"{w}\"")
-            }
-        })
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Most exact tokens a prefix may expand into before a prefix query is cheaper.
+const MAX_EXPANSION: usize = 32;
+
+/// The FTS5 expression for one word: `"w"` for one character; the exact
+/// tokens the vocabulary holds for the prefix, OR-ed (read lazily, so a page
+/// of hits costs a page of work); a prefix query when there are too many or
+/// the word is not plain ASCII (the tokenizer folds diacritics; the
+/// vocabulary range lookup would not). `None`: no token matches at all.
+fn expand_prefix(c: &Connection, word: &str) -> Result<Option<String>> {
+    if word.chars().count() < 2 {
+        return Ok(Some(format!("\"{word}\"")));
+    }
+    if !word.is_ascii() {
+        return Ok(Some(format!("\"{word}\"*")));
+    }
+    let upper = format!("{word}\u{10FFFF}");
+    let mut stmt = c.prepare_cached(
+        "SELECT term FROM leads_fts_vocab WHERE term >= ?1 AND term < ?2 LIMIT ?3",
+    )?;
+    let tokens = stmt
+        .query_map(params![word, upper, MAX_EXPANSION as i64 + 1], |r| {
+            r.get::<_, String>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(match tokens.len() {
+        0 => None,
+        n if n > MAX_EXPANSION => Some(format!("\"{word}\"*")),
+        _ => Some(format!(
+            "({})",
+            tokens
+                .iter()
+                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        )),
+    })
 }
 
 impl Store {
@@ -234,6 +262,10 @@ impl Store {
         // Rows carry a lead's full context (~2-3 KB): larger pages hold
         // several per page. Only takes effect on a new file, before WAL.
         conn.execute_batch("PRAGMA page_size=16384; PRAGMA cache_size=-65536;")?;
+        // Checkpoint in larger steps (128 MiB of WAL): a first sync otherwise
+        // copies the same index pages back into the file again and again.
+        // `checkpoint` runs after every pull.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=8192;")?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         // FULL: an accepted decision survives power loss, not only a crash.
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
@@ -295,6 +327,19 @@ impl Store {
         self.get_kv("cursor")
     }
 
+    /// Housekeeping after a pull of `changes` entries: after a large one,
+    /// merge the search index into one segment (searches then read one
+    /// doclist per token); always fold the write-ahead log back into the file.
+    pub fn after_pull(&self, changes: usize) -> Result<()> {
+        self.with(|c| {
+            if changes >= 5_000 {
+                c.execute("INSERT INTO leads_fts (leads_fts) VALUES ('optimize')", [])?;
+            }
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
     /// Forgets the cursor, so the next sync reads the feed from the start.
     pub fn reset_cursor(&self) -> Result<()> {
         self.delete_kv("cursor")
@@ -340,7 +385,8 @@ fn apply_page_in(c: &mut Connection, page: &SyncPage, now: Timestamp) -> Result<
 
 impl Store {
     pub fn inbox(&self, q: &InboxQuery) -> Result<Vec<LeadSummary>> {
-        let search = q.search.as_deref().and_then(fts_query);
+        let words = q.search.as_deref().map(search_words).unwrap_or_default();
+        let search = (!words.is_empty()).then(String::new);
         // One statement per shape, so each walks its own index and stops at
         // the page instead of sorting the whole cache.
         let status = q.status.map(|s| s.as_str());
@@ -378,6 +424,15 @@ impl Store {
             ),
         };
         self.with(|c| {
+            let mut expression = Vec::with_capacity(words.len());
+            for w in &words {
+                match expand_prefix(c, w)? {
+                    Some(e) => expression.push(e),
+                    // A word no indexed token starts with: nothing can match.
+                    None => return Ok(Vec::new()),
+                }
+            }
+            let search = search.map(|_| expression.join(" AND "));
             let mut stmt = c.prepare_cached(&sql)?;
             let limit = q.limit.max(1);
             let rows = match (&search, by_status) {
@@ -509,10 +564,11 @@ impl Store {
                 ],
             )?;
             if let Some(note) = &req.note {
-                tx.execute(
-                    "UPDATE leads_fts SET notes = ?2 WHERE rowid = ?1",
-                    params![lead_id, note],
-                )?;
+                // The index holds no text to update in place: re-index the lead.
+                let json: String =
+                    tx.query_row("SELECT lead_json FROM leads WHERE id = ?1", [lead_id], |r| r.get(0))?;
+                let lead: Lead = serde_json::from_str(&json)?;
+                index_for_search(&tx, &lead, Some(note), true)?;
             }
             tx.execute(
                 "INSERT INTO outbox (kind, lead_id, body, idempotency_key, created_at) VALUES ('feedback', ?1, ?2, ?3, ?4)",
@@ -943,15 +999,122 @@ fn apply_change(
 mod tests {
     use super::*;
 
+    fn page_of(names: &[(&str, &str)]) -> SyncPage {
+        let now = Timestamp(1_700_000_000_000);
+        let changes = names
+            .iter()
+            .enumerate()
+            .map(|(i, (name, answer))| {
+                let id = i as i64 + 1;
+                let lead = Lead {
+                    id,
+                    external_id: format!("x{id}"),
+                    status: baton_protocol::LeadStatus::Assigned,
+                    source: baton_protocol::Source {
+                        channel: "webinar".into(),
+                        ..Default::default()
+                    },
+                    contact: baton_protocol::Contact {
+                        name: name.to_string(),
+                        ..Default::default()
+                    },
+                    score: baton_protocol::Score {
+                        value: 70,
+                        breakdown: vec![],
+                    },
+                    quiz: vec![baton_protocol::QuizAnswer {
+                        question: "Which CRM?".into(),
+                        answer: answer.to_string(),
+                        points: None,
+                    }],
+                    behaviours: vec![],
+                    intent: Default::default(),
+                    team: None,
+                    assignment: Some(baton_protocol::Assignment {
+                        id,
+                        lead_id: id,
+                        rep_id: 1,
+                        rep_name: "Ava".into(),
+                        team: "t".into(),
+                        rule: "r".into(),
+                        why: "w".into(),
+                        assigned_at: now,
+                        sla_due_at: now.plus_millis(60_000),
+                        outcome: baton_protocol::AssignmentOutcome::Pending,
+                        ended_at: None,
+                    }),
+                    returned: None,
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                baton_protocol::FeedEntry {
+                    cursor: baton_protocol::Cursor(id.to_string()),
+                    at: now,
+                    change: Change::LeadAssigned {
+                        lead: Box::new(lead),
+                    },
+                }
+            })
+            .collect();
+        SyncPage {
+            changes,
+            next_cursor: baton_protocol::Cursor(names.len().to_string()),
+            has_more: false,
+        }
+    }
+
+    fn search(store: &Store, q: &str) -> Vec<LeadId> {
+        store
+            .inbox(&InboxQuery {
+                status: None,
+                search: Some(q.into()),
+                limit: 50,
+                offset: 0,
+            })
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect()
+    }
+
     #[test]
-    fn search_input_never_reaches_fts_as_syntax() {
-        assert_eq!(fts_query("ada lovelace").unwrap(), "\"ada\"* \"lovelace\"*");
-        assert_eq!(fts_query("\" OR NEAR(").unwrap(), "\"OR\"* \"NEAR\"*");
-        assert_eq!(fts_query("don't").unwrap(), "\"don\"* \"t\"");
-        assert_eq!(fts_query("  ()  "), None);
+    fn search_matches_word_prefixes_and_never_reads_input_as_syntax() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.db")).unwrap();
+        store
+            .apply_page(
+                &page_of(&[
+                    ("Ada Lovelace", "Salesforce"),
+                    ("Grace Hopper", "HubSpot"),
+                    ("Chloé Martin", "Sales spreadsheet"),
+                ]),
+                Timestamp::now(),
+            )
+            .unwrap();
+        assert_eq!(search(&store, "ada"), vec![1]);
         assert_eq!(
-            fts_query("ada@acme.io").unwrap(),
-            "\"ada\"* \"acme\"* \"io\"*"
+            search(&store, "sales"),
+            vec![3, 1],
+            "prefix: sales and salesforce, newest first"
+        );
+        assert_eq!(search(&store, "salesforce ada"), vec![1]);
+        assert_eq!(search(&store, "chloé"), vec![3], "diacritics fold");
+        assert_eq!(search(&store, "chloe"), vec![3]);
+        assert!(search(&store, "zebra").is_empty());
+        for hostile in ["\" OR NEAR(", "ada\"*", "*", "NOT ada", "ada OR grace"] {
+            store
+                .inbox(&InboxQuery {
+                    status: None,
+                    search: Some(hostile.into()),
+                    limit: 50,
+                    offset: 0,
+                })
+                .unwrap_or_else(|e| panic!("{hostile:?}: {e}"));
+        }
+        assert!(
+            search(&store, "ada OR grace").is_empty(),
+            "OR is a word here, not an operator"
         );
     }
 

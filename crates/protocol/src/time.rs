@@ -85,20 +85,45 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The RFC 3339 form, written without the `fmt` machinery: this runs for
+    /// every timestamp of every lead a client caches.
+    pub fn to_rfc3339(self) -> String {
         let ms = self.0.rem_euclid(1000);
         let secs = self.0.div_euclid(1000);
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        )
+        if !(0..=9999).contains(&y) {
+            // Outside four-digit years: the general (slower) path.
+            return format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60
+            );
+        }
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (0..width).rev() {
+                b[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, (sod / 60) % 60);
+        put(17, 2, sod % 60);
+        put(20, 3, ms);
+        String::from_utf8(b.to_vec()).expect("ASCII digits")
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
     }
 }
 
@@ -174,7 +199,7 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(&self.to_rfc3339())
     }
 }
 
@@ -206,6 +231,11 @@ mod tests {
             "2026-11-23T18:46:27.120Z"
         );
         assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            Timestamp(-62_167_219_200_001).to_string(),
+            "-001-12-31T23:59:59.999Z",
+            "years before 0 take the general path"
+        );
     }
 
     #[test]
