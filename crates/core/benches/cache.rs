@@ -234,7 +234,9 @@ fn main() {
     }
     report(&format!("FTS search, first 50 hits, on {n} leads"), search);
     if std::env::var_os("BENCH_TERMS").is_some() {
-        for t in terms.iter().chain(&["we", "don", "t", "measure", "same", "day", "we don", "same day"]) {
+        for t in terms.iter().chain(&[
+            "we", "don", "t", "measure", "same", "day", "we don", "same day",
+        ]) {
             let q = InboxQuery {
                 status: None,
                 search: Some(t.to_string()),
