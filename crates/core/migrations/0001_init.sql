@@ -18,7 +18,7 @@ CREATE TABLE leads (
     email           TEXT,
     title           TEXT,
     channel         TEXT NOT NULL,
-    lead_json       TEXT NOT NULL,                -- the full baton_protocol::Lead
+    lead_json       BLOB NOT NULL,                -- the full baton_protocol::Lead, JSON, LZ4 (store.rs: pack_lead)
     -- The rep's own decision, once made here or reported by the server.
     decision        TEXT CHECK (decision IN ('accept', 'reject')),
     decision_reason TEXT,
@@ -36,10 +36,11 @@ CREATE TABLE leads (
     reminded_assignment INTEGER,
     updated_at      INTEGER NOT NULL
 );
--- The inbox: new leads most urgent (earliest SLA) first; the rest newest first.
-CREATE INDEX leads_inbox ON leads(status, sla_due_at, id);
-CREATE INDEX leads_status_recent ON leads(status, assigned_at DESC, id);
-CREATE INDEX leads_recent ON leads(assigned_at DESC, id);
+-- The inbox: new leads most urgent (earliest SLA) first; the rest newest
+-- first by lead id (ids grow with time), which (status) and the primary key
+-- give without an index of their own.
+CREATE INDEX leads_inbox ON leads(status, sla_due_at);
+CREATE INDEX leads_status ON leads(status);
 
 -- Full-text search over what a rep remembers of a lead: name, company,
 -- email, title, quiz answers (not the questions: every lead shares them) and
@@ -55,6 +56,9 @@ CREATE VIRTUAL TABLE leads_fts USING fts5(
 );
 -- The index's vocabulary: lets a search expand a prefix into the few exact
 -- tokens it matches, which FTS5 reads lazily (a prefix query reads them all).
+-- Segments are merged once after a large pull ('optimize') and by FTS5's
+-- crisis merge otherwise, not after every page of a first sync.
+INSERT INTO leads_fts (leads_fts, rank) VALUES ('automerge', 0);
 CREATE VIRTUAL TABLE leads_fts_vocab USING fts5vocab(leads_fts, 'row');
 
 -- What happened to each lead, as this client saw it.

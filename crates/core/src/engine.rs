@@ -18,7 +18,7 @@ use crate::api::{ApiClient, WriteAnswer};
 use crate::error::{CoreError, Result};
 use crate::notify::{self, Notification, Notifier, QuietHours};
 use crate::profile::Profile;
-use crate::store::{Applied, InboxCounts, LeadSummary, OutboxKind, Store};
+use crate::store::{Applied, InboxCounts, LeadSummary, OutboxKind, PreparedPage, Store};
 
 /// Page size when pulling the feed.
 const PULL_PAGE: u32 = 1000;
@@ -56,6 +56,15 @@ pub struct PullReport {
     pub changes: usize,
     pub new_leads: usize,
     pub taken_away: usize,
+}
+
+impl PullReport {
+    fn add(&mut self, applied: &Applied, fresh: &mut Vec<LeadSummary>) {
+        self.changes += applied.entries;
+        self.new_leads += applied.new_assignments.len();
+        self.taken_away += applied.taken_away.len();
+        fresh.extend(applied.new_assignments.iter().cloned());
+    }
 }
 
 /// What one outbox drain did.
@@ -216,35 +225,50 @@ impl Engine {
         let first_sync = self.store.cursor()?.is_none();
         let mut report = PullReport::default();
         let mut fresh: Vec<LeadSummary> = Vec::new();
+        let mut cursor = self.store.cursor()?;
+        // A pipeline over both cores: page N+1 is fetched and prepared while
+        // page N commits. Commits stay in order, each with its cursor.
+        let mut committing: Option<tokio::task::JoinHandle<Result<Applied>>> = None;
         loop {
-            let cursor = self.store.cursor()?;
             let page = match self.api.sync(cursor.as_deref(), PULL_PAGE).await {
                 Err(CoreError::Server {
                     status: 400, code, ..
-                }) if code == "invalid_query" && cursor.is_some() => {
+                }) if code == "invalid_query" && cursor.is_some() && committing.is_none() => {
                     // The server does not know our cursor (its database was
                     // replaced): read its feed from the start.
                     tracing::warn!(
                         "the server does not recognise this cache's cursor; syncing from the start"
                     );
                     self.store.reset_cursor()?;
+                    cursor = None;
                     continue;
                 }
                 other => other?,
             };
-            let store = self.store.clone();
+            cursor = Some(page.next_cursor.0.clone());
             let has_more = page.has_more;
-            let applied: Applied =
-                tokio::task::spawn_blocking(move || store.apply_page(&page, Timestamp::now()))
+            let prepared = tokio::task::spawn_blocking(move || PreparedPage::new(page))
+                .await
+                .map_err(|e| CoreError::Storage(format!("sync task failed: {e}")))??;
+            if let Some(previous) = committing.take() {
+                let applied = previous
                     .await
                     .map_err(|e| CoreError::Storage(format!("sync task failed: {e}")))??;
-            report.changes += applied.entries;
-            report.new_leads += applied.new_assignments.len();
-            report.taken_away += applied.taken_away.len();
-            fresh.extend(applied.new_assignments);
+                report.add(&applied, &mut fresh);
+            }
+            let store = self.store.clone();
+            committing = Some(tokio::task::spawn_blocking(move || {
+                store.apply_prepared(&prepared, Timestamp::now())
+            }));
             if !has_more {
                 break;
             }
+        }
+        if let Some(last) = committing.take() {
+            let applied = last
+                .await
+                .map_err(|e| CoreError::Storage(format!("sync task failed: {e}")))??;
+            report.add(&applied, &mut fresh);
         }
         if report.changes > 0 {
             let store = self.store.clone();
