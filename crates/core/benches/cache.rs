@@ -28,7 +28,126 @@ const COMPANIES: &[&str] = &[
     "Casa Verde",
 ];
 
-fn lead(i: i64, now: Timestamp) -> Lead {
+/// A scorecard: each question with its own five answers, as real quizzes have.
+const SCORECARD: &[(&str, [&str; 5])] = &[
+    (
+        "How many people are in your sales team?",
+        ["1–5", "6–20", "21–100", "101–500", "More than 500"],
+    ),
+    (
+        "Which CRM do you use today?",
+        [
+            "Salesforce",
+            "HubSpot",
+            "Pipedrive",
+            "Microsoft Dynamics",
+            "Spreadsheets",
+        ],
+    ),
+    (
+        "How fast do you follow up on inbound leads?",
+        [
+            "Within 5 minutes",
+            "Within an hour",
+            "Same day",
+            "Next day",
+            "We don't measure it",
+        ],
+    ),
+    (
+        "When do you want a solution in place?",
+        [
+            "This month",
+            "This quarter",
+            "Within 6 months",
+            "Next year",
+            "Just researching",
+        ],
+    ),
+    (
+        "Who else is involved in the decision?",
+        [
+            "Just me",
+            "My manager",
+            "A buying committee",
+            "Procurement",
+            "The founders",
+        ],
+    ),
+    (
+        "What is your biggest inbound challenge?",
+        [
+            "Slow follow-up",
+            "Poor lead quality",
+            "No visibility into handoff",
+            "Leads fall through the cracks",
+            "Too many tools",
+        ],
+    ),
+    (
+        "How many inbound leads do you get a month?",
+        [
+            "Under 100",
+            "100 to 500",
+            "500 to 2000",
+            "2000 to 10000",
+            "Over 10000",
+        ],
+    ),
+    (
+        "Which marketing automation do you use?",
+        [
+            "Marketo",
+            "HubSpot Marketing",
+            "Pardot",
+            "Mailchimp",
+            "None yet",
+        ],
+    ),
+    (
+        "Do you route leads by territory?",
+        [
+            "Yes, by country",
+            "Yes, by region",
+            "By company size",
+            "Round robin",
+            "Manually",
+        ],
+    ),
+    (
+        "What budget have you set aside?",
+        [
+            "Under €10k",
+            "€10k–50k",
+            "€50k–150k",
+            "Over €150k",
+            "Not decided",
+        ],
+    ),
+];
+
+/// BENCH_DENSE_ANSWERS=1: every question draws from the same five answers,
+/// so each answer is in ~89% of leads — a stress case for search.
+fn answer(i: i64, q: usize, dense: bool) -> (String, String) {
+    let k = (i as usize / 7 + q * 3 + i as usize % 5) % 5;
+    if dense {
+        (
+            format!("Scorecard question number {q}: how do you handle inbound leads today?"),
+            [
+                "Within an hour",
+                "Same day",
+                "We don't measure it",
+                "Salesforce",
+                "HubSpot",
+            ][(i as usize + q) % 5]
+                .into(),
+        )
+    } else {
+        (SCORECARD[q].0.into(), SCORECARD[q].1[k].into())
+    }
+}
+
+fn lead(i: i64, now: Timestamp, dense: bool) -> Lead {
     let name = format!(
         "{} {} {i}",
         FIRST[i as usize % 10],
@@ -70,19 +189,13 @@ fn lead(i: i64, now: Timestamp) -> Lead {
             ],
         },
         quiz: (0..10)
-            .map(|q| QuizAnswer {
-                question: format!(
-                    "Scorecard question number {q}: how do you handle inbound leads today?"
-                ),
-                answer: [
-                    "Within an hour",
-                    "Same day",
-                    "We don't measure it",
-                    "Salesforce",
-                    "HubSpot",
-                ][(i as usize + q) % 5]
-                    .into(),
-                points: Some(4),
+            .map(|q| {
+                let (question, answer) = answer(i, q, dense);
+                QuizAnswer {
+                    question,
+                    answer,
+                    points: Some(4),
+                }
             })
             .collect(),
         behaviours: (0..5)
@@ -141,6 +254,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("cache.db")).unwrap();
     let now = Timestamp::now();
+    let dense = std::env::var_os("BENCH_DENSE_ANSWERS").is_some();
+    if dense {
+        println!("(dense answers: each quiz answer in ~89% of leads)");
+    }
 
     // Pages as the server sends them (1,000 entries), built before timing.
     let pages: Vec<SyncPage> = (0..n)
@@ -153,7 +270,7 @@ fn main() {
                     cursor: Cursor((i + 1).to_string()),
                     at: now,
                     change: Change::LeadAssigned {
-                        lead: Box::new(lead(i + 1, now)),
+                        lead: Box::new(lead(i + 1, now, dense)),
                     },
                 })
                 .collect(),

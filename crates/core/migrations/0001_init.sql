@@ -36,11 +36,11 @@ CREATE TABLE leads (
     reminded_assignment INTEGER,
     updated_at      INTEGER NOT NULL
 );
--- The inbox: new leads most urgent (earliest SLA) first; the rest newest
--- first by lead id (ids grow with time), which (status) and the primary key
--- give without an index of their own.
+-- The inbox, one index for every list: new leads most urgent (earliest SLA)
+-- first; decided and taken-away leads newest first, read backwards (a rep's
+-- SLA deadlines are their assignment times plus their team's SLA); "all" by
+-- lead id, newest first, from the primary key.
 CREATE INDEX leads_inbox ON leads(status, sla_due_at);
-CREATE INDEX leads_status ON leads(status);
 
 -- Full-text search over what a rep remembers of a lead: name, company,
 -- email, title, quiz answers (not the questions: every lead shares them) and

@@ -495,7 +495,7 @@ impl Store {
             (None, Some(_)) => (
                 format!(
                     "SELECT {SUMMARY_COLUMNS} FROM leads WHERE status = ?1 \
-                     ORDER BY leads.id DESC LIMIT ?2 OFFSET ?3"
+                     ORDER BY sla_due_at DESC, leads.id DESC LIMIT ?2 OFFSET ?3"
                 ),
                 true,
             ),
