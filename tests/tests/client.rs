@@ -248,3 +248,69 @@ async fn a_decision_the_server_refuses_is_shown_with_its_reason() {
         "a refused write leaves the outbox"
     );
 }
+
+#[tokio::test]
+async fn away_and_available_go_through_the_outbox_even_offline() {
+    let mut server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let manager = server.manager();
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    let availability = |m: Client| async move {
+        let reps: baton_protocol::RepList = m.get("/v1/reps").await.json();
+        reps.reps[0].availability
+    };
+    assert!(baton.ok(&["away"]).contains("You are away"));
+    assert_eq!(
+        availability(manager.clone()).await,
+        baton_protocol::Availability::Away
+    );
+
+    server.stop();
+    let out = baton.ok(&["available"]);
+    assert!(out.contains("once the server is reachable"), "{out}");
+    assert_eq!(baton.json(&["status"])["outbox"], 1);
+    server.start_again();
+    baton.ok(&["sync"]);
+    assert_eq!(
+        availability(manager).await,
+        baton_protocol::Availability::Available
+    );
+}
+
+#[tokio::test]
+async fn without_a_keychain_the_token_is_kept_in_a_private_file_with_a_warning() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let baton = Baton::new();
+    let (ok, out, err) = baton.run(&["login", "--server", &server.base, "--token", &ava.token]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Signed in to") && out.contains("as Ava"),
+        "{out}"
+    );
+    assert!(err.contains("no OS keychain"), "the rep is told: {err}");
+    let token_file = baton.dir.path().join("token");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "readable only by the rep");
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap().trim(),
+        ava.token
+    );
+
+    // A manager's token is refused: baton is for reps.
+    let manager = server.manager();
+    let (ok, _, err) =
+        Baton::new().run(&["login", "--server", &server.base, "--token", &manager.token]);
+    assert!(!ok && err.contains("not a rep"), "{err}");
+    // A wrong token is refused with the server's reason.
+    let (ok, _, err) =
+        Baton::new().run(&["login", "--server", &server.base, "--token", "btn_rep_nope"]);
+    assert!(!ok && err.contains("refused the token"), "{err}");
+
+    baton.ok(&["logout"]);
+    assert!(!token_file.exists());
+    let (ok, _, err) = baton.run(&["inbox"]);
+    assert!(!ok && err.contains("not signed in"), "{err}");
+}
