@@ -314,3 +314,41 @@ async fn without_a_keychain_the_token_is_kept_in_a_private_file_with_a_warning()
     let (ok, _, err) = baton.run(&["inbox"]);
     assert!(!ok && err.contains("not signed in"), "{err}");
 }
+
+#[tokio::test]
+async fn a_decision_refused_as_invalid_returns_the_lead_to_the_inbox_to_decide_again() {
+    let mut server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let manager = server.manager();
+    let l = server.intake().push(&lead("inv-1")).await.lead;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+    // Offline and never having fetched the reason list, the client cannot
+    // check the code; the server can.
+    server.stop();
+    baton.ok(&["reject", &l.id.to_string(), "--reason", "made_up"]);
+    server.start_again();
+    let (_, out, _) = baton.run(&["sync"]);
+    assert!(out.contains("1 refused"), "{out}");
+    assert_eq!(
+        baton.inbox_ids("new"),
+        vec![l.id],
+        "back in the inbox, not taken away"
+    );
+    let shown = baton.json(&["show", &l.id.to_string()]);
+    assert!(
+        shown["summary"]["refused_message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown reason")
+    );
+    assert!(shown["summary"]["decision"].is_null());
+    baton.ok(&["accept", &l.id.to_string()]);
+    let h = manager.history(l.id).await;
+    assert_eq!(h.decisions.len(), 1);
+    assert_eq!(
+        h.decisions[0].decision,
+        baton_protocol::DecisionKind::Accept
+    );
+}

@@ -13,8 +13,9 @@ use crate::error::{CoreError, Result};
 pub enum WriteAnswer {
     /// Recorded (or a replay of the recorded answer); the body as sent.
     Recorded(String),
-    /// Refused for good: retrying cannot help (409 lead not yours, 4xx invalid).
-    Refused(String),
+    /// Refused for good: retrying cannot help. `lead_gone`: the lead is no
+    /// longer the rep's (409); otherwise the request itself was invalid.
+    Refused { message: String, lead_gone: bool },
 }
 
 #[derive(Clone)]
@@ -132,7 +133,10 @@ impl ApiClient {
             CoreError::Server {
                 status, message, ..
             } if (400..500).contains(status) && *status != 408 && *status != 429 => {
-                Ok(WriteAnswer::Refused(message.clone()))
+                Ok(WriteAnswer::Refused {
+                    message: message.clone(),
+                    lead_gone: *status == 409 || *status == 404,
+                })
             }
             _ => Err(err),
         }

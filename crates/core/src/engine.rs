@@ -22,7 +22,8 @@ use crate::store::{Applied, InboxCounts, LeadSummary, OutboxKind, PreparedPage, 
 
 /// Page size when pulling the feed.
 const PULL_PAGE: u32 = 1000;
-/// On a first sync, more new leads than this become one summary notification.
+/// More new leads than this in one pull (a first sync, a reconnect) become
+/// one summary notification instead of a flood.
 const SUMMARY_OVER: usize = 3;
 /// How often the cache is refreshed by pulling, with and without a live stream.
 const POLL_WHILE_LIVE: Duration = Duration::from_secs(60);
@@ -222,7 +223,6 @@ impl Engine {
     }
 
     async fn pull_locked(&self) -> Result<PullReport> {
-        let first_sync = self.store.cursor()?.is_none();
         let mut report = PullReport::default();
         let mut fresh: Vec<LeadSummary> = Vec::new();
         let mut cursor = self.store.cursor()?;
@@ -275,7 +275,7 @@ impl Engine {
             let changes = report.changes;
             let _ = tokio::task::spawn_blocking(move || store.after_pull(changes)).await;
         }
-        self.announce(&fresh, first_sync);
+        self.announce(&fresh);
         if !fresh.is_empty() {
             // New offers bring new SLA deadlines to remind about.
             self.reminder_wake.notify_one();
@@ -322,11 +322,11 @@ impl Engine {
         });
     }
 
-    fn announce(&self, fresh: &[LeadSummary], first_sync: bool) {
+    fn announce(&self, fresh: &[LeadSummary]) {
         if fresh.is_empty() {
             return;
         }
-        if first_sync && fresh.len() > SUMMARY_OVER {
+        if fresh.len() > SUMMARY_OVER {
             self.send(notify::summary(fresh.len()));
             return;
         }
@@ -448,9 +448,9 @@ impl Engine {
                     self.store.outbox_done(&row, &body, Timestamp::now())?;
                     report.sent += 1;
                 }
-                Ok(WriteAnswer::Refused(message)) => {
+                Ok(WriteAnswer::Refused { message, lead_gone }) => {
                     self.store
-                        .outbox_refused(&row, &message, Timestamp::now())?;
+                        .outbox_refused(&row, &message, lead_gone, Timestamp::now())?;
                     report.refused += 1;
                 }
                 Err(e) => {

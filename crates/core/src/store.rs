@@ -637,7 +637,7 @@ impl Store {
             };
             tx.execute(
                 "UPDATE leads SET status = ?2, decision = ?3, decision_reason = ?4, decision_note = ?5, \
-                 decided_at = ?6, decision_state = 'pending', updated_at = ?6 WHERE id = ?1",
+                 decided_at = ?6, decision_state = 'pending', refused_message = NULL, updated_at = ?6 WHERE id = ?1",
                 params![
                     lead_id,
                     status.as_str(),
@@ -746,8 +746,17 @@ impl Store {
         })
     }
 
-    /// The server refused the write for good (e.g. 409: lead no longer yours).
-    pub fn outbox_refused(&self, row: &OutboxRow, message: &str, now: Timestamp) -> Result<()> {
+    /// The server refused the write for good. When the lead is no longer the
+    /// rep's (409) it leaves the inbox; when the request itself was invalid
+    /// (say, a reason the server no longer offers) the lead goes back to
+    /// awaiting a decision, with the server's message shown.
+    pub fn outbox_refused(
+        &self,
+        row: &OutboxRow,
+        message: &str,
+        lead_gone: bool,
+        now: Timestamp,
+    ) -> Result<()> {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -755,12 +764,28 @@ impl Store {
                 params![row.id, message],
             )?;
             if let Some(lead) = row.lead_id {
-                tx.execute(
-                    "UPDATE leads SET status = 'taken_away', decision_state = 'refused', refused_message = ?2, \
-                     taken_away_at = ?3, updated_at = ?3 WHERE id = ?1",
-                    params![lead, message, now.millis()],
+                if lead_gone {
+                    tx.execute(
+                        "UPDATE leads SET status = 'taken_away', decision_state = 'refused', refused_message = ?2, \
+                         taken_away_at = ?3, updated_at = ?3 WHERE id = ?1",
+                        params![lead, message, now.millis()],
+                    )?;
+                } else {
+                    tx.execute(
+                        "UPDATE leads SET status = 'new', decision = NULL, decision_reason = NULL, \
+                         decision_note = NULL, decided_at = NULL, decision_state = NULL, refused_message = ?2, \
+                         updated_at = ?3 WHERE id = ?1",
+                        params![lead, message, now.millis()],
+                    )?;
+                }
+                let then = if lead_gone { "" } else { "; decide again" };
+                history(
+                    &tx,
+                    lead,
+                    now,
+                    "refused",
+                    &format!("the server refused your decision: {message}{then}"),
                 )?;
-                history(&tx, lead, now, "refused", &format!("the server refused your decision: {message}"))?;
             }
             tx.commit()?;
             Ok(())
