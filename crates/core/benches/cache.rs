@@ -4,7 +4,10 @@
 //!
 //!     cargo bench -p baton-core --bench cache
 //!
-//! BENCH_LEADS changes the cache size (default 100000).
+//! Knobs: BENCH_LEADS (cache size, default 100000), BENCH_SYNC_RUNS (first-sync
+//! repetitions, default 3), BENCH_SYNC_ONLY (stop after the first sync),
+//! BENCH_PREP_ONLY (time page preparation alone), BENCH_TERMS (per-query
+//! search timings), BENCH_DENSE_ANSWERS (the dense stress data).
 
 use std::time::Instant;
 
@@ -285,6 +288,20 @@ fn main() {
     // Single runs on this machine vary by about ±10%: the first sync runs
     // `runs` times, each on a fresh file, and the median is reported. The
     // last run's cache is the one queried below.
+    if std::env::var_os("BENCH_PREP_ONLY").is_some() {
+        let pages = build_pages(n, now, dense);
+        let t = Instant::now();
+        let prepared: Vec<_> = pages
+            .into_iter()
+            .map(|p| PreparedPage::new(p).unwrap())
+            .collect();
+        println!(
+            "preparing {n} leads alone: {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+        drop(prepared);
+        return;
+    }
     let mut committed_rates = Vec::new();
     let mut total_rates = Vec::new();
     let mut last = None;
