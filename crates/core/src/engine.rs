@@ -350,37 +350,12 @@ impl Engine {
         Ok(due.len())
     }
 
+    /// The server's rules, checked before a decision is queued (against the
+    /// last reason list seen; without one, only what needs no list).
     fn validate(&self, req: &FeedbackRequest) -> Result<()> {
-        if let Some(note) = &req.note
-            && note.chars().count() > 2000
-        {
-            return Err(CoreError::InvalidInput(
-                "the note is longer than 2000 characters".into(),
-            ));
-        }
-        if req.decision == DecisionKind::Accept {
-            return Ok(());
-        }
-        let code = req.reason.as_deref().unwrap_or("");
-        let Some(reasons) = self.cached_reasons()? else {
-            if code.is_empty() {
-                return Err(CoreError::InvalidInput("a rejection needs a reason".into()));
-            }
-            return Ok(());
-        };
-        let Some(reason) = reasons.iter().find(|r| r.code == code) else {
-            let codes: Vec<_> = reasons.iter().map(|r| r.code.as_str()).collect();
-            return Err(CoreError::InvalidInput(format!(
-                "unknown reason {code:?}; use one of: {}",
-                codes.join(", ")
-            )));
-        };
-        if reason.note_required && req.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
-            return Err(CoreError::InvalidInput(format!(
-                "the reason {code:?} needs a note saying why"
-            )));
-        }
-        Ok(())
+        let reasons = self.cached_reasons()?;
+        req.check(reasons.as_deref())
+            .map_err(|p| CoreError::InvalidInput(format!("{}: {}", p.field, p.message)))
     }
 
     fn decide(&self, lead: LeadId, req: FeedbackRequest) -> Result<LeadSummary> {

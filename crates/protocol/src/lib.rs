@@ -313,6 +313,69 @@ pub struct FeedbackRequest {
     pub note: Option<String>,
 }
 
+/// Longest note a decision may carry, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// What is wrong with a decision, and in which field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedbackProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FeedbackRequest {
+    /// The rules a decision follows, shared by the server (which enforces
+    /// them) and clients (which check before queueing a decision offline).
+    /// `reasons` is the server's list; `None` when a client has not fetched
+    /// it yet, and then only what needs no list is checked.
+    pub fn check(&self, reasons: Option<&[RejectReason]>) -> Result<(), FeedbackProblem> {
+        let problem = |field, message: String| Err(FeedbackProblem { field, message });
+        if let Some(note) = &self.note {
+            let len = note.chars().count();
+            if len > MAX_NOTE_CHARS {
+                return problem(
+                    "note",
+                    format!("is {len} characters long; at most {MAX_NOTE_CHARS} are accepted"),
+                );
+            }
+        }
+        let code = match (self.decision, self.reason.as_deref()) {
+            (DecisionKind::Accept, None) => return Ok(()),
+            (DecisionKind::Accept, Some(_)) => {
+                return problem(
+                    "reason",
+                    "a reason applies to rejections only; leave it out when accepting".into(),
+                );
+            }
+            (DecisionKind::Reject, None | Some("")) => {
+                return problem(
+                    "reason",
+                    "a rejection needs a reason code from GET /v1/reasons".into(),
+                );
+            }
+            (DecisionKind::Reject, Some(code)) => code,
+        };
+        let Some(reasons) = reasons else {
+            return Ok(());
+        };
+        let Some(reason) = reasons.iter().find(|r| r.code == code) else {
+            let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+            return problem(
+                "reason",
+                format!("unknown reason {code:?}; use one of: {}", codes.join(", ")),
+            );
+        };
+        let has_note = self.note.as_deref().is_some_and(|n| !n.trim().is_empty());
+        if reason.note_required && !has_note {
+            return problem(
+                "note",
+                format!("the reason {code:?} needs a note saying why"),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A decision the server recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -704,6 +767,68 @@ mod tests {
     fn intake_rejects_unknown_fields() {
         let err = serde_json::from_str::<Contact>(r#"{"name":"A","emial":"a@b.c"}"#).unwrap_err();
         assert!(err.to_string().contains("emial"), "{err}");
+    }
+
+    #[test]
+    fn decisions_follow_the_reason_list() {
+        let reasons = [
+            RejectReason {
+                code: "no_budget".into(),
+                label: "No budget".into(),
+                note_required: false,
+                routes_on: false,
+            },
+            RejectReason {
+                code: "other".into(),
+                label: "Other".into(),
+                note_required: true,
+                routes_on: false,
+            },
+        ];
+        let req = |decision, reason: Option<&str>, note: Option<&str>| FeedbackRequest {
+            decision,
+            reason: reason.map(Into::into),
+            note: note.map(Into::into),
+        };
+        let field = |r: Result<(), FeedbackProblem>| r.unwrap_err().field;
+        let list = Some(&reasons[..]);
+        assert!(
+            req(DecisionKind::Accept, None, Some("booked a call"))
+                .check(list)
+                .is_ok()
+        );
+        assert_eq!(
+            field(req(DecisionKind::Accept, Some("no_budget"), None).check(list)),
+            "reason"
+        );
+        assert_eq!(
+            field(req(DecisionKind::Reject, None, None).check(None)),
+            "reason"
+        );
+        assert_eq!(
+            field(req(DecisionKind::Reject, Some("nope"), None).check(list)),
+            "reason"
+        );
+        assert!(
+            req(DecisionKind::Reject, Some("nope"), None)
+                .check(None)
+                .is_ok(),
+            "no list: no membership check"
+        );
+        assert_eq!(
+            field(req(DecisionKind::Reject, Some("other"), Some("  ")).check(list)),
+            "note"
+        );
+        assert!(
+            req(DecisionKind::Reject, Some("other"), Some("dup"))
+                .check(list)
+                .is_ok()
+        );
+        let long = "x".repeat(MAX_NOTE_CHARS + 1);
+        assert_eq!(
+            field(req(DecisionKind::Accept, None, Some(&long)).check(None)),
+            "note"
+        );
     }
 
     #[test]

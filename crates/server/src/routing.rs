@@ -8,7 +8,8 @@
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, Disposition,
     FeedbackRequest, FeedbackResponse, IntakeOutcome, IntakeResponse, Lead, LeadEventKind, LeadId,
-    LeadIntake, LeadStatus, Rep, RepId, ReturnedToMarketing, TakeAwayReason, Timestamp,
+    LeadIntake, LeadStatus, RejectReason, Rep, RepId, ReturnedToMarketing, TakeAwayReason,
+    Timestamp,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -454,48 +455,15 @@ fn human_duration(secs: u64) -> String {
     }
 }
 
-/// Checks a decision against the server's reason list.
+/// Checks a decision against the server's reason list (the shared rules in
+/// `FeedbackRequest::check`) and the server's text rules.
 pub fn validate_feedback(cfg: &Config, req: &FeedbackRequest) -> Result<()> {
     if let Some(note) = &req.note {
-        crate::validate::text("note", note, 0, 2000)?;
+        crate::validate::text("note", note, 0, baton_protocol::MAX_NOTE_CHARS)?;
     }
-    match req.decision {
-        DecisionKind::Accept => {
-            if req.reason.is_some() {
-                return Err(Error::field(
-                    "reason",
-                    "a reason applies to rejections only; leave it out when accepting",
-                ));
-            }
-        }
-        DecisionKind::Reject => {
-            let Some(code) = req.reason.as_deref() else {
-                return Err(Error::field(
-                    "reason",
-                    "a rejection needs a reason code from GET /v1/reasons",
-                ));
-            };
-            let Some(reason) = cfg.reason(code) else {
-                let codes = cfg
-                    .reasons
-                    .iter()
-                    .map(|r| r.code.as_str())
-                    .collect::<Vec<_>>();
-                return Err(Error::field(
-                    "reason",
-                    format!("unknown reason {code:?}; use one of: {}", codes.join(", ")),
-                ));
-            };
-            let has_note = req.note.as_deref().is_some_and(|n| !n.trim().is_empty());
-            if reason.note_required && !has_note {
-                return Err(Error::field(
-                    "note",
-                    format!("the reason {code:?} needs a note saying why"),
-                ));
-            }
-        }
-    }
-    Ok(())
+    let reasons: Vec<RejectReason> = cfg.reasons.iter().map(RejectReason::from).collect();
+    req.check(Some(&reasons))
+        .map_err(|p| Error::field(p.field, p.message))
 }
 
 /// A rep's decision on a lead, idempotent on (rep, key): the first answer,
