@@ -10,7 +10,7 @@ use serde_json::json;
 async fn the_authorisation_matrix_holds() {
     let server = Server::start(ONE_TEAM);
     let ava = server.add_rep("Ava", "sales", 1, 10);
-    let ben = server.add_rep("Ben", "sales", 1, 10);
+    let _ben = server.add_rep("Ben", "sales", 1, 10);
     let intake = server.intake();
     let manager = server.manager();
     let l1 = intake.push(&lead("az-1")).await.lead;
@@ -44,7 +44,6 @@ async fn the_authorisation_matrix_holds() {
         own.leads.iter().map(|l| l.id).collect::<Vec<_>>(),
         vec![avas.id]
     );
-    let _ = ben;
 
     // Reports and manager views: managers only.
     for path in ["/v1/reports/handoff", "/v1/reps", "/v1/queue"] {

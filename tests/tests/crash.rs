@@ -26,7 +26,6 @@ async fn killing_the_client_mid_sync_leaves_cache_and_cursor_consistent() {
     let server = Server::start(ONE_TEAM);
     let ava = server.add_rep("Ava", "sales", 1, 100_000);
     let intake = server.intake();
-    let manager = server.manager();
     let mut pushes = Vec::new();
     for w in 0..4 {
         let intake = intake.clone();
@@ -75,7 +74,6 @@ async fn killing_the_client_mid_sync_leaves_cache_and_cursor_consistent() {
     let unique: HashSet<_> = cached.iter().copied().collect();
     assert_eq!(cached.len(), unique.len(), "no lead cached twice");
     assert_eq!(unique, server_ids, "the cache matches the server");
-    let _ = manager;
 }
 
 #[tokio::test]

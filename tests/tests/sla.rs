@@ -84,8 +84,8 @@ async fn an_offer_not_accepted_in_time_is_taken_back_and_routed_to_the_next_rep(
 #[tokio::test]
 async fn a_lead_is_never_offered_again_to_a_rep_who_let_it_expire() {
     let server = Server::start(ONE_SECOND_SLA);
-    let ava = server.add_rep("Ava", "sales", 1, 10);
-    let ben = server.add_rep("Ben", "sales", 1, 10);
+    let _ava = server.add_rep("Ava", "sales", 1, 10);
+    let _ben = server.add_rep("Ben", "sales", 1, 10);
     let intake = server.intake();
     let manager = server.manager();
     let l = intake.push(&lead("sla-2")).await.lead;
@@ -118,5 +118,4 @@ async fn a_lead_is_never_offered_again_to_a_rep_who_let_it_expire() {
         q.queued.iter().map(|q| q.lead_id).collect::<Vec<_>>(),
         vec![l.id]
     );
-    let _ = (ava, ben);
 }

@@ -284,8 +284,11 @@ impl Db {
             }
         });
         self.storage.submit_write(job)?;
-        rx.await
-            .map_err(|_| Error::Unavailable("the server is shutting down; retry shortly"))?
+        // No answer: the job was dropped unrun (shutdown, or the database
+        // could not start a transaction). Nothing was written.
+        rx.await.map_err(|_| {
+            Error::Unavailable("the write was not applied (the server is stopping or its database is busy); retry shortly")
+        })?
     }
 
     /// Runs `work` against a consistent read snapshot.

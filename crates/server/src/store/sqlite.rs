@@ -152,10 +152,9 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteJob>, on_commit: CommitL
         if let Err(e) = began {
             let msg = e.to_string();
             tracing::error!(error = %msg, "cannot begin a write transaction");
-            for job in batch.drain(..) {
-                // Run nothing: tell each caller its write was not applied.
-                drop(job);
-            }
+            // Run nothing: dropping the jobs tells each caller its write was
+            // not applied (Db::write answers `unavailable`).
+            batch.clear();
             continue;
         }
         for job in batch.drain(..) {
