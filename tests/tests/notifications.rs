@@ -265,5 +265,11 @@ async fn quiet_hours_hold_notifications_back() {
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(bus.calls().is_empty(), "{:?}", bus.calls());
+    // Outside quiet hours the same running client notifies again: the
+    // silence above was the setting, not a broken notifier.
+    baton.ok(&["quiet-hours", "off"]);
+    server.intake().push(&lead("quiet-2")).await;
+    let calls = bus.wait_for_calls(1, Duration::from_secs(10)).await;
+    assert_eq!(calls[0]["summary"], "Lead quiet-2 — Acme GmbH");
     stop(watch);
 }
