@@ -5,6 +5,10 @@
 //! The binary is looked up next to the test executable (`target/<profile>/`),
 //! or at `$BATON_SERVER_BIN`. Build it first: `cargo build --workspace --bins`.
 
+pub mod bus;
+pub mod desktop;
+pub mod webdriver;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -231,21 +231,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let profile = Profile::resolve(cli.data_dir)?;
     match cli.command {
         Command::Login { server, token } => {
-            let api = ApiClient::new(&server, token.trim())?;
-            let me = api.me().await?;
-            if me.role != Role::Rep {
-                anyhow::bail!(
-                    "this token belongs to a {:?}, not a rep: use a rep's token",
-                    me.role
-                );
-            }
-            let store = profile.save_login(api.base(), token.trim(), &me.name)?;
+            let (me, store) = profile.sign_in(&server, &token).await?;
+            let server = profile.settings()?.map(|p| p.server).unwrap_or(server);
             let team = me
                 .team
                 .as_ref()
                 .map(|t| format!(" (team {})", t.name))
                 .unwrap_or_default();
-            println!("Signed in to {} as {}{team}.", api.base(), clean(&me.name));
+            println!("Signed in to {server} as {}{team}.", clean(&me.name));
             match store {
                 TokenStore::Keychain => println!("Token stored in the OS keychain."),
                 TokenStore::File => eprintln!(

@@ -30,6 +30,7 @@ const POLL_WHILE_LIVE: Duration = Duration::from_secs(60);
 const POLL_WHILE_DOWN: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Connection {
     /// Not yet tried.
@@ -44,11 +45,17 @@ pub enum Connection {
 
 /// What the shells show about syncing.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct SyncStatus {
     pub connection: Connection,
     pub last_success: Option<Timestamp>,
     pub last_error: Option<String>,
     pub outbox_depth: u32,
+    /// Grows whenever the cached leads change (a pull applied changes, a
+    /// decision was saved, sent or refused): a shell re-reads its lists when
+    /// it moves, and only then.
+    pub cache_version: u64,
 }
 
 /// What one pull did.
@@ -122,6 +129,7 @@ impl Engine {
             last_success,
             last_error: store.get_kv("last_error").ok().flatten(),
             outbox_depth,
+            cache_version: 0,
         });
         Arc::new(Engine {
             store,
@@ -271,6 +279,7 @@ impl Engine {
             report.add(&applied, &mut fresh);
         }
         if report.changes > 0 {
+            self.status.send_modify(|s| s.cache_version += 1);
             let store = self.store.clone();
             let changes = report.changes;
             let _ = tokio::task::spawn_blocking(move || store.after_pull(changes)).await;
@@ -364,7 +373,10 @@ impl Engine {
             .store
             .decide(lead, &req, &new_key(), Timestamp::now())?;
         let depth = self.store.outbox_depth().unwrap_or(0);
-        self.status.send_modify(|s| s.outbox_depth = depth);
+        self.status.send_modify(|s| {
+            s.outbox_depth = depth;
+            s.cache_version += 1;
+        });
         self.outbox_wake.notify_one();
         Ok(summary)
     }
@@ -398,8 +410,24 @@ impl Engine {
         let body = serde_json::to_string(&AvailabilityUpdate { availability })?;
         self.store
             .queue_availability(&body, &new_key(), Timestamp::now())?;
+        self.store.set_kv(
+            "availability",
+            match availability {
+                Availability::Available => "available",
+                Availability::Away => "away",
+            },
+        )?;
         self.outbox_wake.notify_one();
         Ok(())
+    }
+
+    /// The availability last set from this profile (`None`: never set here).
+    pub fn availability(&self) -> Option<Availability> {
+        match self.store.get_kv("availability").ok().flatten()?.as_str() {
+            "away" => Some(Availability::Away),
+            "available" => Some(Availability::Available),
+            _ => None,
+        }
     }
 
     /// Sends outbox rows in order until it is empty or the server is unreachable.
@@ -437,7 +465,13 @@ impl Engine {
         }
         report.pending = self.store.outbox_depth()?;
         let pending = report.pending;
-        self.status.send_modify(|s| s.outbox_depth = pending);
+        let changed = report.sent + report.refused > 0;
+        self.status.send_modify(|s| {
+            s.outbox_depth = pending;
+            if changed {
+                s.cache_version += 1;
+            }
+        });
         Ok(report)
     }
 

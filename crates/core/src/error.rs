@@ -36,6 +36,8 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
 /// The serialised form shells show and branch on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ErrorView {
     pub code: &'static str,
     pub message: String,

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use baton_protocol::{Me, Role};
+
+use crate::api::ApiClient;
 use crate::error::{CoreError, Result};
 
 const KEYRING_SERVICE: &str = "baton";
@@ -142,6 +145,31 @@ impl Profile {
                     ))
                 }),
         }
+    }
+
+    /// Checks the token with the server (it must be a rep's) and keeps it:
+    /// what `baton login` and the desktop app's sign-in do.
+    pub async fn sign_in(&self, server: &str, token: &str) -> Result<(Me, TokenStore)> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(CoreError::InvalidInput(
+                "the token is empty: paste the token your admin gave you".into(),
+            ));
+        }
+        let api = ApiClient::new(server.trim(), token)?;
+        let me = api.me().await?;
+        if me.role != Role::Rep {
+            return Err(CoreError::InvalidInput(format!(
+                "this token belongs to a {}, not a rep: use a rep's token",
+                match me.role {
+                    Role::Manager => "manager",
+                    Role::Intake => "marketing intake key",
+                    Role::Rep => "rep",
+                }
+            )));
+        }
+        let store = self.save_login(api.base(), token, &me.name)?;
+        Ok((me, store))
     }
 
     /// Forgets the token and removes the profile's cache and settings.

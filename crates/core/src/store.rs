@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.s
 
 /// Where a lead stands in this rep's inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LocalStatus {
     /// Awaiting the rep's decision.
@@ -53,6 +54,7 @@ impl LocalStatus {
 
 /// Whether the server has the rep's decision yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionState {
     /// Saved here, waiting in the outbox.
@@ -76,6 +78,8 @@ impl DecisionState {
 
 /// A row of the inbox.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct LeadSummary {
     pub id: LeadId,
     pub external_id: String,
@@ -100,6 +104,8 @@ pub struct LeadSummary {
 
 /// One lead with everything the lead view shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct LeadDetail {
     pub summary: LeadSummary,
     pub lead: Lead,
@@ -107,6 +113,8 @@ pub struct LeadDetail {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct HistoryEntry {
     pub at: Timestamp,
     pub kind: String,
@@ -125,6 +133,8 @@ pub struct InboxQuery {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct InboxCounts {
     pub new: u32,
     pub accepted: u32,

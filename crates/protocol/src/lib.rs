@@ -21,6 +21,8 @@ pub type RepId = i64;
 /// A qualified (or not yet qualified) lead as marketing pushes it to
 /// `POST /v1/leads`. Idempotent on `external_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct LeadIntake {
     /// Marketing's own identifier; a second push with the same id updates the lead.
@@ -38,6 +40,8 @@ pub struct LeadIntake {
 
 /// Where the lead came from.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// The channel, e.g. `webinar`, `paid_search`, `referral`.
@@ -58,6 +62,8 @@ pub struct Source {
 
 /// Who the lead is. `email` or `phone` must be present.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub name: String,
@@ -79,6 +85,8 @@ pub struct Contact {
 
 /// The lead score, 0–100, with the criteria that produced it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct Score {
     pub value: u32,
@@ -87,6 +95,8 @@ pub struct Score {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct ScoreItem {
     pub criterion: String,
@@ -95,6 +105,8 @@ pub struct ScoreItem {
 
 /// One answer from the scorecard quiz.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct QuizAnswer {
     pub question: String,
@@ -105,6 +117,8 @@ pub struct QuizAnswer {
 
 /// Something the lead did: visited pricing, attended a webinar, opened an email.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct Behaviour {
     pub kind: String,
@@ -115,6 +129,8 @@ pub struct Behaviour {
 
 /// What the lead said they want.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct Intent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +143,7 @@ pub struct Intent {
 
 /// What intake did with a push.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum IntakeOutcome {
     /// A new lead.
@@ -138,6 +155,8 @@ pub enum IntakeOutcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct IntakeResponse {
     pub outcome: IntakeOutcome,
     pub lead: Lead,
@@ -148,6 +167,7 @@ pub struct IntakeResponse {
 
 /// Where a lead stands in the handoff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LeadStatus {
     /// With marketing: below the qualification threshold, or returned by sales with a reason.
@@ -176,6 +196,8 @@ impl LeadStatus {
 
 /// A lead with its full context and where it stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct Lead {
     pub id: LeadId,
     pub external_id: String,
@@ -203,6 +225,8 @@ pub struct Lead {
 
 /// Sales gave the lead back to marketing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ReturnedToMarketing {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +237,8 @@ pub struct ReturnedToMarketing {
 
 /// One offer of a lead to a rep: who, when, why, and how it ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct Assignment {
     pub id: i64,
     pub lead_id: LeadId,
@@ -232,6 +258,7 @@ pub struct Assignment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentOutcome {
     Pending,
@@ -256,6 +283,8 @@ impl AssignmentOutcome {
 
 /// One line of a lead's history, for the lead view and the manager's audit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct LeadEvent {
     pub at: Timestamp,
     pub kind: LeadEventKind,
@@ -267,6 +296,7 @@ pub struct LeadEvent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LeadEventKind {
     Received,
@@ -286,6 +316,7 @@ pub enum LeadEventKind {
 // Feedback: the rep's decision.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Accept,
@@ -303,6 +334,8 @@ impl DecisionKind {
 
 /// Body of `POST /v1/leads/{id}/feedback`; sent with an `Idempotency-Key` header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     pub decision: DecisionKind,
@@ -378,6 +411,8 @@ impl FeedbackRequest {
 
 /// A decision the server recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct Decision {
     pub id: i64,
     pub lead_id: LeadId,
@@ -393,6 +428,7 @@ pub struct Decision {
 
 /// What became of the lead after a decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// The rep owns it now.
@@ -408,6 +444,8 @@ pub enum Disposition {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct FeedbackResponse {
     pub decision: Decision,
     pub disposition: Disposition,
@@ -415,6 +453,8 @@ pub struct FeedbackResponse {
 
 /// A rejection reason a rep can pick, as configured on the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct RejectReason {
     pub code: String,
     pub label: String,
@@ -425,6 +465,8 @@ pub struct RejectReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ReasonList {
     pub reasons: Vec<RejectReason>,
 }
@@ -433,6 +475,7 @@ pub struct ReasonList {
 // People.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Rep,
@@ -441,6 +484,7 @@ pub enum Role {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
     Available,
@@ -449,12 +493,16 @@ pub enum Availability {
 
 /// Body of `PUT /v1/me/availability`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityUpdate {
     pub availability: Availability,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct Rep {
     pub id: RepId,
     pub name: String,
@@ -470,6 +518,8 @@ pub struct Rep {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct Team {
     pub name: String,
     /// Time a rep has to accept a lead before it is routed to the next rep.
@@ -478,6 +528,8 @@ pub struct Team {
 
 /// `GET /v1/me`: who the token belongs to and what the client needs to know.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct Me {
     pub role: Role,
     pub name: String,
@@ -488,17 +540,23 @@ pub struct Me {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct RepList {
     pub reps: Vec<Rep>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct TeamList {
     pub teams: Vec<Team>,
 }
 
 /// A qualified lead waiting for an eligible rep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct QueuedLead {
     pub lead_id: LeadId,
     pub external_id: String,
@@ -511,11 +569,15 @@ pub struct QueuedLead {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct QueueList {
     pub queued: Vec<QueuedLead>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct LeadList {
     pub leads: Vec<Lead>,
     /// Pass as `after` to read the next page; absent on the last page.
@@ -524,6 +586,8 @@ pub struct LeadList {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct LeadHistory {
     pub lead_id: LeadId,
     pub events: Vec<LeadEvent>,
@@ -536,11 +600,14 @@ pub struct LeadHistory {
 
 /// A position in a rep's change feed. Opaque to clients: store it, send it back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Cursor(pub String);
 
 /// One change to a rep's view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct FeedEntry {
     /// The cursor that resumes right after this entry.
     pub cursor: Cursor,
@@ -549,6 +616,7 @@ pub struct FeedEntry {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     /// A lead was offered to this rep; `lead.assignment` is the offer.
@@ -572,6 +640,7 @@ pub enum Change {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TakeAwayReason {
     /// Not accepted within the team's SLA: routed to the next eligible rep.
@@ -582,6 +651,8 @@ pub enum TakeAwayReason {
 
 /// `GET /v1/sync`: the changes after a cursor, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct SyncPage {
     pub changes: Vec<FeedEntry>,
     /// Send this as `cursor` next time (equal to the request's cursor when nothing is new).
@@ -592,6 +663,8 @@ pub struct SyncPage {
 
 /// The first event on `GET /v1/stream`: the feed position the stream starts after.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct StreamReady {
     pub cursor: Cursor,
 }
@@ -601,6 +674,8 @@ pub struct StreamReady {
 
 /// `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct HandoffReport {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -616,6 +691,8 @@ pub struct HandoffReport {
 
 /// Handoff figures for one group of assignments (a rep, a source, a score band).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ReportRow {
     pub key: String,
     pub label: String,
@@ -634,6 +711,8 @@ pub struct ReportRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ReasonRow {
     pub code: String,
     pub label: String,
@@ -643,6 +722,8 @@ pub struct ReasonRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct FeedbackLogEntry {
     pub decision_id: i64,
     pub lead_id: LeadId,
@@ -669,11 +750,15 @@ pub struct FeedbackLogEntry {
 
 /// Every non-2xx answer carries this body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ErrorBody {
     pub error: ApiError,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct ApiError {
     pub code: ErrorCode,
     /// What was wrong and what to do, for a person.
@@ -685,6 +770,7 @@ pub struct ApiError {
 
 /// Stable, machine-readable error codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The body is not valid JSON of the expected shape.

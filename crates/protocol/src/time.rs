@@ -11,7 +11,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time, milliseconds since 1970-01-01T00:00:00Z.
+/// On the wire (and so in TypeScript) it is an RFC 3339 string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

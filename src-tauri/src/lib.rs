@@ -1,0 +1,184 @@
+//! Baton's desktop shell: Tauri commands and events over baton-core.
+//!
+//! Nothing here decides anything about leads: every command calls the
+//! engine, the store or the profile, and every state change the engine
+//! publishes is forwarded to the UI as a `status` event (the UI never polls).
+//! The shell owns only what is about the desktop: the window, the tray, the
+//! notifications' clicks, autostart.
+
+mod commands;
+mod tray;
+pub mod view;
+
+use std::sync::{Arc, Mutex};
+
+use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
+use baton_core::{Engine, Profile};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
+use tokio::sync::watch;
+
+/// Event names the UI listens to.
+pub mod events {
+    /// A [`crate::view::StatusView`]: sync state, counts, cache version.
+    pub const STATUS: &str = "status";
+    /// A lead id: the rep clicked a notification (or its Open action).
+    pub const OPEN_LEAD: &str = "open-lead";
+}
+
+/// A signed-in profile with its engine running.
+pub(crate) struct Session {
+    pub engine: Arc<Engine>,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+pub(crate) struct Shell {
+    pub profile: Profile,
+    pub session: Mutex<Option<Arc<Session>>>,
+}
+
+impl Shell {
+    pub fn session(&self) -> Option<Arc<Session>> {
+        self.session.lock().expect("session lock").clone()
+    }
+}
+
+/// Opens the profile's engine, starts its loops and forwards its state.
+pub(crate) fn start_session(app: &AppHandle) -> baton_core::Result<Arc<Session>> {
+    let shell = app.state::<Shell>();
+    let notifier: Arc<dyn Notifier> = Arc::new(DesktopNotifier::new(Arc::new({
+        let app = app.clone();
+        move |action| on_notification_action(&app, action)
+    })));
+    let engine = Engine::open(&shell.profile, Some(notifier))?;
+    let (stop, stopped) = watch::channel(false);
+    let session = Arc::new(Session {
+        engine: engine.clone(),
+        stop,
+    });
+    *shell.session.lock().expect("session lock") = Some(session.clone());
+    tauri::async_runtime::spawn(engine.clone().run(stopped.clone()));
+    tauri::async_runtime::spawn(forward_status(app.clone(), engine, stopped));
+    Ok(session)
+}
+
+/// Sends every engine state change to the UI and the tray.
+async fn forward_status(app: AppHandle, engine: Arc<Engine>, mut stopped: watch::Receiver<bool>) {
+    let mut status = engine.subscribe();
+    loop {
+        let view = view::StatusView::read(&engine, status.borrow_and_update().clone());
+        tray::show_count(&app, view.counts.new);
+        if let Err(e) = app.emit(events::STATUS, &view) {
+            tracing::warn!(error = %e, "cannot send the status to the window");
+        }
+        tokio::select! {
+            changed = status.changed() => if changed.is_err() { return },
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+pub(crate) fn show_window(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+fn on_notification_action(app: &AppHandle, action: NotificationAction) {
+    match action {
+        NotificationAction::Open(lead) => {
+            show_window(app);
+            let _ = app.emit(events::OPEN_LEAD, lead);
+        }
+        NotificationAction::Accept(lead) => {
+            let Some(session) = app.state::<Shell>().session() else {
+                return;
+            };
+            if let Err(e) = session.engine.accept(lead, None) {
+                // The notification is gone; show the lead so the rep sees why.
+                tracing::warn!(lead, error = %e, "accept from a notification failed");
+                show_window(app);
+                let _ = app.emit(events::OPEN_LEAD, lead);
+            }
+        }
+    }
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,baton=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let profile = match Profile::resolve(std::env::var_os("BATON_DATA_DIR").map(Into::into)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("baton-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
+
+    let app = tauri::Builder::default()
+        // First, so a second launch only raises the running window.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_window(app);
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .manage(Shell {
+            profile,
+            session: Mutex::new(None),
+        })
+        .setup(|app| {
+            tray::build(app.handle())?;
+            let signed_in = app
+                .state::<Shell>()
+                .profile
+                .settings()
+                .ok()
+                .flatten()
+                .is_some();
+            if signed_in && let Err(e) = start_session(app.handle()) {
+                // The UI shows the sign-in screen with this error.
+                tracing::warn!(error = %e, "cannot open the signed-in profile");
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Baton in the tray: leads keep arriving.
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == "main"
+                && std::env::var_os("BATON_EXIT_ON_CLOSE").is_none()
+            {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .invoke_handler(commands::handler())
+        .build(tauri::generate_context!())
+        .expect("the Tauri app builds");
+
+    app.run(|app, event| {
+        if let RunEvent::ExitRequested { .. } = event {
+            // Stop the engine's loops before the runtime goes away.
+            app.state::<Shell>()
+                .session
+                .lock()
+                .expect("session lock")
+                .take();
+        }
+    });
+}

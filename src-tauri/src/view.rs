@@ -1,0 +1,152 @@
+//! What the shell sends its UI. TypeScript declarations of these (and of the
+//! baton-core and baton-protocol types they hold) are generated into
+//! `ui/src/bindings.ts` by this crate's `bindings_are_current` test.
+
+use baton_core::engine::SyncStatus;
+use baton_core::store::InboxCounts;
+use baton_core::{Engine, LeadSummary};
+use baton_protocol::Availability;
+use serde::{Deserialize, Serialize};
+
+/// The `status` event: everything the status bar, the tray and the lists
+/// need to know that something changed.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct StatusView {
+    pub sync: SyncStatus,
+    pub counts: InboxCounts,
+    pub availability: Option<Availability>,
+}
+
+impl StatusView {
+    pub fn read(engine: &Engine, sync: SyncStatus) -> StatusView {
+        StatusView {
+            sync,
+            counts: engine.counts().unwrap_or_default(),
+            availability: engine.availability(),
+        }
+    }
+}
+
+/// Who is signed in, and the profile's desktop settings.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SessionView {
+    pub signed_in: bool,
+    pub server: Option<String>,
+    pub rep_name: Option<String>,
+    /// Where the profile lives, for the settings screen.
+    pub data_dir: String,
+    /// `HH:MM-HH:MM`, or none.
+    pub quiet_hours: Option<String>,
+    /// Whether Baton starts at login.
+    pub autostart: bool,
+    /// Why the signed-in profile could not be opened, if it could not.
+    pub error: Option<String>,
+}
+
+/// Which leads the inbox lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum InboxFilter {
+    New,
+    Accepted,
+    Rejected,
+    All,
+}
+
+/// One window of the inbox, for the virtualised list.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct InboxPage {
+    pub rows: Vec<LeadSummary>,
+    pub offset: u32,
+    /// How many leads the list holds in all, when known without counting
+    /// search hits (a search reports `None` and `has_more` instead).
+    pub total: Option<u32>,
+    pub has_more: bool,
+}
+
+#[cfg(test)]
+mod bindings {
+    //! `ui/src/bindings.ts` is generated from the Rust types; this test fails
+    //! when it is out of date. `UPDATE_BINDINGS=1 cargo test -p baton-desktop
+    //! bindings` rewrites it.
+    use baton_core::LeadDetail;
+    use baton_core::engine::Connection;
+    use baton_core::error::ErrorView;
+    use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
+    use baton_protocol as p;
+    use ts_rs::{Config, TS};
+
+    use super::*;
+
+    fn decl<T: TS>(cfg: &Config, out: &mut String) {
+        if let Some(docs) = T::docs() {
+            out.push_str(&docs);
+        }
+        out.push_str("export ");
+        out.push_str(&T::decl(cfg));
+        out.push_str("\n\n");
+    }
+
+    fn render() -> String {
+        // Ids and millisecond counts fit a JavaScript number.
+        let cfg = Config::new().with_large_int("number");
+        let mut out = String::from(
+            "// Generated from the Rust types by src-tauri/src/view.rs (test `bindings_are_current`).\n\
+             // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p baton-desktop bindings`.\n\n",
+        );
+        let o = &mut out;
+        decl::<StatusView>(&cfg, o);
+        decl::<SessionView>(&cfg, o);
+        decl::<InboxFilter>(&cfg, o);
+        decl::<InboxPage>(&cfg, o);
+        decl::<SyncStatus>(&cfg, o);
+        decl::<Connection>(&cfg, o);
+        decl::<InboxCounts>(&cfg, o);
+        decl::<ErrorView>(&cfg, o);
+        decl::<LeadSummary>(&cfg, o);
+        decl::<LeadDetail>(&cfg, o);
+        decl::<HistoryEntry>(&cfg, o);
+        decl::<LocalStatus>(&cfg, o);
+        decl::<DecisionState>(&cfg, o);
+        decl::<p::Lead>(&cfg, o);
+        decl::<p::LeadStatus>(&cfg, o);
+        decl::<p::Source>(&cfg, o);
+        decl::<p::Contact>(&cfg, o);
+        decl::<p::Score>(&cfg, o);
+        decl::<p::ScoreItem>(&cfg, o);
+        decl::<p::QuizAnswer>(&cfg, o);
+        decl::<p::Behaviour>(&cfg, o);
+        decl::<p::Intent>(&cfg, o);
+        decl::<p::Assignment>(&cfg, o);
+        decl::<p::AssignmentOutcome>(&cfg, o);
+        decl::<p::ReturnedToMarketing>(&cfg, o);
+        decl::<p::DecisionKind>(&cfg, o);
+        decl::<p::TakeAwayReason>(&cfg, o);
+        decl::<p::RejectReason>(&cfg, o);
+        decl::<p::Availability>(&cfg, o);
+        decl::<p::Timestamp>(&cfg, o);
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        out
+    }
+
+    #[test]
+    fn bindings_are_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings.ts");
+        let fresh = render();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).expect("write ui/src/bindings.ts");
+            return;
+        }
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            current == fresh,
+            "ui/src/bindings.ts is out of date with the Rust types: run \
+             `UPDATE_BINDINGS=1 cargo test -p baton-desktop bindings` and commit it"
+        );
+    }
+}

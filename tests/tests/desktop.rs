@@ -1,0 +1,165 @@
+//! The desktop app end to end, in its real window: the release
+//! `baton-desktop` binary under Xvfb, driven through WebDriver (tauri-driver
+//! with WebKitWebDriver), against the real `baton-server` on 127.0.0.1, with
+//! its notifications on a private D-Bus session bus.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use baton_protocol::{LeadEventKind, LeadStatus, QuizAnswer};
+use baton_tests::bus::SessionBus;
+use baton_tests::desktop::{Display, Driver};
+use baton_tests::*;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Screenshots for README; the latest run's are in target/screenshots.
+fn screenshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/screenshots")
+        .join(name)
+}
+
+#[tokio::test]
+async fn a_lead_arrives_is_read_and_rejected_in_the_real_window() {
+    let bus = SessionBus::start();
+    let display = Display::start();
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava Rossi", "sales", 1, 100);
+    let intake = server.intake();
+    // A few leads already waiting, so the inbox is not empty at launch.
+    for i in 0..3 {
+        let mut l = lead(&format!("backlog-{i}"));
+        l.contact.name = ["Grace Hopper", "Alan Turing", "Barbara Liskov"][i].into();
+        l.contact.company = Some(["Cobol Ltd", "Enigma plc", "Clu GmbH"][i].into());
+        l.score.value = [91, 74, 62][i];
+        intake.push(&l).await;
+    }
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+
+    let driver = Driver::start(&display, &bus, baton.dir.path());
+    let app = driver.open_app().await;
+    app.find("[data-testid=inbox] [data-lead-id]", WAIT).await;
+    assert_eq!(app.count("[data-testid=inbox] [data-lead-id]").await, 3);
+
+    // A lead whose name and quiz answers hold markup and script.
+    let hostile_name = r#"<img src=x onerror="window.__pwned=1">Mallory <b>Bold</b>"#;
+    let hostile_answer = "<script>window.__pwned=2</script>50-200 people";
+    let mut l = lead("hostile-1");
+    l.contact.name = hostile_name.into();
+    l.quiz = vec![
+        QuizAnswer {
+            question: "How many people handle inbound leads?".into(),
+            answer: hostile_answer.into(),
+            points: Some(20),
+        },
+        QuizAnswer {
+            question: "What do you use today?".into(),
+            answer: "Spreadsheets and a shared inbox".into(),
+            points: Some(10),
+        },
+    ];
+    let pushed = intake.push(&l).await.lead;
+
+    // It appears in the open inbox, pushed by the live stream.
+    let row = app
+        .find(&format!("[data-lead-id=\"{}\"]", pushed.id), WAIT)
+        .await;
+    app.screenshot(&screenshot_path("inbox.png")).await;
+    app.click(&row).await;
+    let name = app.find("[data-testid=lead-name]", WAIT).await;
+    assert_eq!(
+        app.text(&name).await,
+        hostile_name,
+        "the name is plain text"
+    );
+    let quiz = app.text(&app.find("[data-testid=quiz]", WAIT).await).await;
+    assert!(
+        quiz.contains("How many people handle inbound leads?") && quiz.contains(hostile_answer),
+        "quiz answers show as text: {quiz}"
+    );
+    assert_eq!(
+        app.count(
+            "[data-testid=lead-view] img, [data-testid=lead-view] script, [data-testid=lead-view] b"
+        )
+        .await,
+        0,
+        "no markup from the lead became elements"
+    );
+    assert_eq!(
+        app.script("return window.__pwned === undefined;").await,
+        Value::Bool(true),
+        "no script from the lead ran"
+    );
+    app.screenshot(&screenshot_path("lead.png")).await;
+
+    // Reject it from the keyboard: r, reason 3 (the server's "No budget"), Enter.
+    app.keys("r").await;
+    app.find("[data-testid=reject-dialog]", WAIT).await;
+    app.screenshot(&screenshot_path("reject.png")).await;
+    app.keys("3\u{E007}").await; // U+E007 is WebDriver's Enter
+    app.find("[data-testid=undo-toast]", WAIT).await;
+
+    // After the undo window the decision reaches the server, whose records
+    // hold it with its reason.
+    let rep = server.client(&ava.token);
+    let history = eventually(WAIT, "the rejection recorded by the server", || {
+        let rep = rep.clone();
+        async move {
+            let h = rep.history(pushed.id).await;
+            h.events
+                .iter()
+                .any(|e| e.kind == LeadEventKind::Rejected)
+                .then_some(h)
+        }
+    })
+    .await;
+    let rejected = history
+        .events
+        .iter()
+        .find(|e| e.kind == LeadEventKind::Rejected)
+        .unwrap();
+    assert!(
+        rejected.detail.contains("No budget"),
+        "the reason picked by its digit: {rejected:?}"
+    );
+    let manager = server.manager();
+    let on_server: baton_protocol::Lead = manager.lead(pushed.id).await.json();
+    assert_ne!(on_server.status, LeadStatus::Assigned, "no longer offered");
+    // The window shows the decision as confirmed once the outbox drained.
+    app.wait_for(
+        "document.querySelector('[data-testid=outcome]')?.textContent.startsWith('Rejected') && !document.querySelector('[data-testid=outcome]').textContent.includes('sending')",
+        WAIT,
+    )
+    .await;
+
+    // A desktop notification was raised for the new lead, as plain text.
+    let calls = bus.wait_for_calls(1, WAIT).await;
+    let note = calls
+        .iter()
+        .find(|c| c["summary"].as_str().unwrap_or("").contains("Mallory"))
+        .unwrap_or_else(|| panic!("a notification for the new lead: {calls:?}"));
+    assert_eq!(note["app_name"], "Baton");
+
+    // Clicking Open on a notification brings the window to that lead.
+    let second = intake.push(&lead("clicked-1")).await.lead;
+    let calls = bus.wait_for_calls(2, WAIT).await;
+    let id = calls
+        .iter()
+        .find(|c| c["summary"].as_str().unwrap_or("").contains("clicked-1"))
+        .unwrap_or_else(|| panic!("a notification for clicked-1: {calls:?}"))["id"]
+        .as_u64()
+        .unwrap();
+    bus.invoke(id, "open");
+    app.wait_for(
+        &format!(
+            "document.querySelector('[data-testid=lead-name]')?.textContent === 'Lead clicked-1' && document.querySelector('[aria-selected=true]')?.dataset.leadId === '{}'",
+            second.id
+        ),
+        WAIT,
+    )
+    .await;
+    app.quit().await;
+}

@@ -1,0 +1,209 @@
+// Generated from the Rust types by src-tauri/src/view.rs (test `bindings_are_current`).
+// Do not edit: run `UPDATE_BINDINGS=1 cargo test -p baton-desktop bindings`.
+
+/**
+ * The `status` event: everything the status bar, the tray and the lists
+ * need to know that something changed.
+ */
+export type StatusView = { sync: SyncStatus, counts: InboxCounts, availability: Availability | null, };
+
+/**
+ * Who is signed in, and the profile's desktop settings.
+ */
+export type SessionView = { signed_in: boolean, server: string | null, rep_name: string | null, 
+/**
+ * Where the profile lives, for the settings screen.
+ */
+data_dir: string, 
+/**
+ * `HH:MM-HH:MM`, or none.
+ */
+quiet_hours: string | null, 
+/**
+ * Whether Baton starts at login.
+ */
+autostart: boolean, 
+/**
+ * Why the signed-in profile could not be opened, if it could not.
+ */
+error: string | null, };
+
+/**
+ * Which leads the inbox lists.
+ */
+export type InboxFilter = "new" | "accepted" | "rejected" | "all";
+
+/**
+ * One window of the inbox, for the virtualised list.
+ */
+export type InboxPage = { rows: Array<LeadSummary>, offset: number, 
+/**
+ * How many leads the list holds in all, when known without counting
+ * search hits (a search reports `None` and `has_more` instead).
+ */
+total: number | null, has_more: boolean, };
+
+/**
+ * What the shells show about syncing.
+ */
+export type SyncStatus = { connection: Connection, last_success?: Timestamp | null, last_error?: string | null, outbox_depth: number, 
+/**
+ * Grows whenever the cached leads change (a pull applied changes, a
+ * decision was saved, sent or refused): a shell re-reads its lists when
+ * it moves, and only then.
+ */
+cache_version: number, };
+
+export type Connection = "idle" | "syncing" | "online" | "offline";
+
+export type InboxCounts = { new: number, accepted: number, rejected: number, taken_away: number, };
+
+/**
+ * The serialised form shells show and branch on.
+ */
+export type ErrorView = { code: string, message: string, };
+
+/**
+ * A row of the inbox.
+ */
+export type LeadSummary = { id: number, external_id: string, status: LocalStatus, name: string, company?: string | null, email?: string | null, title?: string | null, channel: string, score: number, assignment_id?: number | null, assigned_at?: Timestamp | null, sla_due_at?: Timestamp | null, decision?: DecisionKind | null, decision_reason?: string | null, decision_note?: string | null, decision_state?: DecisionState | null, 
+/**
+ * The server's reason for refusing the rep's decision.
+ */
+refused_message?: string | null, taken_away_reason?: TakeAwayReason | null, };
+
+/**
+ * One lead with everything the lead view shows.
+ */
+export type LeadDetail = { summary: LeadSummary, lead: Lead, history: Array<HistoryEntry>, };
+
+export type HistoryEntry = { at: Timestamp, kind: string, detail: string, };
+
+/**
+ * Where a lead stands in this rep's inbox.
+ */
+export type LocalStatus = "new" | "accepted" | "rejected" | "taken_away";
+
+/**
+ * Whether the server has the rep's decision yet.
+ */
+export type DecisionState = "pending" | "confirmed" | "refused";
+
+/**
+ * A lead with its full context and where it stands.
+ */
+export type Lead = { id: number, external_id: string, status: LeadStatus, source: Source, contact: Contact, score: Score, quiz: Array<QuizAnswer>, behaviours: Array<Behaviour>, intent: Intent, 
+/**
+ * The team the routing rules chose, once qualified.
+ */
+team?: string | null, 
+/**
+ * The current (or, once accepted, the accepting) assignment.
+ */
+assignment?: Assignment | null, 
+/**
+ * Why sales returned the lead to marketing, when it did.
+ */
+returned?: ReturnedToMarketing | null, created_at: Timestamp, updated_at: Timestamp, 
+/**
+ * Grows by one at every change of content; lets clients drop stale copies.
+ */
+version: number, };
+
+/**
+ * Where a lead stands in the handoff.
+ */
+export type LeadStatus = "nurture" | "queued" | "assigned" | "accepted" | "unknown";
+
+/**
+ * Where the lead came from.
+ */
+export type Source = { 
+/**
+ * The channel, e.g. `webinar`, `paid_search`, `referral`.
+ */
+channel: string, campaign?: string | null, utm_source?: string | null, utm_medium?: string | null, utm_campaign?: string | null, utm_term?: string | null, utm_content?: string | null, };
+
+/**
+ * Who the lead is. `email` or `phone` must be present.
+ */
+export type Contact = { name: string, email?: string | null, company?: string | null, title?: string | null, phone?: string | null, 
+/**
+ * ISO 3166-1 alpha-2 country code, upper case (`DE`, `US`).
+ */
+country?: string | null, 
+/**
+ * Number of employees.
+ */
+company_size?: number | null, };
+
+/**
+ * The lead score, 0–100, with the criteria that produced it.
+ */
+export type Score = { value: number, breakdown: Array<ScoreItem>, };
+
+export type ScoreItem = { criterion: string, points: number, };
+
+/**
+ * One answer from the scorecard quiz.
+ */
+export type QuizAnswer = { question: string, answer: string, points?: number | null, };
+
+/**
+ * Something the lead did: visited pricing, attended a webinar, opened an email.
+ */
+export type Behaviour = { kind: string, at: Timestamp, detail?: string | null, };
+
+/**
+ * What the lead said they want.
+ */
+export type Intent = { need?: string | null, timeline?: string | null, budget?: string | null, };
+
+/**
+ * One offer of a lead to a rep: who, when, why, and how it ended.
+ */
+export type Assignment = { id: number, lead_id: number, rep_id: number, rep_name: string, team: string, 
+/**
+ * Name of the routing rule that chose the team.
+ */
+rule: string, 
+/**
+ * Human-readable account of why this rep got the lead.
+ */
+why: string, assigned_at: Timestamp, 
+/**
+ * When the offer is taken back unless accepted.
+ */
+sla_due_at: Timestamp, outcome: AssignmentOutcome, ended_at?: Timestamp | null, };
+
+export type AssignmentOutcome = "pending" | "accepted" | "rejected" | "sla_expired" | "unknown";
+
+/**
+ * Sales gave the lead back to marketing.
+ */
+export type ReturnedToMarketing = { reason: string, note?: string | null, by_rep: number, at: Timestamp, };
+
+export type DecisionKind = "accept" | "reject";
+
+export type TakeAwayReason = "sla_expired" | "unknown";
+
+/**
+ * A rejection reason a rep can pick, as configured on the server.
+ */
+export type RejectReason = { code: string, label: string, 
+/**
+ * A rejection with this reason must carry a note.
+ */
+note_required: boolean, 
+/**
+ * "Right lead, wrong rep": the lead is routed on instead of returned to marketing.
+ */
+routes_on: boolean, };
+
+export type Availability = "available" | "away";
+
+/**
+ * A point in time, milliseconds since 1970-01-01T00:00:00Z.
+ * On the wire (and so in TypeScript) it is an RFC 3339 string.
+ */
+export type Timestamp = string;

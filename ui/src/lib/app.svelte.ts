@@ -1,0 +1,436 @@
+// The UI's state: what the shell last said, which leads are on screen, and
+// the rep's intents on their way to the shell. No decision about leads is
+// made here; the engine in baton-core makes them.
+import type {
+  Availability,
+  ErrorView,
+  InboxFilter,
+  LeadDetail,
+  LeadSummary,
+  RejectReason,
+  SessionView,
+  StatusView,
+} from "../bindings";
+import { asError, type Backend } from "./backend";
+
+/** How long a decision can be taken back before it is handed to the engine. */
+export const UNDO_MS = 5000;
+/** Rows fetched per request; the list asks only for what is in view. */
+export const PAGE_SIZE = 100;
+
+export type Pending = {
+  id: number;
+  name: string;
+  kind: "accept" | "reject";
+  reason: string | null;
+  reasonLabel: string | null;
+  note: string | null;
+  due: number;
+};
+
+export type Notice = { id: number; name: string; message: string };
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export class AppState {
+  readonly backend: Backend;
+
+  session = $state<SessionView | null>(null);
+  status = $state<StatusView | null>(null);
+  error = $state<ErrorView | null>(null);
+
+  filter = $state<InboxFilter>("new");
+  search = $state("");
+  /** Loaded pages of the current list, by page number. */
+  pages = $state.raw<Record<number, LeadSummary[]>>({});
+  /** Rows in the list: exact without a search, at least this many with one. */
+  total = $state(0);
+  hasMore = $state(false);
+  loading = $state(false);
+
+  selectedIndex = $state(0);
+  selectedId = $state<number | null>(null);
+  opened = $state<LeadDetail | null>(null);
+
+  reasons = $state.raw<RejectReason[]>([]);
+  rejecting = $state<LeadSummary | null>(null);
+  pending = $state.raw<Pending[]>([]);
+  notices = $state.raw<Notice[]>([]);
+  now = $state(Date.now());
+
+  private timers = new Map<number, Timer>();
+  /** Decisions handed to the engine whose fate on the server is not known yet. */
+  private watching = new Map<number, string>();
+  private listSeq = 0;
+  private lastVersion = -1;
+  private view = { from: 0, to: 0 };
+  private unlisten: (() => void)[] = [];
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  // ---- lifecycle -------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.unlisten.push(await this.backend.onStatus((s) => this.onStatus(s)));
+    this.unlisten.push(await this.backend.onOpenLead((id) => void this.open(id)));
+    await this.loadSession();
+  }
+
+  stop(): void {
+    for (const u of this.unlisten) u();
+    this.unlisten = [];
+  }
+
+  private async loadSession(): Promise<void> {
+    try {
+      this.session = await this.backend.sessionInfo();
+      if (this.session.signed_in) await this.afterSignIn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private async afterSignIn(): Promise<void> {
+    const [status] = await Promise.all([this.backend.status(), this.loadReasons()]);
+    this.onStatus(status);
+  }
+
+  private async loadReasons(): Promise<void> {
+    try {
+      this.reasons = await this.backend.reasons();
+    } catch {
+      // Offline before any list was seen: the reject dialog says so.
+      this.reasons = [];
+    }
+  }
+
+  async signIn(server: string, token: string): Promise<boolean> {
+    try {
+      this.error = null;
+      this.session = await this.backend.signIn(server, token);
+      await this.afterSignIn();
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+  }
+
+  async signOut(): Promise<void> {
+    await this.flushPending();
+    try {
+      this.session = await this.backend.signOut();
+      this.status = null;
+      this.pages = {};
+      this.total = 0;
+      this.opened = null;
+      this.lastVersion = -1;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  fail(e: unknown): void {
+    this.error = asError(e);
+  }
+
+  tick(at: number = Date.now()): void {
+    this.now = at;
+  }
+
+  // ---- status and list -------------------------------------------------
+
+  onStatus(s: StatusView): void {
+    this.status = s;
+    if (s.sync.cache_version !== this.lastVersion) {
+      this.lastVersion = s.sync.cache_version;
+      void this.reload();
+      void this.checkWatched();
+    }
+  }
+
+  /** Called by the list with the rows in view; loads the pages they span. */
+  setView(from: number, to: number): void {
+    this.view = { from, to };
+    const first = Math.floor(from / PAGE_SIZE);
+    const last = Math.floor(Math.max(from, to - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) {
+      if (!this.pages[p]) void this.loadPage(p, this.listSeq);
+    }
+  }
+
+  rowAt(index: number): LeadSummary | undefined {
+    return this.pages[Math.floor(index / PAGE_SIZE)]?.[index % PAGE_SIZE];
+  }
+
+  private async loadPage(page: number, seq: number): Promise<void> {
+    try {
+      const q = this.search.trim() || null;
+      const res = await this.backend.inbox(this.filter, q, page * PAGE_SIZE, PAGE_SIZE);
+      if (seq !== this.listSeq) return; // a newer list replaced this one
+      this.pages = { ...this.pages, [page]: res.rows };
+      const seen = page * PAGE_SIZE + res.rows.length;
+      this.total = res.total ?? Math.max(res.has_more ? seen + 1 : seen, q ? this.loadedCount() : 0);
+      this.hasMore = res.has_more;
+      this.reselect();
+    } catch (e) {
+      if (seq === this.listSeq) this.fail(e);
+    }
+  }
+
+  private loadedCount(): number {
+    let n = 0;
+    for (const rows of Object.values(this.pages)) n += rows.length;
+    return n;
+  }
+
+  /** Re-reads the pages in view; the old rows stay until the new arrive. */
+  async reload(): Promise<void> {
+    const seq = ++this.listSeq;
+    const first = Math.floor(this.view.from / PAGE_SIZE);
+    const last = Math.floor(Math.max(this.view.from, this.view.to - 1) / PAGE_SIZE);
+    const q = this.search.trim() || null;
+    this.loading = true;
+    try {
+      const results = await Promise.all(
+        Array.from({ length: last - first + 1 }, (_, i) =>
+          this.backend.inbox(this.filter, q, (first + i) * PAGE_SIZE, PAGE_SIZE),
+        ),
+      );
+      if (seq !== this.listSeq) return;
+      const pages: Record<number, LeadSummary[]> = {};
+      results.forEach((r, i) => (pages[first + i] = r.rows));
+      const tail = results[results.length - 1];
+      const seen = last * PAGE_SIZE + tail.rows.length;
+      this.pages = pages;
+      this.total = tail.total ?? (tail.has_more ? seen + 1 : seen);
+      this.hasMore = tail.has_more;
+      this.reselect();
+      if (this.opened) await this.refreshOpened();
+    } catch (e) {
+      if (seq === this.listSeq) this.fail(e);
+    } finally {
+      if (seq === this.listSeq) this.loading = false;
+    }
+  }
+
+  /** Keeps the selection on the same lead when rows move. */
+  private reselect(): void {
+    if (this.selectedId !== null) {
+      for (const [p, rows] of Object.entries(this.pages)) {
+        const i = rows.findIndex((r) => r.id === this.selectedId);
+        if (i >= 0) {
+          this.selectedIndex = Number(p) * PAGE_SIZE + i;
+          return;
+        }
+      }
+    }
+    this.selectedIndex = Math.min(this.selectedIndex, Math.max(0, this.total - 1));
+    this.selectedId = this.rowAt(this.selectedIndex)?.id ?? null;
+  }
+
+  setFilter(f: InboxFilter): void {
+    if (f === this.filter) return;
+    this.filter = f;
+    this.resetList();
+  }
+
+  setSearch(q: string): void {
+    this.search = q;
+    this.resetList();
+  }
+
+  private resetList(): void {
+    this.listSeq++;
+    this.pages = {};
+    this.selectedIndex = 0;
+    this.selectedId = null;
+    this.view = { from: 0, to: Math.max(this.view.to - this.view.from, 20) };
+    void this.reload();
+  }
+
+  // ---- selection and the lead view ------------------------------------
+
+  select(index: number): void {
+    if (this.total === 0) return;
+    this.selectedIndex = Math.max(0, Math.min(index, this.total - 1));
+    this.selectedId = this.rowAt(this.selectedIndex)?.id ?? null;
+  }
+
+  move(by: number): void {
+    this.select(this.selectedIndex + by);
+  }
+
+  get selected(): LeadSummary | undefined {
+    return this.rowAt(this.selectedIndex);
+  }
+
+  async open(id: number | undefined = this.selected?.id): Promise<void> {
+    if (id === undefined) return;
+    try {
+      this.opened = await this.backend.lead(id);
+      this.selectedId = id;
+      this.reselect();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  close(): void {
+    this.opened = null;
+  }
+
+  private async refreshOpened(): Promise<void> {
+    if (!this.opened) return;
+    try {
+      this.opened = await this.backend.lead(this.opened.summary.id);
+    } catch {
+      // Gone from the cache (signed out): close it.
+      this.opened = null;
+    }
+  }
+
+  // ---- triage ----------------------------------------------------------
+
+  /** The lead a shortcut acts on: the opened one, else the selected row. */
+  get target(): LeadSummary | undefined {
+    return this.opened?.summary ?? this.selected;
+  }
+
+  canDecide(l: LeadSummary | undefined): l is LeadSummary {
+    return !!l && l.status === "new" && !this.pending.some((p) => p.id === l.id);
+  }
+
+  accept(lead: LeadSummary | undefined = this.target): void {
+    if (!this.canDecide(lead)) return;
+    this.queue({ id: lead.id, name: lead.name, kind: "accept", reason: null, reasonLabel: null, note: null });
+  }
+
+  startReject(lead: LeadSummary | undefined = this.target): void {
+    if (!this.canDecide(lead)) return;
+    this.rejecting = lead;
+    if (this.reasons.length === 0) void this.loadReasons();
+  }
+
+  cancelReject(): void {
+    this.rejecting = null;
+  }
+
+  /** Returns a message when the choice is incomplete, else queues it. */
+  confirmReject(code: string, note: string): string | null {
+    const lead = this.rejecting;
+    if (!lead) return null;
+    const reason = this.reasons.find((r) => r.code === code);
+    if (!reason) return "Pick a reason.";
+    const trimmed = note.trim();
+    if (reason.note_required && !trimmed) return `“${reason.label}” needs a note: say what was wrong.`;
+    this.rejecting = null;
+    this.queue({
+      id: lead.id,
+      name: lead.name,
+      kind: "reject",
+      reason: code,
+      reasonLabel: reason.label,
+      note: trimmed || null,
+    });
+    return null;
+  }
+
+  private queue(p: Omit<Pending, "due">): void {
+    const pending: Pending = { ...p, due: Date.now() + UNDO_MS };
+    this.pending = [...this.pending, pending];
+    this.timers.set(p.id, setTimeout(() => void this.commit(p.id), UNDO_MS));
+    // Move on to the next lead, as a rep working a queue expects.
+    if (this.selected?.id === p.id) this.move(1);
+  }
+
+  /** Takes back the most recent decision still in its undo window. */
+  undo(id: number | undefined = this.pending[this.pending.length - 1]?.id): void {
+    if (id === undefined) return;
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    this.pending = this.pending.filter((p) => p.id !== id);
+  }
+
+  /** Hands a decision to the engine (durable at once, sent when online). */
+  async commit(id: number): Promise<void> {
+    const p = this.pending.find((x) => x.id === id);
+    this.timers.delete(id);
+    if (!p) return;
+    this.pending = this.pending.filter((x) => x.id !== id);
+    try {
+      if (p.kind === "accept") await this.backend.accept(p.id);
+      else await this.backend.reject(p.id, p.reason ?? "", p.note);
+      this.watching.set(p.id, p.name);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Sends every decision still in its undo window now (sign-out, quit). */
+  async flushPending(): Promise<void> {
+    for (const t of this.timers.values()) clearTimeout(t);
+    await Promise.all(this.pending.map((p) => this.commit(p.id)));
+  }
+
+  /** A decision the server refused (the lead was no longer the rep's) is shown. */
+  private async checkWatched(): Promise<void> {
+    for (const [id, name] of [...this.watching]) {
+      try {
+        const d = await this.backend.lead(id);
+        const state = d.summary.decision_state;
+        if (state === "refused") {
+          this.watching.delete(id);
+          const message = d.summary.refused_message ?? "the server refused the decision";
+          this.notices = [...this.notices, { id, name, message }];
+        } else if (state === "confirmed") {
+          this.watching.delete(id);
+        }
+      } catch {
+        this.watching.delete(id);
+      }
+    }
+  }
+
+  dismissNotice(id: number): void {
+    this.notices = this.notices.filter((n) => n.id !== id);
+  }
+
+  // ---- settings --------------------------------------------------------
+
+  async setAvailability(a: Availability): Promise<void> {
+    try {
+      this.status = await this.backend.setAvailability(a);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async setQuietHours(window: string | null): Promise<boolean> {
+    try {
+      this.session = await this.backend.setQuietHours(window);
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+  }
+
+  async setAutostart(enabled: boolean): Promise<void> {
+    try {
+      this.session = await this.backend.setAutostart(enabled);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async syncNow(): Promise<void> {
+    try {
+      this.onStatus(await this.backend.syncNow());
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+}

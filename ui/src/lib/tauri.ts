@@ -1,0 +1,23 @@
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { Backend } from "./backend";
+import type { StatusView } from "../bindings";
+
+/** The shell's commands (src-tauri/src/commands.rs) and events. */
+export const tauriBackend: Backend = {
+  sessionInfo: () => invoke("session_info"),
+  signIn: (server, token) => invoke("sign_in", { server, token }),
+  signOut: () => invoke("sign_out"),
+  status: () => invoke("status"),
+  inbox: (filter, search, offset, limit) => invoke("inbox", { filter, search, offset, limit }),
+  lead: (id) => invoke("lead", { id }),
+  reasons: () => invoke("reasons"),
+  accept: (id) => invoke("accept", { id }),
+  reject: (id, reason, note) => invoke("reject", { id, reason, note }),
+  setAvailability: (availability) => invoke("set_availability", { availability }),
+  setQuietHours: (window) => invoke("set_quiet_hours", { window }),
+  setAutostart: (enabled) => invoke("set_autostart", { enabled }),
+  syncNow: () => invoke("sync_now"),
+  onStatus: (handler) => listen<StatusView>("status", (e) => handler(e.payload)),
+  onOpenLead: (handler) => listen<number>("open-lead", (e) => handler(e.payload)),
+};

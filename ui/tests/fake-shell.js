@@ -1,0 +1,353 @@
+// A stand-in for the desktop shell at the Tauri IPC boundary, for UI tests
+// (Vitest in jsdom, Playwright in Chromium). It installs the same globals
+// Tauri's webview provides (`__TAURI_INTERNALS__`, the event plugin's), so
+// the UI's real `tauriBackend` and `@tauri-apps/api` run unchanged; the
+// commands answer from memory the way src-tauri/src/commands.rs does.
+//
+// Options (set `window.__FAKE_OPTIONS__` before this runs):
+//   leads: how many leads to generate (default 40)
+//   signedIn: start signed in (default true)
+// Control from tests: `window.__fake` (calls, emitStatus, setOffline, addLead,
+// refuse, leads).
+(function install(win) {
+  const opts = Object.assign({ leads: 40, signedIn: true }, win.__FAKE_OPTIONS__ || {});
+  const NOW = Date.now();
+  const MIN = 60000;
+  const iso = (ms) => new Date(ms).toISOString();
+
+  const reasons = [
+    { code: "not_a_fit", label: "Not a fit for our product", note_required: false, routes_on: false },
+    { code: "no_budget", label: "No budget", note_required: false, routes_on: false },
+    { code: "wrong_rep", label: "Right lead, wrong rep", note_required: false, routes_on: true },
+    { code: "other", label: "Other", note_required: true, routes_on: false },
+  ];
+  const firstNames = ["Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Ken", "Frances"];
+  const lastNames = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Liskov", "Thompson", "Allen"];
+  const companies = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell"];
+  const channels = ["webinar", "paid_search", "referral", "content", "events"];
+
+  function makeLead(i, over) {
+    const id = i + 1;
+    const name = `${firstNames[i % 8]} ${lastNames[(i * 3) % 8]} ${id}`;
+    const company = companies[(i * 5) % 8];
+    const score = 40 + ((i * 37) % 60);
+    const assigned = NOW - (i % 50) * MIN - 2 * MIN;
+    const lead = {
+      id,
+      external_id: `ext-${id}`,
+      status: "assigned",
+      source: { channel: channels[i % 5], campaign: `Q4 campaign ${i % 3}`, utm_source: "newsletter" },
+      contact: {
+        name,
+        email: `${name.split(" ")[0].toLowerCase()}.${id}@${company.toLowerCase()}.test`,
+        company,
+        title: "Head of Operations",
+        country: "DE",
+        company_size: 200 + i,
+      },
+      score: {
+        value: score,
+        breakdown: [
+          { criterion: "Quiz: team size", points: 30 },
+          { criterion: "Pricing page visits", points: 20 },
+          { criterion: "Personal email", points: -5 },
+        ],
+      },
+      quiz: [
+        { question: "How big is your team?", answer: i % 2 ? "50-200" : "10-50", points: 30 },
+        { question: "What do you use today?", answer: "Spreadsheets", points: 10 },
+      ],
+      behaviours: [
+        { kind: "pricing_page", at: iso(assigned - 30 * MIN), detail: "3 visits" },
+        { kind: "webinar_attended", at: iso(assigned - 3 * 24 * 60 * MIN), detail: "Scaling handoffs" },
+      ],
+      intent: { need: "Faster lead handoff", timeline: "This quarter", budget: "€20k" },
+      team: "emea",
+      assignment: {
+        id: 1000 + id,
+        lead_id: id,
+        rep_id: 1,
+        rep_name: "Ava Rossi",
+        team: "emea",
+        rule: "emea-by-country",
+        why: "Country DE is in region emea; Ava Rossi was next in the team's rotation.",
+        assigned_at: iso(assigned),
+        sla_due_at: iso(assigned + 60 * MIN),
+        outcome: "pending",
+      },
+      created_at: iso(assigned - MIN),
+      updated_at: iso(assigned),
+      version: 1,
+    };
+    return Object.assign(lead, over || {});
+  }
+
+  const rows = [];
+  function addRow(lead) {
+    rows.push({
+      lead,
+      status: "new",
+      decision: null,
+      decision_reason: null,
+      decision_note: null,
+      decision_state: null,
+      refused_message: null,
+      taken_away_reason: null,
+    });
+  }
+  for (let i = 0; i < opts.leads; i++) addRow(makeLead(i));
+
+  let signedIn = opts.signedIn;
+  let offline = false;
+  let version = 1;
+  let outbox = [];
+  let availability = null;
+  let quietHours = null;
+  let autostart = false;
+  let lastSuccess = iso(NOW);
+
+  function summary(r) {
+    const l = r.lead;
+    return {
+      id: l.id,
+      external_id: l.external_id,
+      status: r.status,
+      name: l.contact.name,
+      company: l.contact.company ?? null,
+      email: l.contact.email ?? null,
+      title: l.contact.title ?? null,
+      channel: l.source.channel,
+      score: l.score.value,
+      assignment_id: l.assignment ? l.assignment.id : null,
+      assigned_at: l.assignment ? l.assignment.assigned_at : null,
+      sla_due_at: l.assignment ? l.assignment.sla_due_at : null,
+      decision: r.decision,
+      decision_reason: r.decision_reason,
+      decision_note: r.decision_note,
+      decision_state: r.decision_state,
+      refused_message: r.refused_message,
+      taken_away_reason: r.taken_away_reason,
+    };
+  }
+
+  function counts() {
+    const c = { new: 0, accepted: 0, rejected: 0, taken_away: 0 };
+    for (const r of rows) c[r.status]++;
+    return c;
+  }
+
+  function statusView() {
+    return {
+      sync: {
+        connection: offline ? "offline" : "online",
+        last_success: lastSuccess,
+        last_error: offline ? "cannot reach the server: connection refused" : null,
+        outbox_depth: outbox.length,
+        cache_version: version,
+      },
+      counts: counts(),
+      availability,
+    };
+  }
+
+  function sessionView() {
+    return {
+      signed_in: signedIn,
+      server: signedIn ? "http://127.0.0.1:7878" : null,
+      rep_name: signedIn ? "Ava Rossi" : null,
+      data_dir: "/home/rep/.local/share/baton/default",
+      quiet_hours: quietHours,
+      autostart,
+      error: null,
+    };
+  }
+
+  const err = (code, message) => ({ code, message });
+  const find = (id) => rows.find((r) => r.lead.id === id);
+
+  function matches(r, q) {
+    const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+    const l = r.lead;
+    const hay = [l.contact.name, l.contact.company, l.contact.email, l.contact.title, r.decision_note]
+      .concat(l.quiz.map((a) => a.answer))
+      .filter(Boolean)
+      .join(" ")
+      .toLowerCase();
+    return words.every((w) => hay.includes(w));
+  }
+
+  function ordered(list, filter) {
+    // As the engine lists: new by SLA, the rest newest first.
+    const by = (r) => Date.parse(r.lead.assignment ? r.lead.assignment.sla_due_at : r.lead.updated_at);
+    return filter === "new" ? list.sort((a, b) => by(a) - by(b)) : list.sort((a, b) => by(b) - by(a));
+  }
+
+  function decide(id, decision, reason, note) {
+    if (!signedIn) throw err("not_signed_in", "not signed in");
+    const r = find(id);
+    if (!r) throw err("lead_not_found", `lead ${id} is not in this profile's inbox`);
+    if (r.status !== "new") throw err("not_actionable", `lead ${id} was already decided`);
+    if (decision === "reject") {
+      const reasonDef = reasons.find((x) => x.code === reason);
+      if (!reasonDef) throw err("invalid_input", `reason: unknown reason ${reason}`);
+      if (reasonDef.note_required && !(note || "").trim())
+        throw err("invalid_input", "note: this reason needs a note");
+    }
+    r.status = decision === "accept" ? "accepted" : "rejected";
+    r.decision = decision;
+    r.decision_reason = reason || null;
+    r.decision_note = note || null;
+    r.decision_state = "pending";
+    outbox.push(id);
+    version++;
+    if (!offline) drain();
+    setTimeout(emitStatus, 0);
+    return summary(r);
+  }
+
+  function drain() {
+    for (const id of outbox) {
+      const r = find(id);
+      if (r && r.decision_state === "pending") r.decision_state = "confirmed";
+    }
+    if (outbox.length) version++;
+    outbox = [];
+    lastSuccess = iso(Date.now());
+  }
+
+  const calls = [];
+  const commands = {
+    session_info: () => sessionView(),
+    sign_in: ({ server, token }) => {
+      if (!token || token.trim() === "") throw err("invalid_input", "the token is empty");
+      if (token === "bad") throw err("unauthorized", "the server refused the token: unknown token");
+      signedIn = true;
+      return Object.assign(sessionView(), { server });
+    },
+    sign_out: () => {
+      signedIn = false;
+      return sessionView();
+    },
+    status: () => {
+      if (!signedIn) throw err("not_signed_in", "not signed in");
+      return statusView();
+    },
+    inbox: ({ filter, search, offset, limit }) => {
+      if (!signedIn) throw err("not_signed_in", "not signed in");
+      let list = filter === "all" ? rows.slice() : rows.filter((r) => r.status === filter);
+      if (search) list = list.filter((r) => matches(r, search));
+      list = ordered(list, filter);
+      const page = list.slice(offset, offset + limit).map(summary);
+      return {
+        rows: page,
+        offset,
+        total: search ? null : list.length,
+        has_more: offset + limit < list.length,
+      };
+    },
+    lead: ({ id }) => {
+      const r = find(id);
+      if (!r) throw err("lead_not_found", `lead ${id} is not in this profile's inbox`);
+      return {
+        summary: summary(r),
+        lead: r.lead,
+        history: [{ at: r.lead.assignment.assigned_at, kind: "assigned", detail: "Assigned to you (emea-by-country)" }],
+      };
+    },
+    reasons: () => reasons,
+    accept: ({ id }) => decide(id, "accept", null, null),
+    reject: ({ id, reason, note }) => decide(id, "reject", reason, note),
+    set_availability: ({ availability: a }) => {
+      availability = a;
+      return statusView();
+    },
+    set_quiet_hours: ({ window }) => {
+      if (window && !/^\d\d:\d\d-\d\d:\d\d$/.test(window))
+        throw err("invalid_input", "quiet hours look like 22:00-07:00");
+      quietHours = window;
+      return sessionView();
+    },
+    set_autostart: ({ enabled }) => {
+      autostart = enabled;
+      return sessionView();
+    },
+    sync_now: () => {
+      if (!offline) drain();
+      return statusView();
+    },
+  };
+
+  const callbacks = new Map();
+  let nextCallback = 1;
+  const listeners = new Map(); // event -> Set of callback ids
+
+  function emit(event, payload) {
+    for (const id of listeners.get(event) || []) {
+      const cb = callbacks.get(id);
+      if (cb) cb({ event, id, payload });
+    }
+  }
+
+  function emitStatus() {
+    emit("status", statusView());
+  }
+
+  win.__TAURI_INTERNALS__ = {
+    transformCallback(cb, once) {
+      const id = nextCallback++;
+      callbacks.set(id, (data) => {
+        if (once) callbacks.delete(id);
+        return cb && cb(data);
+      });
+      return id;
+    },
+    unregisterCallback(id) {
+      callbacks.delete(id);
+    },
+    convertFileSrc: (p) => p,
+    metadata: { currentWindow: { label: "main" }, currentWebview: { label: "main", windowLabel: "main" } },
+    async invoke(cmd, args) {
+      calls.push({ cmd, args });
+      if (cmd === "plugin:event|listen") {
+        if (!listeners.has(args.event)) listeners.set(args.event, new Set());
+        listeners.get(args.event).add(args.handler);
+        return args.handler;
+      }
+      if (cmd === "plugin:event|unlisten") return null;
+      const f = commands[cmd];
+      if (!f) throw err("unknown_command", `the fake shell has no command ${cmd}`);
+      return f(args || {});
+    },
+  };
+  win.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener() {} };
+
+  win.__fake = {
+    calls,
+    rows,
+    emitStatus,
+    emit,
+    setOffline(v) {
+      offline = v;
+      if (!v) drain();
+      version++;
+      emitStatus();
+    },
+    addLead(over) {
+      addRow(makeLead(rows.length, over));
+      version++;
+      emitStatus();
+      return rows.length;
+    },
+    /** The server refuses the pending decision on a lead (409). */
+    refuse(id, message) {
+      const r = find(id);
+      r.decision_state = "refused";
+      r.refused_message = message;
+      r.status = "taken_away";
+      outbox = outbox.filter((x) => x !== id);
+      version++;
+      emitStatus();
+    },
+    outboxDepth: () => outbox.length,
+  };
+})(window);

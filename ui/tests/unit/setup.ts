@@ -1,0 +1,33 @@
+// Installs the fake shell (tests/fake-shell.js) into jsdom's window, so the
+// real `tauriBackend` and `@tauri-apps/api` run against it.
+import source from "../fake-shell.js?raw";
+
+export type Fake = {
+  calls: { cmd: string; args: Record<string, unknown> }[];
+  emitStatus(): void;
+  emit(event: string, payload: unknown): void;
+  setOffline(v: boolean): void;
+  addLead(over?: Record<string, unknown>): number;
+  refuse(id: number, message: string): void;
+  outboxDepth(): number;
+};
+
+export function installFakeShell(options: { leads?: number; signedIn?: boolean } = {}): Fake {
+  const w = window as unknown as { __FAKE_OPTIONS__: unknown; __fake: Fake };
+  w.__FAKE_OPTIONS__ = options;
+  new Function("window", source)(window);
+  return w.__fake;
+}
+
+export async function settle(ms = 0): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, ms));
+}
+
+// jsdom has no layout, so no ResizeObserver; the list's height binding needs one.
+if (!("ResizeObserver" in globalThis)) {
+  (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver = class {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  };
+}
