@@ -10,6 +10,7 @@ mod commands;
 mod tray;
 pub mod view;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
@@ -24,6 +25,9 @@ pub mod events {
     /// A lead id: the rep clicked a notification (or its Open action).
     pub const OPEN_LEAD: &str = "open-lead";
 }
+
+/// Whether the tray icon exists (closing the window then hides it).
+static TRAY: AtomicBool = AtomicBool::new(false);
 
 /// A signed-in profile with its engine running.
 pub(crate) struct Session {
@@ -133,7 +137,16 @@ pub fn run() {
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             show_window(app);
         }))
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Size, position and maximised state persist; visibility does not,
+        // or quitting from the tray would start the next session hidden.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
@@ -143,7 +156,12 @@ pub fn run() {
             session: Mutex::new(None),
         })
         .setup(|app| {
-            tray::build(app.handle())?;
+            // A desktop without a tray still gets the window; closing it
+            // then quits, since nothing would be left to reopen it from.
+            match tray::build(app.handle()) {
+                Ok(()) => TRAY.store(true, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "no tray icon: closing the window quits"),
+            }
             let signed_in = app
                 .state::<Shell>()
                 .profile
@@ -161,7 +179,7 @@ pub fn run() {
             // Closing the window keeps Baton in the tray: leads keep arriving.
             if let WindowEvent::CloseRequested { api, .. } = event
                 && window.label() == "main"
-                && std::env::var_os("BATON_EXIT_ON_CLOSE").is_none()
+                && TRAY.load(Ordering::Relaxed)
             {
                 api.prevent_close();
                 let _ = window.hide();

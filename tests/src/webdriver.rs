@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 /// The key the W3C spec assigns to an element reference in JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct WebDriver {
     http: reqwest::Client,
@@ -100,10 +100,10 @@ impl WebDriver {
             if let Some(e) = self.try_find(css).await {
                 return e;
             }
-            assert!(
-                started.elapsed() < within,
-                "no element matched {css} within {within:?}"
-            );
+            if started.elapsed() >= within {
+                self.fail(&format!("no element matched {css} within {within:?}"))
+                    .await;
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -179,6 +179,16 @@ impl WebDriver {
         .await
     }
 
+    /// Runs an asynchronous script: it calls its last argument with the result.
+    pub async fn script_async(&self, body: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": body, "args": []})),
+        )
+        .await
+    }
+
     pub async fn screenshot(&self, to: &Path) {
         use base64::Engine as _;
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
@@ -198,12 +208,28 @@ impl WebDriver {
             if self.script(&format!("return !!({expr});")).await == Value::Bool(true) {
                 return;
             }
-            assert!(
-                started.elapsed() < within,
-                "not true within {within:?}: {expr}"
-            );
+            if started.elapsed() >= within {
+                self.fail(&format!("not true within {within:?}: {expr}"))
+                    .await;
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Panics with what the window shows, and leaves a screenshot of it.
+    async fn fail(&self, what: &str) -> ! {
+        let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/failure.png");
+        self.screenshot(&shot).await;
+        let text = self
+            .script("return document.body.innerText;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        panic!(
+            "{what}\nthe window shows (screenshot in {}):\n{text}",
+            shot.display()
+        );
     }
 
     pub async fn quit(self) {

@@ -104,11 +104,11 @@ async fn a_lead_arrives_is_read_and_rejected_in_the_real_window() {
 
     // After the undo window the decision reaches the server, whose records
     // hold it with its reason.
-    let rep = server.client(&ava.token);
+    let manager = server.manager();
     let history = eventually(WAIT, "the rejection recorded by the server", || {
-        let rep = rep.clone();
+        let manager = manager.clone();
         async move {
-            let h = rep.history(pushed.id).await;
+            let h = manager.history(pushed.id).await;
             h.events
                 .iter()
                 .any(|e| e.kind == LeadEventKind::Rejected)
@@ -125,7 +125,6 @@ async fn a_lead_arrives_is_read_and_rejected_in_the_real_window() {
         rejected.detail.contains("No budget"),
         "the reason picked by its digit: {rejected:?}"
     );
-    let manager = server.manager();
     let on_server: baton_protocol::Lead = manager.lead(pushed.id).await.json();
     assert_ne!(on_server.status, LeadStatus::Assigned, "no longer offered");
     // The window shows the decision as confirmed once the outbox drained.
@@ -136,22 +135,29 @@ async fn a_lead_arrives_is_read_and_rejected_in_the_real_window() {
     .await;
 
     // A desktop notification was raised for the new lead, as plain text.
-    let calls = bus.wait_for_calls(1, WAIT).await;
-    let note = calls
-        .iter()
-        .find(|c| c["summary"].as_str().unwrap_or("").contains("Mallory"))
-        .unwrap_or_else(|| panic!("a notification for the new lead: {calls:?}"));
+    let note = eventually(WAIT, "a notification for the new lead", || {
+        let calls = bus.calls();
+        async move {
+            calls
+                .into_iter()
+                .find(|c| c["summary"].as_str().unwrap_or("").contains("Mallory"))
+        }
+    })
+    .await;
     assert_eq!(note["app_name"], "Baton");
 
     // Clicking Open on a notification brings the window to that lead.
     let second = intake.push(&lead("clicked-1")).await.lead;
-    let calls = bus.wait_for_calls(2, WAIT).await;
-    let id = calls
-        .iter()
-        .find(|c| c["summary"].as_str().unwrap_or("").contains("clicked-1"))
-        .unwrap_or_else(|| panic!("a notification for clicked-1: {calls:?}"))["id"]
-        .as_u64()
-        .unwrap();
+    let id = eventually(WAIT, "a notification for clicked-1", || {
+        let calls = bus.calls();
+        async move {
+            calls
+                .iter()
+                .find(|c| c["summary"].as_str().unwrap_or("").contains("clicked-1"))
+                .and_then(|c| c["id"].as_u64())
+        }
+    })
+    .await;
     bus.invoke(id, "open");
     app.wait_for(
         &format!(

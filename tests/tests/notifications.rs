@@ -8,7 +8,6 @@ use std::time::Duration;
 use baton_protocol::{DecisionKind, LeadStatus};
 use baton_tests::bus::SessionBus;
 use baton_tests::*;
-use serde_json::Value;
 
 fn stop(mut child: Child) {
     let _ = Command::new("kill")

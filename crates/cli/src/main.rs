@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use baton_core::api::ApiClient;
 use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
 use baton_core::profile::TokenStore;
 use baton_core::{CoreError, Engine, InboxQuery, LeadSummary, LocalStatus, Profile};
-use baton_protocol::{Availability, Role, Timestamp};
+use baton_protocol::{Availability, Timestamp};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]

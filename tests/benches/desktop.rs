@@ -1,0 +1,356 @@
+//! The desktop app's figures, measured in its real window (release binary,
+//! Xvfb, WebDriver) against the real baton-server:
+//!
+//! 1. launch → first rendered inbox row, with a full cache;
+//! 2. memory (PSS) of the app's whole process tree with 100,000 cached leads,
+//!    against the same app with an empty profile (the sign-in screen: a
+//!    Tauri window with nothing cached);
+//! 3. search keystroke → updated list;
+//! 4. intake sent → the new assignment drawn in the open inbox.
+//!
+//! `cargo build --release --bins && npm --prefix ui run build &&
+//! cargo build --release -p baton-desktop && cargo bench -p baton-tests --bench desktop`
+//! Knobs: BENCH_LEADS (default 100000), BENCH_LAUNCHES (3), BENCH_PROBES (20).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use baton_protocol::{IntakeResponse, LeadStatus};
+use baton_tests::bus::SessionBus;
+use baton_tests::desktop::{Display, Driver};
+use baton_tests::webdriver::WebDriver;
+use baton_tests::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// PSS in KiB of every process named `baton-desktop` and its descendants
+/// (WebKit's web and network processes).
+fn tree_pss_kib() -> (u64, usize) {
+    let mut parent = std::collections::HashMap::new();
+    let mut roots = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // comm is in parentheses and may hold spaces: fields follow the last ')'.
+        let (head, rest) = stat.rsplit_once(')').unwrap();
+        let comm = head.split_once('(').map(|(_, c)| c).unwrap_or("");
+        let ppid: u32 = rest.split_whitespace().nth(1).unwrap().parse().unwrap();
+        parent.insert(pid, ppid);
+        if comm == "baton-desktop" {
+            roots.push(pid);
+        }
+    }
+    let in_tree = |mut pid: u32| loop {
+        if roots.contains(&pid) {
+            return true;
+        }
+        match parent.get(&pid) {
+            Some(&p) if p > 1 => pid = p,
+            _ => return false,
+        }
+    };
+    let mut total = 0;
+    let mut n = 0;
+    for &pid in parent.keys() {
+        if !in_tree(pid) {
+            continue;
+        }
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+            n += 1;
+            total += s
+                .lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    (total, n)
+}
+
+/// Lets the app settle (first sync, WebKit's lazy start-up), then reads PSS.
+async fn settled_pss() -> (f64, usize) {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (kib, n) = tree_pss_kib();
+    (kib as f64 / 1024.0, n)
+}
+
+async fn launch(driver: &Driver) -> (WebDriver, f64, f64) {
+    let started = Instant::now();
+    let app = driver.open_app().await;
+    app.wait_for("document.querySelector('[data-lead-id]')", WAIT)
+        .await;
+    let outside = started.elapsed().as_secs_f64() * 1000.0;
+    // Inside the page: navigation start → first row drawn.
+    let inside = app
+        .script("return performance.now();")
+        .await
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    (app, outside, inside)
+}
+
+#[tokio::main]
+async fn main() {
+    let leads = env_or("BENCH_LEADS", 100_000);
+    let launches = env_or("BENCH_LAUNCHES", 3);
+    let probes = env_or("BENCH_PROBES", 20);
+
+    let bus = SessionBus::start();
+    let display = Display::start();
+    let server = Server::start(ONE_TEAM);
+    let rep = server.add_rep("Ava Rossi", "sales", 1, 1_000_000);
+    let intake = server.intake();
+
+    // The rep's backlog, pushed over 32 connections.
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/leads", server.base);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (http, url, token, next) = (
+            http.clone(),
+            url.clone(),
+            intake.token.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= leads {
+                    return;
+                }
+                let mut l = lead(&format!("bench-{i}"));
+                l.contact.name = format!("Bench Lead {i}");
+                l.score.value = 50 + (i % 50) as u32;
+                let r: IntakeResponse = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&l)
+                    .send()
+                    .await
+                    .expect("intake")
+                    .json()
+                    .await
+                    .expect("intake JSON");
+                assert_eq!(r.lead.status, LeadStatus::Assigned);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    println!(
+        "setup: {leads} leads routed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Baseline: the app with an empty profile (sign-in screen).
+    let empty = Baton::new();
+    let empty_mb = {
+        let driver = Driver::start(&display, &bus, empty.dir.path());
+        let app = driver.open_app().await;
+        app.wait_for(
+            "document.querySelector('form[aria-label=\"Sign in\"]')",
+            WAIT,
+        )
+        .await;
+        let (mb, n) = settled_pss().await;
+        println!("memory, empty profile (sign-in screen): {mb:.1} MB PSS over {n} processes");
+        app.quit().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        mb
+    };
+
+    let baton = Baton::new();
+    baton.login(&server, &rep);
+    let t = Instant::now();
+    baton.ok(&["sync"]);
+    println!(
+        "setup: first sync of {leads} leads by the CLI in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let driver = Driver::start(&display, &bus, baton.dir.path());
+    let mut outside = Vec::new();
+    let mut inside = Vec::new();
+    for run in 0..launches {
+        let (app, o, i) = launch(&driver).await;
+        outside.push(o);
+        inside.push(i);
+        println!(
+            "  launch {}: {o:.0} ms to first row (in page: {i:.0} ms)",
+            run + 1
+        );
+        if run + 1 < launches {
+            app.quit().await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        } else {
+            measure_open_app(&app, &intake, leads, probes, empty_mb).await;
+            app.quit().await;
+        }
+    }
+    outside.sort_by(f64::total_cmp);
+    inside.sort_by(f64::total_cmp);
+    println!(
+        "launch → first rendered inbox row, median of {launches}: {:.0} ms (through WebDriver: process start, WebKit, page, IPC, first page of rows); in page {:.0} ms",
+        pct(&outside, 0.5),
+        pct(&inside, 0.5)
+    );
+    drop(driver);
+    drop(bus);
+}
+
+async fn measure_open_app(
+    app: &WebDriver,
+    intake: &Client,
+    leads: usize,
+    probes: usize,
+    empty: f64,
+) {
+    // Memory with the full cache on screen: the inbox, a scroll to the end
+    // and back, and one lead open.
+    app.script(
+        "const v = document.querySelector('[data-testid=inbox]'); v.scrollTop = v.scrollHeight; return 1;",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.script(
+        "const v = document.querySelector('[data-testid=inbox]'); v.scrollTop = 0; return 1;",
+    )
+    .await;
+    let row = app.find("[data-lead-id]", WAIT).await;
+    app.click(&row).await;
+    app.find("[data-testid=lead-view]", WAIT).await;
+    let (mb, n) = settled_pss().await;
+    println!(
+        "memory, {leads} cached leads, inbox + lead open: {mb:.1} MB PSS over {n} processes; {:+.1} MB against the empty profile",
+        mb - empty
+    );
+
+    // Search: keystroke → list redrawn with the hits.
+    let terms = [
+        "b",
+        "be",
+        "ben",
+        "benc",
+        "bench",
+        "acme",
+        "vp",
+        "sales",
+        "quarter",
+        "lead 99",
+        "bench lead 5",
+        "leads.test",
+        "acme gmbh",
+        "this",
+        "zzz",
+        "bench-42",
+        "lead",
+        "v",
+        "sal",
+        "acm",
+    ];
+    let mut search = Vec::new();
+    for q in terms.iter().cycle().take(probes.max(terms.len())) {
+        let ms = app
+            .script_async(&format!(
+                r#"const done = arguments[arguments.length - 1];
+const box = document.querySelector('[data-testid=search]');
+const list = document.querySelector('[data-testid=inbox]');
+const before = list.innerText;
+const t0 = performance.now();
+box.value = {q:?};
+box.dispatchEvent(new Event('input', {{ bubbles: true }}));
+const check = () => {{
+  if (list.innerText !== before) requestAnimationFrame(() => done(performance.now() - t0));
+  else if (performance.now() - t0 > 5000) done(-1);
+  else setTimeout(check, 1);
+}};
+check();"#
+            ))
+            .await
+            .as_f64()
+            .unwrap_or(-1.0);
+        if ms >= 0.0 {
+            search.push(ms);
+        }
+    }
+    search.sort_by(f64::total_cmp);
+    println!(
+        "search keystroke → list redrawn: p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms ({} of {} changed the list)",
+        pct(&search, 0.5),
+        pct(&search, 0.9),
+        search.last().copied().unwrap_or(f64::NAN),
+        search.len(),
+        probes.max(terms.len())
+    );
+    app.script(
+        "const box = document.querySelector('[data-testid=search]'); box.value = ''; box.dispatchEvent(new Event('input', { bubbles: true })); return 1;",
+    )
+    .await;
+
+    // A new assignment drawn in the open inbox: the "All" list shows the
+    // newest first, so each new lead lands in view.
+    let all = app.find("[data-testid=filter-all]", WAIT).await;
+    app.click(&all).await;
+    app.script(
+        r#"window.__seen = {};
+new MutationObserver(() => {
+  for (const r of document.querySelectorAll('[data-lead-id]')) {
+    const id = r.dataset.leadId;
+    if (!(id in window.__seen)) window.__seen[id] = performance.timeOrigin + performance.now();
+  }
+}).observe(document.querySelector('[data-testid=inbox]'), { childList: true, subtree: true, attributes: true });
+return 1;"#,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut arrive = Vec::new();
+    for i in 0..probes {
+        let sent = now_ms();
+        let id = intake.push(&lead(&format!("arrival-{i}"))).await.lead.id;
+        app.wait_for(&format!("window.__seen['{id}']"), WAIT).await;
+        let seen = app
+            .script(&format!("return window.__seen['{id}'];"))
+            .await
+            .as_f64()
+            .unwrap();
+        arrive.push(seen - sent);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    arrive.sort_by(f64::total_cmp);
+    println!(
+        "intake sent → new assignment drawn in the open inbox: p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms ({} leads)",
+        pct(&arrive, 0.5),
+        pct(&arrive, 0.9),
+        arrive.last().copied().unwrap_or(f64::NAN),
+        arrive.len()
+    );
+}
