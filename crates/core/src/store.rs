@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
 
+/// Page cache between pulls: the inbox and search read few pages, and the
+/// desktop app keeps running all day.
+const CACHE_KIB_IDLE: u32 = 8 * 1024;
+/// Page cache while a pull of many pages applies.
+const CACHE_KIB_BULK: u32 = 64 * 1024;
+
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
 
 /// Where a lead stands in this rep's inbox.
@@ -271,7 +277,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Rows carry a lead's full context (~2-3 KB): larger pages hold
         // several per page. Only takes effect on a new file, before WAL.
-        conn.execute_batch("PRAGMA page_size=16384; PRAGMA cache_size=-65536;")?;
+        conn.execute_batch(&format!(
+            "PRAGMA page_size=16384; PRAGMA cache_size=-{CACHE_KIB_IDLE};"
+        ))?;
         // Checkpoint in larger steps (128 MiB of WAL): a first sync otherwise
         // copies the same index pages back into the file again and again.
         // `checkpoint` runs after every pull.
@@ -346,6 +354,10 @@ impl Store {
                 c.execute("INSERT INTO leads_fts (leads_fts) VALUES ('optimize')", [])?;
             }
             c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            // Back to a small cache, and give the bulk cache's memory back.
+            c.execute_batch(&format!(
+                "PRAGMA cache_size=-{CACHE_KIB_IDLE}; PRAGMA shrink_memory;"
+            ))?;
             Ok(())
         })
     }
@@ -364,6 +376,11 @@ impl Store {
     /// lock, so the next page can be prepared on another core meanwhile).
     pub fn apply_prepared(&self, page: &PreparedPage, now: Timestamp) -> Result<Applied> {
         self.with(|c| {
+            if page.has_more() {
+                // A pull of many pages (a first sync): a large page cache
+                // keeps the indexes' pages hot until `after_pull`.
+                c.execute_batch(&format!("PRAGMA cache_size=-{CACHE_KIB_BULK}"))?;
+            }
             // A page need not survive power loss: its cursor commits with it,
             // so a lost page is simply pulled again. Decisions stay FULL.
             c.execute_batch("PRAGMA synchronous=NORMAL")?;

@@ -50,6 +50,10 @@ export class AppState {
 
   selectedIndex = $state(0);
   selectedId = $state<number | null>(null);
+  /** Grows when the rep moves the selection: the list then scrolls to it.
+   * Rows arriving or leaving elsewhere move the selection's index but do not
+   * scroll the list under the rep's eyes. */
+  revealed = $state(0);
   opened = $state<LeadDetail | null>(null);
 
   reasons = $state.raw<RejectReason[]>([]);
@@ -159,6 +163,16 @@ export class AppState {
     for (let p = first; p <= last; p++) {
       if (!this.pages[p]) void this.loadPage(p, this.listSeq);
     }
+    // Pages far from view are let go: scrolling through 100,000 leads keeps
+    // only a few hundred rows in memory.
+    const far = Object.keys(this.pages)
+      .map(Number)
+      .filter((p) => p < first - 2 || p > last + 2);
+    if (far.length) {
+      const pages = { ...this.pages };
+      for (const p of far) delete pages[p];
+      this.pages = pages;
+    }
   }
 
   rowAt(index: number): LeadSummary | undefined {
@@ -261,6 +275,7 @@ export class AppState {
 
   move(by: number): void {
     this.select(this.selectedIndex + by);
+    this.revealed++;
   }
 
   get selected(): LeadSummary | undefined {
