@@ -74,3 +74,95 @@ async fn report_figures_match_the_decisions_made() {
     assert_eq!(with_note as u64, reasons["other"]);
     assert!(report.totals.median_seconds_to_accept.is_some());
 }
+
+/// Calibration over HTTP, against answers this test works out on its own
+/// (brute force over every threshold, plain counting per band).
+#[tokio::test]
+async fn calibration_matches_an_independent_count_and_is_for_managers_only() {
+    let server = Server::start(ONE_TEAM); // threshold 60
+    let ava = server.add_rep("Ava", "sales", 1, 1000);
+    let intake = server.intake();
+    let manager = server.manager();
+    // (score, channel, accepted): paid_search is rejected far more often.
+    let mut decided: Vec<(u32, &str, bool)> = Vec::new();
+    let mut scores: Vec<u32> = Vec::new();
+    for i in 0..80u32 {
+        let score = 60 + (i * 7) % 40;
+        let channel = if i % 2 == 0 { "paid_search" } else { "webinar" };
+        let accept = if channel == "paid_search" {
+            i % 16 == 0 || score >= 90
+        } else {
+            i % 5 != 0
+        };
+        let mut l = lead(&format!("cal-{i}"));
+        l.source.channel = channel.into();
+        l.score.value = score;
+        let l = intake.push(&l).await.lead;
+        scores.push(score);
+        let status = if accept {
+            ava.accept(l.id).await.status
+        } else {
+            ava.reject(l.id, "no_budget", None).await.status
+        };
+        assert_eq!(status, 200);
+        decided.push((score, channel, accept));
+    }
+    // Leads below the threshold: received, never offered.
+    for (i, score) in [20u32, 45, 59].into_iter().enumerate() {
+        let mut l = lead(&format!("low-{i}"));
+        l.score.value = score;
+        intake.push(&l).await;
+        scores.push(score);
+    }
+
+    let r: baton_protocol::CalibrationReport = manager
+        .get("/v1/reports/calibration?target=0.8")
+        .await
+        .json();
+    assert_eq!(r.threshold, 60);
+    assert_eq!(r.decided, 80);
+    assert_eq!(r.accepted, decided.iter().filter(|d| d.2).count() as u64);
+    for band in &r.by_band {
+        let in_band: Vec<_> = decided
+            .iter()
+            .filter(|d| d.0 >= band.low && d.0 < band.low + 10)
+            .collect();
+        let acc = in_band.iter().filter(|d| d.2).count() as u64;
+        assert_eq!(
+            (band.accepted, band.rejected),
+            (acc, in_band.len() as u64 - acc),
+            "band {}",
+            band.band
+        );
+    }
+    // The lowest threshold (from the lowest decided score) whose offers at
+    // or above it were accepted at 80% or better, by brute force.
+    let lowest = decided.iter().map(|d| d.0).min().unwrap();
+    let expected = (lowest..=100).find(|&t| {
+        let above: Vec<_> = decided.iter().filter(|d| d.0 >= t).collect();
+        !above.is_empty() && above.iter().filter(|d| d.2).count() as f64 / above.len() as f64 >= 0.8
+    });
+    let s = r.suggestion.expect("a target was given");
+    assert_eq!(s.threshold, expected);
+    let t = expected.expect("the data reaches 80% at some threshold");
+    assert!(t > 60, "paid search drags the rate down at low scores");
+    assert_eq!(
+        s.leads_from_sales,
+        scores.iter().filter(|&&x| x >= 60 && x < t).count() as u64
+    );
+    assert_eq!(s.leads_to_sales, 0);
+    let paid = r
+        .by_source
+        .iter()
+        .find(|x| x.source == "paid_search")
+        .unwrap();
+    let webinar = r.by_source.iter().find(|x| x.source == "webinar").unwrap();
+    assert!(paid.flagged, "{paid:?}");
+    assert!(!webinar.flagged, "{webinar:?}");
+
+    // A bad target is refused with the field named; a rep may not look.
+    let bad = manager.get("/v1/reports/calibration?target=80").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.error_field(), "target");
+    assert_eq!(ava.get("/v1/reports/calibration").await.status, 403);
+}

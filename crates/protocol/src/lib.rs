@@ -745,6 +745,86 @@ pub struct FeedbackLogEntry {
     pub seconds_to_decision: f64,
 }
 
+/// `GET /v1/reports/calibration`: what sales' decisions say about the
+/// qualification threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct CalibrationReport {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// The qualification threshold in force now.
+    pub threshold: u32,
+    /// Offers decided (accepted or rejected) in the period.
+    pub decided: u64,
+    pub accepted: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_rate: Option<f64>,
+    pub by_band: Vec<CalibrationBand>,
+    /// Present when a target acceptance rate was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<ThresholdSuggestion>,
+    pub by_source: Vec<SourceCalibration>,
+}
+
+/// Acceptance of the offers whose lead scored in one band of ten points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct CalibrationBand {
+    /// `60-69`, …, `90-100`.
+    pub band: String,
+    /// The band's lowest score.
+    pub low: u32,
+    pub accepted: u64,
+    pub rejected: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_rate: Option<f64>,
+}
+
+/// The threshold that would have met a target acceptance rate over the period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct ThresholdSuggestion {
+    pub target_rate: f64,
+    /// The lowest threshold, from the lowest decided score up, whose offers
+    /// were accepted at the target or better; absent when none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
+    /// The acceptance rate of the offers at or above it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_rate: Option<f64>,
+    pub decided_at_or_above: u64,
+    /// Leads received in the period that it would have sent to sales
+    /// (scored between it and the current threshold).
+    pub leads_to_sales: u64,
+    /// Leads received in the period that it would have kept from sales.
+    pub leads_from_sales: u64,
+}
+
+/// A source's rejections against what its leads' scores predict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct SourceCalibration {
+    pub source: String,
+    pub decided: u64,
+    pub rejected: u64,
+    /// Rejections expected if its leads were rejected as often as all the
+    /// period's leads in the same score bands.
+    pub expected_rejected: f64,
+    /// rejected / expected_rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_ratio: Option<f64>,
+    /// How many standard deviations the excess is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_score: Option<f64>,
+    /// Rejected far more often than its scores predict (at least 20
+    /// decisions, 1.5 times the expected rejections, z ≥ 2).
+    pub flagged: bool,
+}
+
 // ---------------------------------------------------------------------------
 // Errors.
 

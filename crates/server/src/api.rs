@@ -17,9 +17,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use baton_protocol::{
-    AvailabilityUpdate, Cursor, FeedbackRequest, IntakeOutcome, LeadHistory, LeadId, LeadIntake,
-    LeadList, LeadStatus, Me, QueueList, ReasonList, RejectReason, RepId, RepList, Role,
-    StreamReady, SyncPage, Team, TeamList, Timestamp,
+    AssignmentOutcome, AvailabilityUpdate, Cursor, FeedbackRequest, IntakeOutcome, LeadHistory,
+    LeadId, LeadIntake, LeadList, LeadStatus, Me, QueueList, ReasonList, RejectReason, RepId,
+    RepList, Role, StreamReady, SyncPage, Team, TeamList, Timestamp,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -29,7 +29,7 @@ use crate::auth::token_hash;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{Db, LeadFilter, LeadRow, Principal, ReadTx};
-use crate::{report, routing, validate};
+use crate::{calibration, report, routing, validate};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -70,6 +70,7 @@ api_routes! {
     get "/v1/reps" => reps;
     get "/v1/queue" => queue;
     get "/v1/reports/handoff" => handoff_report;
+    get "/v1/reports/calibration" => calibration_report;
 }
 
 pub fn router(state: AppState) -> Router {
@@ -680,6 +681,59 @@ async fn handoff_report(
             log.truncate(limit as usize);
             report.feedback_log = log;
             Ok(report)
+        })
+        .await?;
+    Ok(Json(report))
+}
+
+async fn calibration_report(
+    State(s): State<AppState>,
+    _auth: ManagerAuth,
+    q: Params,
+) -> Result<Json<baton_protocol::CalibrationReport>> {
+    let p = params(q)?;
+    let now = Timestamp::now();
+    let from = time_param(&p, "from", now.plus_millis(-30 * 24 * 3600 * 1000))?;
+    let to = time_param(&p, "to", now.plus_millis(1))?;
+    if from >= to {
+        return Err(Error::query("from", "must be before to"));
+    }
+    let target = match p.get("target") {
+        None => None,
+        Some(v) => match v.parse::<f64>() {
+            Ok(t) if (0.0..=1.0).contains(&t) => Some(t),
+            _ => {
+                return Err(Error::query(
+                    "target",
+                    "must be an acceptance rate from 0 to 1, e.g. 0.6",
+                ));
+            }
+        },
+    };
+    let threshold = s.config.qualification_threshold;
+    let report =
+        s.db.read(move |tx| {
+            let decided: Vec<calibration::DecidedOffer> = tx
+                .assignment_facts(from, to)?
+                .into_iter()
+                .filter_map(|f| {
+                    let accepted = match f.outcome {
+                        AssignmentOutcome::Accepted => true,
+                        AssignmentOutcome::Rejected => false,
+                        _ => return None,
+                    };
+                    Some(calibration::DecidedOffer {
+                        score: f.score,
+                        source: f.channel,
+                        accepted,
+                    })
+                })
+                .collect();
+            let scores = tx.lead_scores(from, to)?;
+            let mut r = calibration::calibrate(&decided, &scores, threshold, target);
+            r.from = from;
+            r.to = to;
+            Ok(r)
         })
         .await?;
     Ok(Json(report))

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod calibration;
 pub mod config;
 pub mod demo;
 pub mod error;

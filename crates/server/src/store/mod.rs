@@ -153,6 +153,8 @@ pub trait ReadTx {
     fn feed_max_seq(&self) -> Result<i64>;
     fn next_sla_due(&self) -> Result<Option<Timestamp>>;
     fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>>;
+    /// Scores of the leads received in `[from, to)`, qualified or not.
+    fn lead_scores(&self, from: Timestamp, to: Timestamp) -> Result<Vec<u32>>;
     fn feedback_log(
         &self,
         from: Timestamp,

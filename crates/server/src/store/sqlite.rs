@@ -591,6 +591,16 @@ impl ReadTx for SqliteTx<'_> {
         Ok(rows)
     }
 
+    fn lead_scores(&self, from: Timestamp, to: Timestamp) -> Result<Vec<u32>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT score FROM leads WHERE created_at >= ?1 AND created_at < ?2")?;
+        let rows = stmt
+            .query_map([from.millis(), to.millis()], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<u32>>>()?;
+        Ok(rows)
+    }
+
     fn feedback_log(
         &self,
         from: Timestamp,
