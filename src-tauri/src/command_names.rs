@@ -14,4 +14,7 @@
     "set_quiet_hours",
     "set_autostart",
     "sync_now",
+    "review_load",
+    "review_cached",
+    "review_export",
 ]

@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
+use baton_core::review::{self, Review, ReviewData, ReviewQuery, ReviewTable};
 use baton_core::store::{InboxQuery, LocalStatus};
 use baton_core::{CoreError, LeadDetail, LeadSummary, Result};
-use baton_protocol::{Availability, LeadId, RejectReason};
+use baton_protocol::{Availability, LeadId, RejectReason, Role};
+use tauri::Manager;
 use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::view::{InboxFilter, InboxPage, SessionView, StatusView};
-use crate::{Session, Shell, start_session};
+use crate::{Session, Shell, open_profile};
 
 /// The commands, by name, for the invoke handler and for `build.rs`, which
 /// grants exactly these to the window (see `capabilities/main.json`).
@@ -39,6 +41,9 @@ commands!(
     set_quiet_hours,
     set_autostart,
     sync_now,
+    review_load,
+    review_cached,
+    review_export,
 );
 
 fn session(shell: &Shell) -> Result<Arc<Session>> {
@@ -63,8 +68,9 @@ fn session_view(app: &AppHandle, shell: &Shell, error: Option<String>) -> Result
         None => None,
     };
     Ok(SessionView {
-        signed_in: settings.is_some() && shell.session().is_some(),
+        signed_in: settings.is_some() && shell.signed_in(),
         server: settings.as_ref().map(|s| s.server.clone()),
+        role: settings.as_ref().map(|s| s.role),
         rep_name: settings.map(|s| s.rep_name),
         data_dir: shell.profile.dir.display().to_string(),
         quiet_hours,
@@ -77,8 +83,8 @@ fn session_view(app: &AppHandle, shell: &Shell, error: Option<String>) -> Result
 fn session_info(app: AppHandle, shell: State<'_, Shell>) -> Result<SessionView> {
     // A profile that is signed in but could not be opened (a corrupt cache,
     // a token the keychain lost) is reported, so the UI can say so.
-    let error = match (shell.profile.settings()?, shell.session()) {
-        (Some(_), None) => start_session(&app).err().map(|e| e.to_string()),
+    let error = match shell.profile.settings()? {
+        Some(_) if !shell.signed_in() => open_profile(&app).err().map(|e| e.to_string()),
         _ => None,
     };
     session_view(&app, &shell, error)
@@ -91,20 +97,23 @@ async fn sign_in(
     server: String,
     token: String,
 ) -> Result<SessionView> {
-    if shell.session().is_some() {
+    if shell.signed_in() {
         return Err(CoreError::InvalidInput(
             "already signed in: sign out first to change server or rep".into(),
         ));
     }
-    shell.profile.sign_in(&server, &token).await?;
-    start_session(&app)?;
+    shell
+        .profile
+        .sign_in_as(&server, &token, &[Role::Rep, Role::Manager])
+        .await?;
+    open_profile(&app)?;
     session_view(&app, &shell, None)
 }
 
 #[tauri::command]
 fn sign_out(app: AppHandle, shell: State<'_, Shell>) -> Result<SessionView> {
     // Dropping the session stops the engine's loops before the cache goes.
-    shell.session.lock().expect("session lock").take();
+    shell.end();
     shell.profile.sign_out()?;
     session_view(&app, &shell, None)
 }
@@ -242,4 +251,42 @@ mod tests {
         let names: &[&str] = include!("command_names.rs");
         assert_eq!(super::HANDLED, names);
     }
+}
+
+fn review_of(shell: &Shell) -> Result<Arc<Review>> {
+    shell.review().ok_or_else(|| {
+        CoreError::NotActionable(
+            "the review is for managers: sign in with a manager's token".into(),
+        )
+    })
+}
+
+#[tauri::command]
+async fn review_load(shell: State<'_, Shell>, query: ReviewQuery) -> Result<ReviewData> {
+    review_of(&shell)?.load(query).await
+}
+
+#[tauri::command]
+fn review_cached(shell: State<'_, Shell>) -> Result<Option<ReviewData>> {
+    let mut data = review_of(&shell)?.cached()?;
+    if let Some(d) = data.as_mut() {
+        d.offline = true;
+    }
+    Ok(data)
+}
+
+/// Saves a table of the last review loaded as CSV in the Downloads folder;
+/// returns where.
+#[tauri::command]
+fn review_export(app: AppHandle, shell: State<'_, Shell>, table: ReviewTable) -> Result<String> {
+    let data = review_of(&shell)?
+        .cached()?
+        .ok_or_else(|| CoreError::NotActionable("load a review before exporting it".into()))?;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| CoreError::Profile(format!("no folder to save the export in: {e}")))?;
+    let path = review::export(&dir, table, &review::csv(&data, table))?;
+    Ok(path.display().to_string())
 }

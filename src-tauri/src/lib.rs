@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
+use baton_core::review::Review;
 use baton_core::{Engine, Profile};
+use baton_protocol::Role;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
 use tokio::sync::watch;
 
@@ -43,12 +45,46 @@ impl Drop for Session {
 
 pub(crate) struct Shell {
     pub profile: Profile,
+    /// A rep's engine, when a rep is signed in.
     pub session: Mutex<Option<Arc<Session>>>,
+    /// A manager's review, when a manager is signed in.
+    pub review: Mutex<Option<Arc<Review>>>,
 }
 
 impl Shell {
     pub fn session(&self) -> Option<Arc<Session>> {
         self.session.lock().expect("session lock").clone()
+    }
+
+    pub fn review(&self) -> Option<Arc<Review>> {
+        self.review.lock().expect("review lock").clone()
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.session().is_some() || self.review().is_some()
+    }
+
+    /// Stops the engine (or drops the review) of whoever is signed in.
+    pub fn end(&self) {
+        self.session.lock().expect("session lock").take();
+        self.review.lock().expect("review lock").take();
+    }
+}
+
+/// Opens the signed-in profile: a rep's engine, or a manager's review.
+pub(crate) fn open_profile(app: &AppHandle) -> baton_core::Result<()> {
+    let shell = app.state::<Shell>();
+    let settings = shell
+        .profile
+        .settings()?
+        .ok_or(baton_core::CoreError::NotSignedIn)?;
+    match settings.role {
+        Role::Manager => {
+            let review = Review::open(&shell.profile)?;
+            *shell.review.lock().expect("review lock") = Some(Arc::new(review));
+            Ok(())
+        }
+        _ => start_session(app).map(|_| ()),
     }
 }
 
@@ -154,6 +190,7 @@ pub fn run() {
         .manage(Shell {
             profile,
             session: Mutex::new(None),
+            review: Mutex::new(None),
         })
         .setup(|app| {
             // A desktop without a tray still gets the window; closing it
@@ -169,7 +206,7 @@ pub fn run() {
                 .ok()
                 .flatten()
                 .is_some();
-            if signed_in && let Err(e) = start_session(app.handle()) {
+            if signed_in && let Err(e) = open_profile(app.handle()) {
                 // The UI shows the sign-in screen with this error.
                 tracing::warn!(error = %e, "cannot open the signed-in profile");
             }
@@ -192,11 +229,7 @@ pub fn run() {
     app.run(|app, event| {
         if let RunEvent::ExitRequested { .. } = event {
             // Stop the engine's loops before the runtime goes away.
-            app.state::<Shell>()
-                .session
-                .lock()
-                .expect("session lock")
-                .take();
+            app.state::<Shell>().end();
         }
     });
 }

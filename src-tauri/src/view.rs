@@ -5,7 +5,7 @@
 use baton_core::engine::SyncStatus;
 use baton_core::store::InboxCounts;
 use baton_core::{Engine, LeadSummary};
-use baton_protocol::Availability;
+use baton_protocol::{Availability, Role};
 use serde::{Deserialize, Serialize};
 
 /// The `status` event: everything the status bar, the tray and the lists
@@ -34,6 +34,9 @@ impl StatusView {
 pub struct SessionView {
     pub signed_in: bool,
     pub server: Option<String>,
+    /// `rep` works the inbox; `manager` sees the review.
+    pub role: Option<Role>,
+    /// The signed-in person's name (a rep's or a manager's).
     pub rep_name: Option<String>,
     /// Where the profile lives, for the settings screen.
     pub data_dir: String,
@@ -76,6 +79,7 @@ mod bindings {
     use baton_core::LeadDetail;
     use baton_core::engine::Connection;
     use baton_core::error::ErrorView;
+    use baton_core::review::{ReviewData, ReviewQuery, ReviewTable};
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
     use baton_protocol as p;
     use ts_rs::{Config, TS};
@@ -129,6 +133,18 @@ mod bindings {
         decl::<p::RejectReason>(&cfg, o);
         decl::<p::Availability>(&cfg, o);
         decl::<p::Timestamp>(&cfg, o);
+        decl::<p::Role>(&cfg, o);
+        decl::<ReviewData>(&cfg, o);
+        decl::<ReviewQuery>(&cfg, o);
+        decl::<ReviewTable>(&cfg, o);
+        decl::<p::HandoffReport>(&cfg, o);
+        decl::<p::ReportRow>(&cfg, o);
+        decl::<p::ReasonRow>(&cfg, o);
+        decl::<p::FeedbackLogEntry>(&cfg, o);
+        decl::<p::CalibrationReport>(&cfg, o);
+        decl::<p::CalibrationBand>(&cfg, o);
+        decl::<p::ThresholdSuggestion>(&cfg, o);
+        decl::<p::SourceCalibration>(&cfg, o);
         out.truncate(out.trim_end().len());
         out.push('\n');
         out

@@ -10,7 +10,15 @@ export type StatusView = { sync: SyncStatus, counts: InboxCounts, availability: 
 /**
  * Who is signed in, and the profile's desktop settings.
  */
-export type SessionView = { signed_in: boolean, server: string | null, rep_name: string | null, 
+export type SessionView = { signed_in: boolean, server: string | null, 
+/**
+ * `rep` works the inbox; `manager` sees the review.
+ */
+role: Role | null, 
+/**
+ * The signed-in person's name (a rep's or a manager's).
+ */
+rep_name: string | null, 
 /**
  * Where the profile lives, for the settings screen.
  */
@@ -207,3 +215,136 @@ export type Availability = "available" | "away";
  * On the wire (and so in TypeScript) it is an RFC 3339 string.
  */
 export type Timestamp = string;
+
+export type Role = "rep" | "manager" | "intake";
+
+/**
+ * What the review area shows.
+ */
+export type ReviewData = { handoff: HandoffReport, calibration: CalibrationReport, 
+/**
+ * When the server produced these figures.
+ */
+fetched_at: Timestamp, 
+/**
+ * True when the server could not be reached and this is the last review
+ * loaded (see `fetched_at` for its age).
+ */
+offline: boolean, };
+
+/**
+ * Which period, and the acceptance rate to calibrate for.
+ */
+export type ReviewQuery = { from: Timestamp, to: Timestamp, target_rate: number | null, };
+
+/**
+ * The tables a review can export.
+ */
+export type ReviewTable = "feedback_log" | "by_rep" | "by_source" | "by_score_band" | "reasons" | "calibration";
+
+/**
+ * `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).
+ */
+export type HandoffReport = { from: Timestamp, to: Timestamp, totals: ReportRow, by_rep: Array<ReportRow>, by_source: Array<ReportRow>, by_score_band: Array<ReportRow>, by_reason: Array<ReasonRow>, feedback_log: Array<FeedbackLogEntry>, 
+/**
+ * The log holds only the newest `limit` decisions.
+ */
+feedback_log_truncated: boolean, };
+
+/**
+ * Handoff figures for one group of assignments (a rep, a source, a score band).
+ */
+export type ReportRow = { key: string, label: string, 
+/**
+ * Offers made (one lead offered to two reps counts twice).
+ */
+assigned: number, accepted: number, rejected: number, 
+/**
+ * accepted / (accepted + rejected); absent when nothing was decided.
+ */
+acceptance_rate?: number | null, median_seconds_to_accept?: number | null, p90_seconds_to_accept?: number | null, sla_breaches: number, };
+
+export type ReasonRow = { code: string, label: string, rejections: number, 
+/**
+ * Share of all rejections in the period.
+ */
+share: number, };
+
+export type FeedbackLogEntry = { decision_id: number, lead_id: number, external_id: string, lead_name: string, company?: string | null, source: string, score: number, rep_id: number, rep_name: string, decision: DecisionKind, reason?: string | null, note?: string | null, assigned_at: Timestamp, decided_at: Timestamp, seconds_to_decision: number, };
+
+/**
+ * `GET /v1/reports/calibration`: what sales' decisions say about the
+ * qualification threshold.
+ */
+export type CalibrationReport = { from: Timestamp, to: Timestamp, 
+/**
+ * The qualification threshold in force now.
+ */
+threshold: number, 
+/**
+ * Offers decided (accepted or rejected) in the period.
+ */
+decided: number, accepted: number, acceptance_rate?: number | null, by_band: Array<CalibrationBand>, 
+/**
+ * Present when a target acceptance rate was asked for.
+ */
+suggestion?: ThresholdSuggestion | null, by_source: Array<SourceCalibration>, };
+
+/**
+ * Acceptance of the offers whose lead scored in one band of ten points.
+ */
+export type CalibrationBand = { 
+/**
+ * `60-69`, …, `90-100`.
+ */
+band: string, 
+/**
+ * The band's lowest score.
+ */
+low: number, accepted: number, rejected: number, acceptance_rate?: number | null, };
+
+/**
+ * The threshold that would have met a target acceptance rate over the period.
+ */
+export type ThresholdSuggestion = { target_rate: number, 
+/**
+ * The lowest threshold, from the lowest decided score up, whose offers
+ * were accepted at the target or better; absent when none was.
+ */
+threshold?: number | null, 
+/**
+ * The acceptance rate of the offers at or above it.
+ */
+acceptance_rate?: number | null, decided_at_or_above: number, 
+/**
+ * Leads received in the period that it would have sent to sales
+ * (scored between it and the current threshold).
+ */
+leads_to_sales: number, 
+/**
+ * Leads received in the period that it would have kept from sales.
+ */
+leads_from_sales: number, };
+
+/**
+ * A source's rejections against what its leads' scores predict.
+ */
+export type SourceCalibration = { source: string, decided: number, rejected: number, 
+/**
+ * Rejections expected if its leads were rejected as often as all the
+ * period's leads in the same score bands.
+ */
+expected_rejected: number, 
+/**
+ * rejected / expected_rejected.
+ */
+rejection_ratio?: number | null, 
+/**
+ * How many standard deviations the excess is.
+ */
+z_score?: number | null, 
+/**
+ * Rejected far more often than its scores predict (at least 20
+ * decisions, 1.5 times the expected rejections, z ≥ 2).
+ */
+flagged: boolean, };

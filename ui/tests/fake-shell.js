@@ -10,7 +10,7 @@
 // Control from tests: `window.__fake` (calls, emitStatus, setOffline, addLead,
 // refuse, leads).
 (function install(win) {
-  const opts = Object.assign({ leads: 40, signedIn: true }, win.__FAKE_OPTIONS__ || {});
+  const opts = Object.assign({ leads: 40, signedIn: true, role: "rep" }, win.__FAKE_OPTIONS__ || {});
   const NOW = Date.now();
   const MIN = 60000;
   const iso = (ms) => new Date(ms).toISOString();
@@ -98,6 +98,10 @@
   for (let i = 0; i < opts.leads; i++) addRow(makeLead(i));
 
   let signedIn = opts.signedIn;
+  let role = opts.role;
+  let reviewOffline = false;
+  let reviewCache = null;
+  const exports = [];
   let offline = false;
   let version = 1;
   let outbox = [];
@@ -154,7 +158,8 @@
     return {
       signed_in: signedIn,
       server: signedIn ? "http://127.0.0.1:7878" : null,
-      rep_name: signedIn ? "Ava Rossi" : null,
+      role: signedIn ? role : null,
+      rep_name: signedIn ? (role === "manager" ? "Morgan Reyes" : "Ava Rossi") : null,
       data_dir: "/home/rep/.local/share/baton/default",
       quiet_hours: quietHours,
       autostart,
@@ -222,6 +227,7 @@
       if (!token || token.trim() === "") throw err("invalid_input", "the token is empty");
       if (token === "bad") throw err("unauthorized", "the server refused the token: unknown token");
       signedIn = true;
+      if (token.startsWith("btn_mgr_")) role = "manager";
       return Object.assign(sessionView(), { server });
     },
     sign_out: () => {
@@ -271,11 +277,115 @@
       autostart = enabled;
       return sessionView();
     },
+    review_load: ({ query }) => {
+      if (role !== "manager") throw err("not_actionable", "the review is for managers");
+      if (reviewOffline) {
+        if (!reviewCache) throw err("offline", "cannot reach the server: connection refused");
+        return Object.assign({}, reviewCache, { offline: true });
+      }
+      reviewCache = reviewData(query);
+      return reviewCache;
+    },
+    review_cached: () => (reviewCache ? Object.assign({}, reviewCache, { offline: true }) : null),
+    review_export: ({ table }) => {
+      if (!reviewCache) throw err("not_actionable", "load a review before exporting it");
+      const path = `/home/manager/Downloads/baton-${table.replace(/_/g, "-")}-2026-11-25.csv`;
+      exports.push(table);
+      return path;
+    },
     sync_now: () => {
       if (!offline) drain();
       return statusView();
     },
   };
+
+  // A manager's review: decisions made up from the generated leads, with
+  // reasons and notes (one note holds markup).
+  function reviewData(query) {
+    const reps = ["Ava Rossi", "Jonas Berg", "Maya Patel"];
+    const reasonCodes = [
+      ["no_budget", "No budget"],
+      ["not_decision_maker", "Not a decision maker"],
+      ["other", "Other (note required)"],
+    ];
+    const log = rows.slice(0, 60).map((r, i) => {
+      const accepted = i % 3 !== 0;
+      const reason = accepted ? null : reasonCodes[i % 9 === 0 ? 2 : (i / 3) % 2 === 0 ? 0 : 1][0];
+      const note = reason === "other" ? (i === 0 ? "<b>Student</b> project <script>window.__pwned=9</script>" : "Duplicate of an open deal") : null;
+      const assigned = Date.parse(r.lead.assignment.assigned_at);
+      return {
+        decision_id: 5000 + i,
+        lead_id: r.lead.id,
+        external_id: r.lead.external_id,
+        lead_name: r.lead.contact.name,
+        company: r.lead.contact.company,
+        source: r.lead.source.channel,
+        score: r.lead.score.value,
+        rep_id: (i % 3) + 1,
+        rep_name: reps[i % 3],
+        decision: accepted ? "accept" : "reject",
+        reason,
+        note,
+        assigned_at: iso(assigned),
+        decided_at: iso(assigned + (i + 1) * 45000),
+        seconds_to_decision: (i + 1) * 45,
+      };
+    });
+    const rowOf = (key, label, entries) => {
+      const accepted = entries.filter((e) => e.decision === "accept").length;
+      const rejected = entries.length - accepted;
+      const t = entries.filter((e) => e.decision === "accept").map((e) => e.seconds_to_decision).sort((a, b) => a - b);
+      return {
+        key, label, assigned: entries.length, accepted, rejected,
+        acceptance_rate: entries.length ? accepted / entries.length : null,
+        median_seconds_to_accept: t.length ? t[Math.floor(t.length / 2)] : null,
+        p90_seconds_to_accept: t.length ? t[Math.floor(t.length * 0.9)] : null,
+        sla_breaches: 0,
+      };
+    };
+    const group = (f) => {
+      const m = new Map();
+      for (const e of log) m.set(f(e), [...(m.get(f(e)) || []), e]);
+      return [...m.entries()].sort().map(([k, es]) => rowOf(k, k, es));
+    };
+    const bandOf = (s) => { const low = Math.min(Math.floor(s / 10) * 10, 90); return low === 90 ? "90-100" : `${low}-${low + 9}`; };
+    const rejections = log.filter((e) => e.reason);
+    const byReason = reasonCodes
+      .map(([code, label]) => ({ code, label, rejections: rejections.filter((e) => e.reason === code).length }))
+      .filter((r) => r.rejections)
+      .map((r) => Object.assign(r, { share: r.rejections / rejections.length }));
+    const bands = group((e) => bandOf(e.score)).map((r) => ({
+      band: r.key, low: Number(r.key.split("-")[0]), accepted: r.accepted, rejected: r.rejected, acceptance_rate: r.acceptance_rate,
+    }));
+    return {
+      handoff: {
+        from: query.from, to: query.to,
+        totals: rowOf("all", "All assignments", log),
+        by_rep: group((e) => e.rep_name),
+        by_source: group((e) => e.source),
+        by_score_band: group((e) => bandOf(e.score)),
+        by_reason: byReason,
+        feedback_log: log.slice().reverse(),
+        feedback_log_truncated: false,
+      },
+      calibration: {
+        from: query.from, to: query.to, threshold: 60,
+        decided: log.length, accepted: log.filter((e) => e.decision === "accept").length,
+        acceptance_rate: log.filter((e) => e.decision === "accept").length / log.length,
+        by_band: bands,
+        suggestion: query.target_rate == null ? null : {
+          target_rate: query.target_rate, threshold: 72, acceptance_rate: 0.81, decided_at_or_above: 31,
+          leads_to_sales: 0, leads_from_sales: 12,
+        },
+        by_source: [
+          { source: "paid_search", decided: 24, rejected: 15, expected_rejected: 8.5, rejection_ratio: 1.76, z_score: 2.9, flagged: true },
+          { source: "webinar", decided: 24, rejected: 5, expected_rejected: 8.1, rejection_ratio: 0.62, z_score: -1.3, flagged: false },
+        ],
+      },
+      fetched_at: iso(Date.now()),
+      offline: false,
+    };
+  }
 
   const callbacks = new Map();
   let nextCallback = 1;
@@ -349,5 +459,9 @@
       emitStatus();
     },
     outboxDepth: () => outbox.length,
+    setReviewOffline(v) {
+      reviewOffline = v;
+    },
+    exports,
   };
 })(window);

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use baton_protocol::{ErrorBody, LeadId, Me, ReasonList, SyncPage};
+use baton_protocol::{
+    CalibrationReport, ErrorBody, HandoffReport, LeadId, Me, ReasonList, SyncPage, Timestamp,
+};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
@@ -94,6 +96,37 @@ impl ApiClient {
 
     pub async fn me(&self) -> Result<Me> {
         self.get("/v1/me").await
+    }
+
+    /// The handoff report for `[from, to)` (managers only).
+    pub async fn handoff_report(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<HandoffReport> {
+        self.get(&format!(
+            "/v1/reports/handoff?from={}&to={}&limit={limit}",
+            from.to_rfc3339(),
+            to.to_rfc3339()
+        ))
+        .await
+    }
+
+    /// Score calibration for `[from, to)`, with a target rate (managers only).
+    pub async fn calibration_report(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        target: Option<f64>,
+    ) -> Result<CalibrationReport> {
+        let target = target.map(|t| format!("&target={t}")).unwrap_or_default();
+        self.get(&format!(
+            "/v1/reports/calibration?from={}&to={}{target}",
+            from.to_rfc3339(),
+            to.to_rfc3339()
+        ))
+        .await
     }
 
     pub async fn reasons(&self) -> Result<ReasonList> {

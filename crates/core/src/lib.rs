@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod notify;
 pub mod profile;
+pub mod review;
 pub mod store;
 
 pub use engine::{Connection, Engine, PullReport, PushReport, SyncStatus};

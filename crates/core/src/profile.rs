@@ -26,6 +26,14 @@ pub struct ProfileSettings {
     pub token_store: TokenStore,
     /// Who the token belongs to, as the server said at login.
     pub rep_name: String,
+    /// A rep works an inbox; a manager reviews handoffs. Profiles from
+    /// before managers could sign in are reps'.
+    #[serde(default = "rep_role")]
+    pub role: Role,
+}
+
+fn rep_role() -> Role {
+    Role::Rep
 }
 
 /// Runs a keychain call on a thread of its own: the keyring crate blocks on
@@ -95,7 +103,13 @@ impl Profile {
     }
 
     /// Stores the server and token; returns where the token went.
-    pub fn save_login(&self, server: &str, token: &str, rep_name: &str) -> Result<TokenStore> {
+    pub fn save_login(
+        &self,
+        server: &str,
+        token: &str,
+        rep_name: &str,
+        role: Role,
+    ) -> Result<TokenStore> {
         std::fs::create_dir_all(&self.dir).map_err(|e| {
             CoreError::Profile(format!("cannot create {}: {e}", self.dir.display()))
         })?;
@@ -117,6 +131,7 @@ impl Profile {
             server: server.to_string(),
             token_store: store,
             rep_name: rep_name.to_string(),
+            role,
         };
         write_private(
             &self.settings_path(),
@@ -148,8 +163,19 @@ impl Profile {
     }
 
     /// Checks the token with the server (it must be a rep's) and keeps it:
-    /// what `baton login` and the desktop app's sign-in do.
+    /// what `baton login` does.
     pub async fn sign_in(&self, server: &str, token: &str) -> Result<(Me, TokenStore)> {
+        self.sign_in_as(server, token, &[Role::Rep]).await
+    }
+
+    /// As [`Profile::sign_in`], for any of the `allowed` roles (the desktop
+    /// app takes reps' and managers' tokens).
+    pub async fn sign_in_as(
+        &self,
+        server: &str,
+        token: &str,
+        allowed: &[Role],
+    ) -> Result<(Me, TokenStore)> {
         let token = token.trim();
         if token.is_empty() {
             return Err(CoreError::InvalidInput(
@@ -158,17 +184,21 @@ impl Profile {
         }
         let api = ApiClient::new(server.trim(), token)?;
         let me = api.me().await?;
-        if me.role != Role::Rep {
+        if !allowed.contains(&me.role) {
+            let what = |r: &Role| match r {
+                Role::Manager => "manager",
+                Role::Intake => "marketing intake key",
+                Role::Rep => "rep",
+            };
+            let wanted: Vec<&str> = allowed.iter().map(what).collect();
             return Err(CoreError::InvalidInput(format!(
-                "this token belongs to a {}, not a rep: use a rep's token",
-                match me.role {
-                    Role::Manager => "manager",
-                    Role::Intake => "marketing intake key",
-                    Role::Rep => "rep",
-                }
+                "this token belongs to a {}, not a {}: use a {}'s token",
+                what(&me.role),
+                wanted.join(" or "),
+                wanted.join(" or ")
             )));
         }
-        let store = self.save_login(api.base(), token, &me.name)?;
+        let store = self.save_login(api.base(), token, &me.name, me.role)?;
         Ok((me, store))
     }
 
@@ -179,6 +209,7 @@ impl Profile {
         for f in [
             "token",
             "profile.json",
+            "review.json",
             "cache.db",
             "cache.db-wal",
             "cache.db-shm",

@@ -12,6 +12,7 @@ import type {
   StatusView,
 } from "../bindings";
 import { asError, type Backend } from "./backend";
+import { ReviewState } from "./review.svelte";
 
 /** How long a decision can be taken back before it is handed to the engine. */
 export const UNDO_MS = 5000;
@@ -36,6 +37,8 @@ export class AppState {
   readonly backend: Backend;
 
   session = $state<SessionView | null>(null);
+  /** A manager's review; reps never have one. */
+  review = $state<ReviewState | null>(null);
   status = $state<StatusView | null>(null);
   error = $state<ErrorView | null>(null);
 
@@ -97,6 +100,11 @@ export class AppState {
   }
 
   private async afterSignIn(): Promise<void> {
+    if (this.session?.role === "manager") {
+      this.review = new ReviewState(this.backend);
+      await this.review.start();
+      return;
+    }
     const [status] = await Promise.all([this.backend.status(), this.loadReasons()]);
     this.onStatus(status);
   }
@@ -127,6 +135,7 @@ export class AppState {
     try {
       this.session = await this.backend.signOut();
       this.status = null;
+      this.review = null;
       this.pages = {};
       this.total = 0;
       this.opened = null;

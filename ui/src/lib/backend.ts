@@ -8,6 +8,9 @@ import type {
   LeadDetail,
   LeadSummary,
   RejectReason,
+  ReviewData,
+  ReviewQuery,
+  ReviewTable,
   SessionView,
   StatusView,
 } from "../bindings";
@@ -26,6 +29,9 @@ export interface Backend {
   setQuietHours(window: string | null): Promise<SessionView>;
   setAutostart(enabled: boolean): Promise<SessionView>;
   syncNow(): Promise<StatusView>;
+  reviewLoad(query: ReviewQuery): Promise<ReviewData>;
+  reviewCached(): Promise<ReviewData | null>;
+  reviewExport(table: ReviewTable): Promise<string>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
 }

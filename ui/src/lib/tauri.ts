@@ -18,6 +18,9 @@ export const tauriBackend: Backend = {
   setQuietHours: (window) => invoke("set_quiet_hours", { window }),
   setAutostart: (enabled) => invoke("set_autostart", { enabled }),
   syncNow: () => invoke("sync_now"),
+  reviewLoad: (query) => invoke("review_load", { query }),
+  reviewCached: () => invoke("review_cached"),
+  reviewExport: (table) => invoke("review_export", { table }),
   onStatus: (handler) => listen<StatusView>("status", (e) => handler(e.payload)),
   onOpenLead: (handler) => listen<number>("open-lead", (e) => handler(e.payload)),
 };

@@ -61,6 +61,11 @@ export async function open(browser, url, options = {}) {
   });
   await page.addInitScript(`window.__FAKE_OPTIONS__ = ${JSON.stringify(options)};\n${fakeShell}`);
   await page.goto(url);
-  await page.getByTestId("inbox").or(page.getByRole("form", { name: "Sign in" })).first().waitFor();
+  await page
+    .getByTestId("inbox")
+    .or(page.getByTestId("review"))
+    .or(page.getByRole("form", { name: "Sign in" }))
+    .first()
+    .waitFor();
   return { page, errors };
 }

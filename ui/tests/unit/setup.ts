@@ -10,9 +10,12 @@ export type Fake = {
   addLead(over?: Record<string, unknown>): number;
   refuse(id: number, message: string): void;
   outboxDepth(): number;
+  setReviewOffline(v: boolean): void;
 };
 
-export function installFakeShell(options: { leads?: number; signedIn?: boolean } = {}): Fake {
+export function installFakeShell(
+  options: { leads?: number; signedIn?: boolean; role?: "rep" | "manager" } = {},
+): Fake {
   const w = window as unknown as { __FAKE_OPTIONS__: unknown; __fake: Fake };
   w.__FAKE_OPTIONS__ = options;
   new Function("window", source)(window);

@@ -1,0 +1,356 @@
+//! A manager's review: the handoff report and score calibration for a
+//! period, kept on disk so the last one loaded stays readable offline, and
+//! exported as CSV.
+
+use std::path::{Path, PathBuf};
+
+use baton_protocol::{
+    CalibrationReport, FeedbackLogEntry, HandoffReport, ReasonRow, ReportRow, Role, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiClient;
+use crate::error::{CoreError, Result};
+use crate::profile::Profile;
+
+/// Decisions listed in the feedback log of one review.
+pub const LOG_LIMIT: u32 = 10_000;
+
+/// What the review area shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReviewData {
+    pub handoff: HandoffReport,
+    pub calibration: CalibrationReport,
+    /// When the server produced these figures.
+    pub fetched_at: Timestamp,
+    /// True when the server could not be reached and this is the last review
+    /// loaded (see `fetched_at` for its age).
+    pub offline: bool,
+}
+
+/// Which period, and the acceptance rate to calibrate for.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReviewQuery {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub target_rate: Option<f64>,
+}
+
+pub struct Review {
+    api: ApiClient,
+    cache: PathBuf,
+}
+
+impl Review {
+    /// Opens the signed-in manager's profile.
+    pub fn open(profile: &Profile) -> Result<Review> {
+        let settings = profile.settings()?.ok_or(CoreError::NotSignedIn)?;
+        if settings.role != Role::Manager {
+            return Err(CoreError::NotActionable(
+                "the review is for managers: this profile belongs to a rep".into(),
+            ));
+        }
+        let token = profile.token(&settings)?;
+        Ok(Review {
+            api: ApiClient::new(&settings.server, &token)?,
+            cache: profile.dir.join("review.json"),
+        })
+    }
+
+    /// Loads the review from the server; when it cannot be reached, the last
+    /// review loaded, marked `offline`.
+    pub async fn load(&self, q: ReviewQuery) -> Result<ReviewData> {
+        if q.from >= q.to {
+            return Err(CoreError::InvalidInput(
+                "the period's start must be before its end".into(),
+            ));
+        }
+        if let Some(t) = q.target_rate
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(CoreError::InvalidInput(
+                "the target acceptance rate is a share from 0 to 1 (e.g. 0.6 for 60%)".into(),
+            ));
+        }
+        let fetched = async {
+            let handoff = self.api.handoff_report(q.from, q.to, LOG_LIMIT).await?;
+            let calibration = self
+                .api
+                .calibration_report(q.from, q.to, q.target_rate)
+                .await?;
+            Ok::<_, CoreError>((handoff, calibration))
+        }
+        .await;
+        match fetched {
+            Ok((handoff, calibration)) => {
+                let data = ReviewData {
+                    handoff,
+                    calibration,
+                    fetched_at: Timestamp::now(),
+                    offline: false,
+                };
+                self.save(&data)?;
+                Ok(data)
+            }
+            Err(e) if e.is_transient() => match self.cached()? {
+                Some(mut data) => {
+                    data.offline = true;
+                    Ok(data)
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The last review loaded, if any.
+    pub fn cached(&self) -> Result<Option<ReviewData>> {
+        match std::fs::read_to_string(&self.cache) {
+            Ok(text) => Ok(serde_json::from_str(&text).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CoreError::Profile(format!(
+                "cannot read {}: {e}",
+                self.cache.display()
+            ))),
+        }
+    }
+
+    fn save(&self, data: &ReviewData) -> Result<()> {
+        let tmp = self.cache.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec(data)?)
+            .and_then(|()| std::fs::rename(&tmp, &self.cache))
+            .map_err(|e| CoreError::Profile(format!("cannot keep the review offline: {e}")))
+    }
+}
+
+/// The tables a review can export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewTable {
+    FeedbackLog,
+    ByRep,
+    BySource,
+    ByScoreBand,
+    Reasons,
+    Calibration,
+}
+
+/// One CSV cell. Lead content is untrusted: a cell a spreadsheet would run
+/// as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`.
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn line(out: &mut String, cells: &[String]) {
+    let row: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+    out.push_str(&row.join(","));
+    out.push_str("\r\n");
+}
+
+fn report_rows(out: &mut String, rows: &[ReportRow]) {
+    line(
+        out,
+        &[
+            "key",
+            "label",
+            "assigned",
+            "accepted",
+            "rejected",
+            "acceptance_rate",
+            "median_seconds_to_accept",
+            "p90_seconds_to_accept",
+            "sla_breaches",
+        ]
+        .map(String::from),
+    );
+    for r in rows {
+        line(
+            out,
+            &[
+                r.key.clone(),
+                r.label.clone(),
+                r.assigned.to_string(),
+                r.accepted.to_string(),
+                r.rejected.to_string(),
+                opt(r.acceptance_rate),
+                opt(r.median_seconds_to_accept),
+                opt(r.p90_seconds_to_accept),
+                r.sla_breaches.to_string(),
+            ],
+        );
+    }
+}
+
+fn reasons(out: &mut String, rows: &[ReasonRow]) {
+    line(
+        out,
+        &["code", "label", "rejections", "share"].map(String::from),
+    );
+    for r in rows {
+        line(
+            out,
+            &[
+                r.code.clone(),
+                r.label.clone(),
+                r.rejections.to_string(),
+                r.share.to_string(),
+            ],
+        );
+    }
+}
+
+fn log(out: &mut String, rows: &[FeedbackLogEntry]) {
+    line(
+        out,
+        &[
+            "decided_at",
+            "lead_id",
+            "external_id",
+            "lead",
+            "company",
+            "source",
+            "score",
+            "rep",
+            "decision",
+            "reason",
+            "note",
+            "assigned_at",
+            "seconds_to_decision",
+        ]
+        .map(String::from),
+    );
+    for e in rows {
+        line(
+            out,
+            &[
+                e.decided_at.to_rfc3339(),
+                e.lead_id.to_string(),
+                e.external_id.clone(),
+                e.lead_name.clone(),
+                opt(e.company.as_ref()),
+                e.source.clone(),
+                e.score.to_string(),
+                e.rep_name.clone(),
+                e.decision.as_str().to_string(),
+                opt(e.reason.as_ref()),
+                opt(e.note.as_ref()),
+                e.assigned_at.to_rfc3339(),
+                e.seconds_to_decision.to_string(),
+            ],
+        );
+    }
+}
+
+/// The table as CSV (RFC 4180: comma-separated, CRLF, quoted where needed).
+pub fn csv(data: &ReviewData, table: ReviewTable) -> String {
+    let mut out = String::new();
+    let h = &data.handoff;
+    match table {
+        ReviewTable::FeedbackLog => log(&mut out, &h.feedback_log),
+        ReviewTable::ByRep => report_rows(&mut out, &h.by_rep),
+        ReviewTable::BySource => report_rows(&mut out, &h.by_source),
+        ReviewTable::ByScoreBand => report_rows(&mut out, &h.by_score_band),
+        ReviewTable::Reasons => reasons(&mut out, &h.by_reason),
+        ReviewTable::Calibration => {
+            line(
+                &mut out,
+                &[
+                    "band",
+                    "accepted",
+                    "rejected",
+                    "acceptance_rate",
+                    "threshold",
+                ]
+                .map(String::from),
+            );
+            for b in &data.calibration.by_band {
+                line(
+                    &mut out,
+                    &[
+                        b.band.clone(),
+                        b.accepted.to_string(),
+                        b.rejected.to_string(),
+                        opt(b.acceptance_rate),
+                        data.calibration.threshold.to_string(),
+                    ],
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Writes `csv` as `dir/baton-<table>-<date>.csv` (a number added when that
+/// exists) and returns the path.
+pub fn export(dir: &Path, table: ReviewTable, csv: &str) -> Result<PathBuf> {
+    let name = serde_json::to_value(table)?
+        .as_str()
+        .unwrap_or("table")
+        .replace('_', "-");
+    let date = &Timestamp::now().to_rfc3339()[..10];
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CoreError::Profile(format!("cannot create {}: {e}", dir.display())))?;
+    for n in 0..1000 {
+        let file = if n == 0 {
+            format!("baton-{name}-{date}.csv")
+        } else {
+            format!("baton-{name}-{date}-{n}.csv")
+        };
+        let path = dir.join(file);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(csv.as_bytes()).map_err(|e| {
+                    CoreError::Profile(format!("cannot write {}: {e}", path.display()))
+                })?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(CoreError::Profile(format!(
+                    "cannot write {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Err(CoreError::Profile(format!(
+        "too many exports named baton-{name}-{date} in {}",
+        dir.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_formulas_defused() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("+1 555"), "'+1 555");
+        assert_eq!(cell("line\nbreak"), "\"line\nbreak\"");
+    }
+}

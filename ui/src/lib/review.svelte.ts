@@ -1,0 +1,100 @@
+// The manager's review: the period and target asked for, the figures the
+// shell returned, and the feedback log's filters. Figures are computed by
+// the server; here they are only filtered and shown.
+import type { FeedbackLogEntry, ReviewData, ReviewTable } from "../bindings";
+import { asError, type Backend } from "./backend";
+
+export const PERIODS: [number, string][] = [
+  [7, "Last 7 days"],
+  [30, "Last 30 days"],
+  [90, "Last 90 days"],
+  [365, "Last 12 months"],
+];
+
+export type LogFilter = {
+  reason: string;
+  rep: string;
+  source: string;
+  band: string;
+  decision: "" | "accept" | "reject";
+};
+
+const DAY = 86_400_000;
+
+export function band(score: number): string {
+  const low = Math.min(Math.floor(Math.min(score, 100) / 10) * 10, 90);
+  return low === 90 ? "90-100" : `${low}-${low + 9}`;
+}
+
+/** The log entries that pass every filter that is set. */
+export function filterLog(log: FeedbackLogEntry[], f: LogFilter): FeedbackLogEntry[] {
+  return log.filter(
+    (e) =>
+      (!f.reason || e.reason === f.reason) &&
+      (!f.rep || e.rep_name === f.rep) &&
+      (!f.source || e.source === f.source) &&
+      (!f.band || band(e.score) === f.band) &&
+      (!f.decision || e.decision === f.decision),
+  );
+}
+
+export class ReviewState {
+  readonly backend: Backend;
+  days = $state(30);
+  /** Target acceptance rate in percent, or null for none. */
+  target = $state<number | null>(60);
+  data = $state.raw<ReviewData | null>(null);
+  loading = $state(false);
+  error = $state<string | null>(null);
+  exported = $state<string | null>(null);
+  filter = $state<LogFilter>({ reason: "", rep: "", source: "", band: "", decision: "" });
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  async start(): Promise<void> {
+    // The last review loaded shows at once (marked with its age), then the
+    // fresh one replaces it.
+    try {
+      const cached = await this.backend.reviewCached();
+      if (cached && !this.data) this.data = cached;
+    } catch {
+      // Nothing kept yet.
+    }
+    await this.load();
+  }
+
+  async load(now: number = Date.now()): Promise<void> {
+    this.loading = true;
+    this.error = null;
+    try {
+      this.data = await this.backend.reviewLoad({
+        from: new Date(now - this.days * DAY).toISOString(),
+        to: new Date(now + 1000).toISOString(),
+        target_rate: this.target === null ? null : this.target / 100,
+      });
+    } catch (e) {
+      this.error = asError(e).message;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  get log(): FeedbackLogEntry[] {
+    return this.data ? filterLog(this.data.handoff.feedback_log, this.filter) : [];
+  }
+
+  /** Shows the notes behind a reason: the log, filtered to it. */
+  showReason(code: string): void {
+    this.filter = { reason: code, rep: "", source: "", band: "", decision: "reject" };
+  }
+
+  async exportTable(table: ReviewTable): Promise<void> {
+    try {
+      this.exported = await this.backend.reviewExport(table);
+    } catch (e) {
+      this.error = asError(e).message;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { launch, open, serve } from "./harness.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test("a manager sees the review, not the inbox: rates with counts, charts with tables", async () => {
+  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  await page.getByTestId("review").waitFor();
+  assert.equal(await page.getByTestId("inbox").count(), 0, "no inbox for a manager");
+  assert.match(await page.getByTestId("acceptance-rate").innerText(), /accepted of 40 decided/);
+  await page.getByTestId("chart-by_source").locator("canvas").waitFor();
+  assert.ok((await page.locator("table").count()) >= 3, "every chart has its table");
+  await page.getByTestId("export-by_source").click();
+  await page.getByRole("status").filter({ hasText: "Saved /home/manager/Downloads/baton-by-source" }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a rejection reason opens its notes, as plain text", async () => {
+  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  await page.getByTestId("tab-reasons").click();
+  const table = page.getByTestId("reasons-table");
+  await table.getByRole("row", { name: /Other/ }).getByRole("button", { name: "Notes" }).click();
+  const log = page.getByTestId("log-table");
+  await log.waitFor();
+  const text = await log.innerText();
+  assert.match(text, /<b>Student<\/b> project <script>/);
+  assert.equal(await log.locator("b, script").count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  const reasons = await log.locator("tbody tr td:nth-child(7)").allInnerTexts();
+  assert.ok(reasons.length > 0 && reasons.every((r) => r === "Other"), reasons.join(","));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("calibration: the threshold on the chart, a suggestion for a target, flagged sources", async () => {
+  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  await page.getByTestId("tab-calibration").click();
+  await page.getByTestId("chart-calibration").locator("canvas").waitFor();
+  await page.getByTestId("target").fill("80");
+  await page.getByRole("button", { name: "Calculate" }).click();
+  const s = page.getByTestId("suggestion");
+  await s.filter({ hasText: "A threshold of 72" }).waitFor();
+  assert.match(await s.innerText(), /kept 12 leads from sales/);
+  const call = await page.evaluate(() => window.__fake.calls.filter((c) => c.cmd === "review_load").pop().args.query);
+  assert.equal(call.target_rate, 0.8);
+  assert.match(await page.getByTestId("sources-table").innerText(), /Paid search[\s\S]*Rejected far more often at the same scores/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("offline, the last review stays readable and says how old it is", async () => {
+  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  await page.getByTestId("review").waitFor();
+  await page.getByTestId("acceptance-rate").waitFor();
+  await page.evaluate(() => window.__fake.setReviewOffline(true));
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.getByTestId("review-offline").filter({ hasText: "Offline — figures from" }).waitFor();
+  assert.match(await page.getByTestId("acceptance-rate").innerText(), /40 decided/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
