@@ -169,3 +169,64 @@ async fn a_lead_arrives_is_read_and_rejected_in_the_real_window() {
     .await;
     app.quit().await;
 }
+
+/// A manager signs in through the app's first-run screen and finds, in the
+/// review, the rejection a rep has just made, with its reason and note.
+#[tokio::test]
+async fn a_manager_signs_in_and_sees_a_rejection_just_made() {
+    let bus = SessionBus::start();
+    let display = Display::start();
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava Rossi", "sales", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    let mut l = lead("review-1");
+    l.contact.name = "Quinn Reviewed".into();
+    let pushed = intake.push(&l).await.lead;
+    let note = "Student project <b>no</b> company";
+    assert_eq!(ava.reject(pushed.id, "other", Some(note)).await.status, 200);
+
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&display, &bus, profile.path());
+    let app = driver.open_app().await;
+    let server_box = app.find("input[name=server]", WAIT).await;
+    app.script("document.querySelector('input[name=server]').value = ''; return 1;")
+        .await;
+    app.type_into(&server_box, &server.base).await;
+    let token_box = app.find("input[name=token]", WAIT).await;
+    app.type_into(&token_box, &manager.token).await;
+    app.click(
+        &app.find("form[aria-label='Sign in'] button[type=submit]", WAIT)
+            .await,
+    )
+    .await;
+
+    app.find("[data-testid=review]", WAIT).await;
+    assert_eq!(
+        app.count("[data-testid=inbox]").await,
+        0,
+        "no inbox for a manager"
+    );
+    app.click(&app.find("[data-testid=tab-reasons]", WAIT).await)
+        .await;
+    let reasons = app
+        .text(&app.find("[data-testid=reasons-table]", WAIT).await)
+        .await;
+    assert!(reasons.contains("Other (note required)"), "{reasons}");
+    app.screenshot(&screenshot_path("review.png")).await;
+    app.click(&app.find("[data-testid=reasons-table] button", WAIT).await)
+        .await;
+    let log = app
+        .text(&app.find("[data-testid=log-table]", WAIT).await)
+        .await;
+    assert!(
+        log.contains("Quinn Reviewed") && log.contains("Ava Rossi") && log.contains(note),
+        "the rejection with its reason and note: {log}"
+    );
+    assert_eq!(
+        app.count("[data-testid=log-table] b").await,
+        0,
+        "the note is plain text"
+    );
+    app.quit().await;
+}
