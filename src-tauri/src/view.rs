@@ -140,6 +140,9 @@ mod bindings {
         decl::<p::HandoffReport>(&cfg, o);
         decl::<p::ReportRow>(&cfg, o);
         decl::<p::ReasonRow>(&cfg, o);
+        decl::<p::ReasonSplit>(&cfg, o);
+        decl::<p::DailyRow>(&cfg, o);
+        decl::<p::FairnessRow>(&cfg, o);
         decl::<p::FeedbackLogEntry>(&cfg, o);
         decl::<p::CalibrationReport>(&cfg, o);
         decl::<p::CalibrationBand>(&cfg, o);

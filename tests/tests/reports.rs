@@ -73,6 +73,33 @@ async fn report_figures_match_the_decisions_made() {
         .count();
     assert_eq!(with_note as u64, reasons["other"]);
     assert!(report.totals.median_seconds_to_accept.is_some());
+
+    // Speed: every decision here came within a second of its offer.
+    assert_eq!(report.totals.decided_within_5_min, Some(1.0));
+    assert_eq!(
+        report.totals.decision_time_histogram.iter().sum::<u64>(),
+        12,
+        "every decision in one bucket or another"
+    );
+    assert_eq!(report.totals.decision_time_histogram[0], 12);
+    // One team, one day (the test runs in seconds, unless it straddles
+    // midnight UTC), and the offers per rep as this test counted them.
+    assert_eq!(report.by_team.len(), 1);
+    assert_eq!(report.by_team[0].assigned, 12);
+    assert_eq!(report.daily.iter().map(|d| d.assigned).sum::<u64>(), 12);
+    for f in &report.fairness {
+        let (a, r) = expect[&f.rep_name];
+        assert_eq!(f.offered, a + r, "rep {}", f.rep_name);
+        assert_eq!(f.accepted, a);
+        assert!((f.share_of_weight - 0.5).abs() < 1e-12, "equal weights");
+    }
+    let split: u64 = report
+        .reasons_by_rep
+        .iter()
+        .filter(|s| s.code == "other")
+        .map(|s| s.rejections)
+        .sum();
+    assert_eq!(split, reasons["other"]);
 }
 
 /// Calibration over HTTP, against answers this test works out on its own

@@ -245,7 +245,27 @@ export type ReviewTable = "feedback_log" | "by_rep" | "by_source" | "by_score_ba
 /**
  * `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).
  */
-export type HandoffReport = { from: Timestamp, to: Timestamp, totals: ReportRow, by_rep: Array<ReportRow>, by_source: Array<ReportRow>, by_score_band: Array<ReportRow>, by_reason: Array<ReasonRow>, feedback_log: Array<FeedbackLogEntry>, 
+export type HandoffReport = { from: Timestamp, to: Timestamp, totals: ReportRow, by_rep: Array<ReportRow>, by_source: Array<ReportRow>, by_score_band: Array<ReportRow>, by_reason: Array<ReasonRow>, 
+/**
+ * One row per team (key = team name).
+ */
+by_team: Array<ReportRow>, 
+/**
+ * Rejections per rep and reason (key = rep id).
+ */
+reasons_by_rep: Array<ReasonSplit>, 
+/**
+ * Rejections per source and reason (key = channel).
+ */
+reasons_by_source: Array<ReasonSplit>, 
+/**
+ * Offers per UTC day of the period, oldest first.
+ */
+daily: Array<DailyRow>, 
+/**
+ * Offers per rep against the rep's routing weight and cap.
+ */
+fairness: Array<FairnessRow>, feedback_log: Array<FeedbackLogEntry>, 
 /**
  * The log holds only the newest `limit` decisions.
  */
@@ -262,13 +282,59 @@ assigned: number, accepted: number, rejected: number,
 /**
  * accepted / (accepted + rejected); absent when nothing was decided.
  */
-acceptance_rate?: number | null, median_seconds_to_accept?: number | null, p90_seconds_to_accept?: number | null, sla_breaches: number, };
+acceptance_rate?: number | null, median_seconds_to_accept?: number | null, p90_seconds_to_accept?: number | null, sla_breaches: number, 
+/**
+ * Time from offer to decision (accepted or rejected), quantiles.
+ */
+median_seconds_to_decision?: number | null, p90_seconds_to_decision?: number | null, 
+/**
+ * Share of the decided offers decided within 5 minutes / 1 hour.
+ */
+decided_within_5_min?: number | null, decided_within_1_hour?: number | null, 
+/**
+ * Decided offers by time to decision, in the buckets of
+ * [`DECISION_BUCKETS`]: ≤ 1 min, ≤ 5 min, ≤ 15 min, ≤ 1 h, ≤ 4 h,
+ * ≤ 1 day, longer.
+ */
+decision_time_histogram: Array<number>, };
 
 export type ReasonRow = { code: string, label: string, rejections: number, 
 /**
  * Share of all rejections in the period.
  */
 share: number, };
+
+/**
+ * Rejections with one reason within one group (a rep, a source).
+ */
+export type ReasonSplit = { key: string, label: string, code: string, reason_label: string, rejections: number, };
+
+/**
+ * One UTC day's offers.
+ */
+export type DailyRow = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+day: string, assigned: number, accepted: number, rejected: number, acceptance_rate?: number | null, median_seconds_to_decision?: number | null, };
+
+/**
+ * Whether the router shared leads out as configured.
+ */
+export type FairnessRow = { rep_id: number, rep_name: string, team: string, weight: number, max_open: number, offered: number, accepted: number, 
+/**
+ * Offers that went on to another rep: taken back at the SLA, or
+ * rejected as "right lead, wrong rep".
+ */
+rerouted: number, 
+/**
+ * The rep's share of the team's offers in the period.
+ */
+share_of_offers: number, 
+/**
+ * The rep's share of the team's routing weight now.
+ */
+share_of_weight: number, };
 
 export type FeedbackLogEntry = { decision_id: number, lead_id: number, external_id: string, lead_name: string, company?: string | null, source: string, score: number, rep_id: number, rep_name: string, decision: DecisionKind, reason?: string | null, note?: string | null, assigned_at: Timestamp, decided_at: Timestamp, seconds_to_decision: number, };
 

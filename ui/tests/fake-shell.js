@@ -341,6 +341,13 @@
         median_seconds_to_accept: t.length ? t[Math.floor(t.length / 2)] : null,
         p90_seconds_to_accept: t.length ? t[Math.floor(t.length * 0.9)] : null,
         sla_breaches: 0,
+        median_seconds_to_decision: entries.length ? entries[Math.floor(entries.length / 2)].seconds_to_decision : null,
+        p90_seconds_to_decision: entries.length ? entries[Math.floor(entries.length * 0.9)].seconds_to_decision : null,
+        decided_within_5_min: entries.length ? entries.filter((e) => e.seconds_to_decision <= 300).length / entries.length : null,
+        decided_within_1_hour: entries.length ? entries.filter((e) => e.seconds_to_decision <= 3600).length / entries.length : null,
+        decision_time_histogram: [60, 300, 900, 3600, 14400, 86400, Infinity].map((b, i, all) =>
+          entries.filter((e) => e.seconds_to_decision <= b && (i === 0 || e.seconds_to_decision > all[i - 1])).length,
+        ),
       };
     };
     const group = (f) => {
@@ -365,6 +372,20 @@
         by_source: group((e) => e.source),
         by_score_band: group((e) => bandOf(e.score)),
         by_reason: byReason,
+        by_team: [rowOf("emea", "emea", log)],
+        reasons_by_rep: [...rejections.reduce((m, e) => {
+          const k = `${e.rep_id}|${e.reason}`;
+          const r = m.get(k) || { key: String(e.rep_id), label: e.rep_name, code: e.reason, reason_label: e.reason, rejections: 0 };
+          r.rejections++;
+          return m.set(k, r);
+        }, new Map()).values()],
+        reasons_by_source: [],
+        daily: [{ day: "2026-11-25", assigned: log.length, accepted: 27, rejected: 13, acceptance_rate: 27 / 40, median_seconds_to_decision: 900 }],
+        fairness: reps.map((name, i) => ({
+          rep_id: i + 1, rep_name: name, team: "emea", weight: i + 1, max_open: 25,
+          offered: log.filter((e) => e.rep_name === name).length, accepted: 0, rerouted: i,
+          share_of_offers: log.filter((e) => e.rep_name === name).length / log.length, share_of_weight: (i + 1) / 6,
+        })),
         feedback_log: log.slice().reverse(),
         feedback_log_truncated: false,
       },

@@ -684,6 +684,21 @@ pub struct HandoffReport {
     pub by_source: Vec<ReportRow>,
     pub by_score_band: Vec<ReportRow>,
     pub by_reason: Vec<ReasonRow>,
+    /// One row per team (key = team name).
+    #[serde(default)]
+    pub by_team: Vec<ReportRow>,
+    /// Rejections per rep and reason (key = rep id).
+    #[serde(default)]
+    pub reasons_by_rep: Vec<ReasonSplit>,
+    /// Rejections per source and reason (key = channel).
+    #[serde(default)]
+    pub reasons_by_source: Vec<ReasonSplit>,
+    /// Offers per UTC day of the period, oldest first.
+    #[serde(default)]
+    pub daily: Vec<DailyRow>,
+    /// Offers per rep against the rep's routing weight and cap.
+    #[serde(default)]
+    pub fairness: Vec<FairnessRow>,
     pub feedback_log: Vec<FeedbackLogEntry>,
     /// The log holds only the newest `limit` decisions.
     pub feedback_log_truncated: bool,
@@ -708,6 +723,72 @@ pub struct ReportRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p90_seconds_to_accept: Option<f64>,
     pub sla_breaches: u64,
+    /// Time from offer to decision (accepted or rejected), quantiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_seconds_to_decision: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_seconds_to_decision: Option<f64>,
+    /// Share of the decided offers decided within 5 minutes / 1 hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_within_5_min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_within_1_hour: Option<f64>,
+    /// Decided offers by time to decision, in the buckets of
+    /// [`DECISION_BUCKETS`]: ≤ 1 min, ≤ 5 min, ≤ 15 min, ≤ 1 h, ≤ 4 h,
+    /// ≤ 1 day, longer.
+    #[serde(default)]
+    pub decision_time_histogram: Vec<u64>,
+}
+
+/// Upper bounds, in seconds, of the decision-time histogram's buckets; a
+/// last bucket holds everything longer.
+pub const DECISION_BUCKETS: [u64; 6] = [60, 300, 900, 3600, 14400, 86400];
+
+/// Rejections with one reason within one group (a rep, a source).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReasonSplit {
+    pub key: String,
+    pub label: String,
+    pub code: String,
+    pub reason_label: String,
+    pub rejections: u64,
+}
+
+/// One UTC day's offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct DailyRow {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub assigned: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_seconds_to_decision: Option<f64>,
+}
+
+/// Whether the router shared leads out as configured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FairnessRow {
+    pub rep_id: RepId,
+    pub rep_name: String,
+    pub team: String,
+    pub weight: u32,
+    pub max_open: u32,
+    pub offered: u64,
+    pub accepted: u64,
+    /// Offers that went on to another rep: taken back at the SLA, or
+    /// rejected as "right lead, wrong rep".
+    pub rerouted: u64,
+    /// The rep's share of the team's offers in the period.
+    pub share_of_offers: f64,
+    /// The rep's share of the team's routing weight now.
+    pub share_of_weight: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -675,7 +675,8 @@ async fn handoff_report(
     let report =
         s.db.read(move |tx| {
             let facts = tx.assignment_facts(from, to)?;
-            let mut report = report::aggregate(&config, &facts, from, to);
+            let reps = tx.reps()?;
+            let mut report = report::aggregate(&config, &facts, &reps, from, to);
             let mut log = tx.feedback_log(from, to, limit + 1)?;
             report.feedback_log_truncated = log.len() > limit as usize;
             log.truncate(limit as usize);

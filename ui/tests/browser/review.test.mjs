@@ -70,3 +70,15 @@ test("offline, the last review stays readable and says how old it is", async () 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("speed-to-lead as a distribution, and offers against routing weight", async () => {
+  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  await page.getByTestId("tab-speed").click();
+  await page.getByTestId("chart-speed").locator("canvas").waitFor();
+  assert.match(await page.getByTestId("speed-table").innerText(), /Team emea[\s\S]*Ava Rossi/);
+  await page.getByTestId("tab-fairness").click();
+  const t = await page.getByTestId("fairness-table").innerText();
+  assert.match(t, /Maya Patel\temea\t3\t25/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -116,6 +116,7 @@ pub struct LeadFilter {
 pub struct AssignmentFact {
     pub rep_id: RepId,
     pub rep_name: String,
+    pub team: String,
     pub channel: String,
     pub score: u32,
     pub outcome: AssignmentOutcome,

@@ -569,7 +569,7 @@ impl ReadTx for SqliteTx<'_> {
 
     fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT a.rep_id, r.name, l.channel, l.score, a.outcome, a.assigned_at, a.ended_at, d.reason \
+            "SELECT a.rep_id, r.name, l.channel, l.score, a.outcome, a.assigned_at, a.ended_at, d.reason, a.team \
              FROM assignments a JOIN reps r ON r.id = a.rep_id JOIN leads l ON l.id = a.lead_id \
              LEFT JOIN decisions d ON d.assignment_id = a.id \
              WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2",
@@ -585,6 +585,7 @@ impl ReadTx for SqliteTx<'_> {
                     assigned_at: ts(r.get(5)?),
                     ended_at: opt_ts(r.get(6)?),
                     reason: r.get(7)?,
+                    team: r.get(8)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
