@@ -17,4 +17,5 @@
     "review_load",
     "review_cached",
     "review_export",
+    "review_lead",
 ]

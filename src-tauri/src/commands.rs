@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use baton_core::review::{self, Review, ReviewData, ReviewQuery, ReviewTable};
+use baton_core::review::{self, Review, ReviewData, ReviewLead, ReviewQuery, ReviewTable};
 use baton_core::store::{InboxQuery, LocalStatus};
 use baton_core::{CoreError, LeadDetail, LeadSummary, Result};
 use baton_protocol::{Availability, LeadId, RejectReason, Role};
@@ -44,6 +44,7 @@ commands!(
     review_load,
     review_cached,
     review_export,
+    review_lead,
 );
 
 fn session(shell: &Shell) -> Result<Arc<Session>> {
@@ -289,4 +290,9 @@ fn review_export(app: AppHandle, shell: State<'_, Shell>, table: ReviewTable) ->
         .map_err(|e| CoreError::Profile(format!("no folder to save the export in: {e}")))?;
     let path = review::export(&dir, table, &review::csv(&data, table))?;
     Ok(path.display().to_string())
+}
+
+#[tauri::command]
+async fn review_lead(shell: State<'_, Shell>, id: LeadId) -> Result<ReviewLead> {
+    review_of(&shell)?.lead(lead_id(id)?).await
 }

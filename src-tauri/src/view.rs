@@ -79,7 +79,7 @@ mod bindings {
     use baton_core::LeadDetail;
     use baton_core::engine::Connection;
     use baton_core::error::ErrorView;
-    use baton_core::review::{ReviewData, ReviewQuery, ReviewTable};
+    use baton_core::review::{ReviewData, ReviewLead, ReviewQuery, ReviewTable};
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
     use baton_protocol as p;
     use ts_rs::{Config, TS};
@@ -137,6 +137,11 @@ mod bindings {
         decl::<ReviewData>(&cfg, o);
         decl::<ReviewQuery>(&cfg, o);
         decl::<ReviewTable>(&cfg, o);
+        decl::<ReviewLead>(&cfg, o);
+        decl::<p::LeadHistory>(&cfg, o);
+        decl::<p::LeadEvent>(&cfg, o);
+        decl::<p::LeadEventKind>(&cfg, o);
+        decl::<p::Decision>(&cfg, o);
         decl::<p::HandoffReport>(&cfg, o);
         decl::<p::ReportRow>(&cfg, o);
         decl::<p::ReasonRow>(&cfg, o);

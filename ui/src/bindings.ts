@@ -243,6 +243,25 @@ export type ReviewQuery = { from: Timestamp, to: Timestamp, target_rate: number 
 export type ReviewTable = "feedback_log" | "by_rep" | "by_source" | "by_score_band" | "reasons" | "calibration";
 
 /**
+ * A lead as the review opens it: its context and everything that happened to it.
+ */
+export type ReviewLead = { lead: Lead, history: LeadHistory, };
+
+export type LeadHistory = { lead_id: number, events: Array<LeadEvent>, assignments: Array<Assignment>, decisions: Array<Decision>, };
+
+/**
+ * One line of a lead's history, for the lead view and the manager's audit.
+ */
+export type LeadEvent = { at: Timestamp, kind: LeadEventKind, rep_id?: number | null, rep_name?: string | null, detail: string, };
+
+export type LeadEventKind = "received" | "updated" | "nurtured" | "queued" | "assigned" | "sla_expired" | "accepted" | "rejected" | "returned_to_marketing" | "unknown";
+
+/**
+ * A decision the server recorded.
+ */
+export type Decision = { id: number, lead_id: number, assignment_id: number, rep_id: number, decision: DecisionKind, reason?: string | null, note?: string | null, decided_at: Timestamp, };
+
+/**
  * `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).
  */
 export type HandoffReport = { from: Timestamp, to: Timestamp, totals: ReportRow, by_rep: Array<ReportRow>, by_source: Array<ReportRow>, by_score_band: Array<ReportRow>, by_reason: Array<ReasonRow>, 

@@ -293,6 +293,23 @@
       exports.push(table);
       return path;
     },
+    review_lead: ({ id }) => {
+      const r = find(id);
+      if (!r) throw err("server_error", `the server answered 404: lead ${id} does not exist`);
+      return {
+        lead: r.lead,
+        history: {
+          lead_id: id,
+          events: [
+            { at: r.lead.created_at, kind: "received", detail: "Received from Demo marketing automation" },
+            { at: r.lead.assignment.assigned_at, kind: "assigned", rep_id: 1, rep_name: "Ava Rossi", detail: "Offered to Ava Rossi (emea-by-country)" },
+            { at: r.lead.assignment.assigned_at, kind: "rejected", rep_id: 1, rep_name: "Ava Rossi", detail: "rejected by Ava Rossi: Other (note required) — <i>duplicate</i>" },
+          ],
+          assignments: [r.lead.assignment],
+          decisions: [],
+        },
+      };
+    },
     sync_now: () => {
       if (!offline) drain();
       return statusView();

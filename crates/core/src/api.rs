@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    CalibrationReport, ErrorBody, HandoffReport, LeadId, Me, ReasonList, SyncPage, Timestamp,
+    CalibrationReport, ErrorBody, HandoffReport, Lead, LeadHistory, LeadId, Me, ReasonList,
+    SyncPage, Timestamp,
 };
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -127,6 +128,16 @@ impl ApiClient {
             to.to_rfc3339()
         ))
         .await
+    }
+
+    /// A lead with its full context (managers: any lead; reps: their own).
+    pub async fn lead(&self, id: LeadId) -> Result<Lead> {
+        self.get(&format!("/v1/leads/{id}")).await
+    }
+
+    /// A lead's events, offers and decisions.
+    pub async fn lead_history(&self, id: LeadId) -> Result<LeadHistory> {
+        self.get(&format!("/v1/leads/{id}/history")).await
     }
 
     pub async fn reasons(&self) -> Result<ReasonList> {

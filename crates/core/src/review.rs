@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use baton_protocol::{
-    CalibrationReport, FeedbackLogEntry, HandoffReport, ReasonRow, ReportRow, Role, Timestamp,
+    CalibrationReport, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId, ReasonRow,
+    ReportRow, Role, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,14 @@ pub struct ReviewData {
     /// True when the server could not be reached and this is the last review
     /// loaded (see `fetched_at` for its age).
     pub offline: bool,
+}
+
+/// A lead as the review opens it: its context and everything that happened to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReviewLead {
+    pub lead: Lead,
+    pub history: LeadHistory,
 }
 
 /// Which period, and the acceptance rate to calibrate for.
@@ -103,6 +112,13 @@ impl Review {
             },
             Err(e) => Err(e),
         }
+    }
+
+    /// One lead's full context and history, for a row of the feedback log.
+    pub async fn lead(&self, id: LeadId) -> Result<ReviewLead> {
+        let (lead, history) =
+            futures_util::try_join!(self.api.lead(id), self.api.lead_history(id))?;
+        Ok(ReviewLead { lead, history })
     }
 
     /// The last review loaded, if any.

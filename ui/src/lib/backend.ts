@@ -9,6 +9,7 @@ import type {
   LeadSummary,
   RejectReason,
   ReviewData,
+  ReviewLead,
   ReviewQuery,
   ReviewTable,
   SessionView,
@@ -32,6 +33,7 @@ export interface Backend {
   reviewLoad(query: ReviewQuery): Promise<ReviewData>;
   reviewCached(): Promise<ReviewData | null>;
   reviewExport(table: ReviewTable): Promise<string>;
+  reviewLead(id: number): Promise<ReviewLead>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
 }

@@ -1,7 +1,7 @@
 // The manager's review: the period and target asked for, the figures the
 // shell returned, and the feedback log's filters. Figures are computed by
 // the server; here they are only filtered and shown.
-import type { FeedbackLogEntry, ReviewData, ReviewTable } from "../bindings";
+import type { FeedbackLogEntry, ReviewData, ReviewLead, ReviewTable } from "../bindings";
 import { asError, type Backend } from "./backend";
 
 export const PERIODS: [number, string][] = [
@@ -47,6 +47,8 @@ export class ReviewState {
   loading = $state(false);
   error = $state<string | null>(null);
   exported = $state<string | null>(null);
+  /** A lead opened from the log, with its whole history. */
+  opened = $state.raw<ReviewLead | null>(null);
   filter = $state<LogFilter>({ reason: "", rep: "", source: "", band: "", decision: "" });
 
   constructor(backend: Backend) {
@@ -88,6 +90,14 @@ export class ReviewState {
   /** Shows the notes behind a reason: the log, filtered to it. */
   showReason(code: string): void {
     this.filter = { reason: code, rep: "", source: "", band: "", decision: "reject" };
+  }
+
+  async openLead(id: number): Promise<void> {
+    try {
+      this.opened = await this.backend.reviewLead(id);
+    } catch (e) {
+      this.error = asError(e).message;
+    }
   }
 
   async exportTable(table: ReviewTable): Promise<void> {

@@ -21,6 +21,7 @@ export const tauriBackend: Backend = {
   reviewLoad: (query) => invoke("review_load", { query }),
   reviewCached: () => invoke("review_cached"),
   reviewExport: (table) => invoke("review_export", { table }),
+  reviewLead: (id) => invoke("review_lead", { id }),
   onStatus: (handler) => listen<StatusView>("status", (e) => handler(e.payload)),
   onOpenLead: (handler) => listen<number>("open-lead", (e) => handler(e.payload)),
 };

@@ -82,3 +82,19 @@ test("speed-to-lead as a distribution, and offers against routing weight", async
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("any lead in the log opens with its full context and history", async () => {
+  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  await page.getByTestId("tab-log").click();
+  await page.getByTestId("open-lead").first().click();
+  const drawer = page.getByTestId("review-lead");
+  await drawer.waitFor();
+  assert.match(await drawer.innerText(), /How big is your team\?/);
+  const history = await page.getByTestId("review-lead-history").innerText();
+  assert.match(history, /Rejected · Ava Rossi — rejected by Ava Rossi: Other \(note required\) — <i>duplicate<\/i>/);
+  assert.equal(await drawer.locator("i").count(), 0);
+  await drawer.getByRole("button", { name: "Close" }).click();
+  await drawer.waitFor({ state: "detached" });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
