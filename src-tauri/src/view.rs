@@ -142,6 +142,7 @@ mod bindings {
         decl::<p::LeadEvent>(&cfg, o);
         decl::<p::LeadEventKind>(&cfg, o);
         decl::<p::Decision>(&cfg, o);
+        decl::<p::QueuedLead>(&cfg, o);
         decl::<p::HandoffReport>(&cfg, o);
         decl::<p::ReportRow>(&cfg, o);
         decl::<p::ReasonRow>(&cfg, o);

@@ -223,6 +223,10 @@ export type Role = "rep" | "manager" | "intake";
  */
 export type ReviewData = { handoff: HandoffReport, calibration: CalibrationReport, 
 /**
+ * Leads waiting now for want of an eligible rep.
+ */
+queue: Array<QueuedLead>, 
+/**
  * When the server produced these figures.
  */
 fetched_at: Timestamp, 
@@ -260,6 +264,11 @@ export type LeadEventKind = "received" | "updated" | "nurtured" | "queued" | "as
  * A decision the server recorded.
  */
 export type Decision = { id: number, lead_id: number, assignment_id: number, rep_id: number, decision: DecisionKind, reason?: string | null, note?: string | null, decided_at: Timestamp, };
+
+/**
+ * A qualified lead waiting for an eligible rep.
+ */
+export type QueuedLead = { lead_id: number, external_id: string, name: string, company?: string | null, score: number, team: string, queued_since: Timestamp, };
 
 /**
  * `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).

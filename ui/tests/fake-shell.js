@@ -420,6 +420,7 @@
           { source: "webinar", decided: 24, rejected: 5, expected_rejected: 8.1, rejection_ratio: 0.62, z_score: -1.3, flagged: false },
         ],
       },
+      queue: [{ lead_id: 999, external_id: "q-1", name: "Waiting Walter", company: "Queue Ltd", score: 77, team: "emea", queued_since: iso(Date.now() - 42 * MIN) }],
       fetched_at: iso(Date.now()),
       offline: false,
     };

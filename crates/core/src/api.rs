@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    CalibrationReport, ErrorBody, HandoffReport, Lead, LeadHistory, LeadId, Me, ReasonList,
-    SyncPage, Timestamp,
+    CalibrationReport, ErrorBody, HandoffReport, Lead, LeadHistory, LeadId, Me, QueueList,
+    ReasonList, SyncPage, Timestamp,
 };
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -128,6 +128,11 @@ impl ApiClient {
             to.to_rfc3339()
         ))
         .await
+    }
+
+    /// Leads waiting for an eligible rep, longest waiting first (managers only).
+    pub async fn queue(&self) -> Result<QueueList> {
+        self.get("/v1/queue?limit=500").await
     }
 
     /// A lead with its full context (managers: any lead; reps: their own).

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use baton_protocol::{
-    CalibrationReport, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId, ReasonRow,
-    ReportRow, Role, Timestamp,
+    CalibrationReport, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId, QueuedLead,
+    ReasonRow, ReportRow, Role, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,9 @@ pub const LOG_LIMIT: u32 = 10_000;
 pub struct ReviewData {
     pub handoff: HandoffReport,
     pub calibration: CalibrationReport,
+    /// Leads waiting now for want of an eligible rep.
+    #[serde(default)]
+    pub queue: Vec<QueuedLead>,
     /// When the server produced these figures.
     pub fetched_at: Timestamp,
     /// True when the server could not be reached and this is the last review
@@ -89,14 +92,16 @@ impl Review {
                 .api
                 .calibration_report(q.from, q.to, q.target_rate)
                 .await?;
-            Ok::<_, CoreError>((handoff, calibration))
+            let queue = self.api.queue().await?.queued;
+            Ok::<_, CoreError>((handoff, calibration, queue))
         }
         .await;
         match fetched {
-            Ok((handoff, calibration)) => {
+            Ok((handoff, calibration, queue)) => {
                 let data = ReviewData {
                     handoff,
                     calibration,
+                    queue,
                     fetched_at: Timestamp::now(),
                     offline: false,
                 };

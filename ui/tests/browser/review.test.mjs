@@ -79,6 +79,7 @@ test("speed-to-lead as a distribution, and offers against routing weight", async
   await page.getByTestId("tab-fairness").click();
   const t = await page.getByTestId("fairness-table").innerText();
   assert.match(t, /Maya Patel\temea\t3\t25/);
+  assert.match(await page.getByTestId("queue-table").innerText(), /Waiting Walter[\s\S]*4[12] min/);
   assert.deepEqual(errors, []);
   await page.close();
 });
