@@ -264,7 +264,7 @@ fn review_of(shell: &Shell) -> Result<Arc<Review>> {
 
 #[tauri::command]
 async fn review_load(shell: State<'_, Shell>, query: ReviewQuery) -> Result<ReviewData> {
-    review_of(&shell)?.load(query).await
+    review_of(&shell)?.load(&query).await
 }
 
 #[tauri::command]

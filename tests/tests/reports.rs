@@ -193,3 +193,64 @@ async fn calibration_matches_an_independent_count_and_is_for_managers_only() {
     assert_eq!(bad.error_field(), "target");
     assert_eq!(ava.get("/v1/reports/calibration").await.status, 403);
 }
+
+const TWO_TEAMS: &str = r#"
+qualification_threshold = 50
+fallback_team = "americas"
+[regions]
+emea = ["DE", "FR", "GB"]
+[[teams]]
+name = "emea"
+[[teams]]
+name = "americas"
+[[rules]]
+name = "emea-by-region"
+team = "emea"
+when = [{ field = "region", in = ["emea"] }]
+"#;
+
+/// A manager reviews one team: every figure, the log and the calibration
+/// hold that team's offers only.
+#[tokio::test]
+async fn reports_for_one_team_hold_only_its_offers() {
+    let server = Server::start(TWO_TEAMS);
+    let elsa = server.add_rep("Elsa", "emea", 1, 100);
+    let abe = server.add_rep("Abe", "americas", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    // 5 leads to emea (3 accepted), 3 to americas (all rejected).
+    for i in 0..8 {
+        let mut l = lead(&format!("team-{i}"));
+        let emea = i < 5;
+        l.contact.country = Some(if emea { "DE" } else { "US" }.into());
+        let l = intake.push(&l).await.lead;
+        let status = match (emea, i < 3) {
+            (true, true) => elsa.accept(l.id).await.status,
+            (true, false) => elsa.reject(l.id, "no_budget", None).await.status,
+            (false, _) => abe.reject(l.id, "no_budget", None).await.status,
+        };
+        assert_eq!(status, 200);
+    }
+    let all: HandoffReport = manager.get("/v1/reports/handoff").await.json();
+    assert_eq!((all.totals.assigned, all.totals.accepted), (8, 3));
+    let emea: HandoffReport = manager.get("/v1/reports/handoff?team=emea").await.json();
+    assert_eq!(
+        (
+            emea.totals.assigned,
+            emea.totals.accepted,
+            emea.totals.rejected
+        ),
+        (5, 3, 2)
+    );
+    assert_eq!(emea.feedback_log.len(), 5);
+    assert!(emea.feedback_log.iter().all(|e| e.rep_name == "Elsa"));
+    assert_eq!(emea.fairness.len(), 1, "only the team's reps");
+    let cal: baton_protocol::CalibrationReport = manager
+        .get("/v1/reports/calibration?team=americas")
+        .await
+        .json();
+    assert_eq!((cal.decided, cal.accepted), (3, 0));
+    let bad = manager.get("/v1/reports/handoff?team=nowhere").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.error_field(), "team");
+}

@@ -239,7 +239,11 @@ offline: boolean, };
 /**
  * Which period, and the acceptance rate to calibrate for.
  */
-export type ReviewQuery = { from: Timestamp, to: Timestamp, target_rate: number | null, };
+export type ReviewQuery = { from: Timestamp, to: Timestamp, 
+/**
+ * One team's offers only; `None` for every team.
+ */
+team: string | null, target_rate: number | null, };
 
 /**
  * The tables a review can export.

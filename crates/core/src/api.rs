@@ -104,12 +104,14 @@ impl ApiClient {
         &self,
         from: Timestamp,
         to: Timestamp,
+        team: Option<&str>,
         limit: u32,
     ) -> Result<HandoffReport> {
         self.get(&format!(
-            "/v1/reports/handoff?from={}&to={}&limit={limit}",
+            "/v1/reports/handoff?from={}&to={}&limit={limit}{}",
             from.to_rfc3339(),
-            to.to_rfc3339()
+            to.to_rfc3339(),
+            team_query(team)
         ))
         .await
     }
@@ -119,13 +121,15 @@ impl ApiClient {
         &self,
         from: Timestamp,
         to: Timestamp,
+        team: Option<&str>,
         target: Option<f64>,
     ) -> Result<CalibrationReport> {
         let target = target.map(|t| format!("&target={t}")).unwrap_or_default();
         self.get(&format!(
-            "/v1/reports/calibration?from={}&to={}{target}",
+            "/v1/reports/calibration?from={}&to={}{target}{}",
             from.to_rfc3339(),
-            to.to_rfc3339()
+            to.to_rfc3339(),
+            team_query(team)
         ))
         .await
     }
@@ -221,4 +225,20 @@ impl ApiClient {
         }
         Ok(resp)
     }
+}
+
+/// `&team=…`, percent-encoded, or nothing.
+fn team_query(team: Option<&str>) -> String {
+    let Some(team) = team else {
+        return String::new();
+    };
+    let mut out = String::from("&team=");
+    for b in team.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

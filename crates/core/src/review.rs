@@ -42,11 +42,13 @@ pub struct ReviewLead {
 }
 
 /// Which period, and the acceptance rate to calibrate for.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReviewQuery {
     pub from: Timestamp,
     pub to: Timestamp,
+    /// One team's offers only; `None` for every team.
+    pub team: Option<String>,
     pub target_rate: Option<f64>,
 }
 
@@ -73,7 +75,7 @@ impl Review {
 
     /// Loads the review from the server; when it cannot be reached, the last
     /// review loaded, marked `offline`.
-    pub async fn load(&self, q: ReviewQuery) -> Result<ReviewData> {
+    pub async fn load(&self, q: &ReviewQuery) -> Result<ReviewData> {
         if q.from >= q.to {
             return Err(CoreError::InvalidInput(
                 "the period's start must be before its end".into(),
@@ -87,10 +89,14 @@ impl Review {
             ));
         }
         let fetched = async {
-            let handoff = self.api.handoff_report(q.from, q.to, LOG_LIMIT).await?;
+            let team = q.team.as_deref().filter(|t| !t.is_empty());
+            let handoff = self
+                .api
+                .handoff_report(q.from, q.to, team, LOG_LIMIT)
+                .await?;
             let calibration = self
                 .api
-                .calibration_report(q.from, q.to, q.target_rate)
+                .calibration_report(q.from, q.to, team, q.target_rate)
                 .await?;
             let queue = self.api.queue().await?.queued;
             Ok::<_, CoreError>((handoff, calibration, queue))

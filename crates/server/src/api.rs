@@ -671,13 +671,18 @@ async fn handoff_report(
         return Err(Error::query("from", "must be before to"));
     }
     let limit = int_param(&p, "limit", 500, 0, 10_000)? as u32;
+    let team = team_param(&s.config, &p)?;
     let config = s.config.clone();
     let report =
         s.db.read(move |tx| {
-            let facts = tx.assignment_facts(from, to)?;
-            let reps = tx.reps()?;
+            let mut facts = tx.assignment_facts(from, to)?;
+            let mut reps = tx.reps()?;
+            if let Some(t) = &team {
+                facts.retain(|f| &f.team == t);
+                reps.retain(|r| &r.team == t);
+            }
             let mut report = report::aggregate(&config, &facts, &reps, from, to);
-            let mut log = tx.feedback_log(from, to, limit + 1)?;
+            let mut log = tx.feedback_log(from, to, team.as_deref(), limit + 1)?;
             report.feedback_log_truncated = log.len() > limit as usize;
             log.truncate(limit as usize);
             report.feedback_log = log;
@@ -712,11 +717,13 @@ async fn calibration_report(
         },
     };
     let threshold = s.config.qualification_threshold;
+    let team = team_param(&s.config, &p)?;
     let report =
         s.db.read(move |tx| {
             let decided: Vec<calibration::DecidedOffer> = tx
                 .assignment_facts(from, to)?
                 .into_iter()
+                .filter(|f| team.as_ref().is_none_or(|t| &f.team == t))
                 .filter_map(|f| {
                     let accepted = match f.outcome {
                         AssignmentOutcome::Accepted => true,
@@ -730,7 +737,7 @@ async fn calibration_report(
                     })
                 })
                 .collect();
-            let scores = tx.lead_scores(from, to)?;
+            let scores = tx.lead_scores(from, to, team.as_deref())?;
             let mut r = calibration::calibrate(&decided, &scores, threshold, target);
             r.from = from;
             r.to = to;
@@ -738,4 +745,17 @@ async fn calibration_report(
         })
         .await?;
     Ok(Json(report))
+}
+
+/// The optional `team` of a report: one the config defines.
+fn team_param(config: &Config, p: &HashMap<String, String>) -> Result<Option<String>> {
+    match p.get("team") {
+        None => Ok(None),
+        Some(t) if t.is_empty() => Ok(None),
+        Some(t) if config.teams.iter().any(|team| &team.name == t) => Ok(Some(t.clone())),
+        Some(t) => Err(Error::query(
+            "team",
+            format!("no team is named {t:?}; GET /v1/teams lists them"),
+        )),
+    }
 }

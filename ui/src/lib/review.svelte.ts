@@ -41,6 +41,10 @@ export function filterLog(log: FeedbackLogEntry[], f: LogFilter): FeedbackLogEnt
 export class ReviewState {
   readonly backend: Backend;
   days = $state(30);
+  /** One team's review, or every team's (""). */
+  team = $state("");
+  /** The teams seen in a review of every team, for the team picker. */
+  teams = $state.raw<string[]>([]);
   /** Target acceptance rate in percent, or null for none. */
   target = $state<number | null>(60);
   data = $state.raw<ReviewData | null>(null);
@@ -74,8 +78,10 @@ export class ReviewState {
       this.data = await this.backend.reviewLoad({
         from: new Date(now - this.days * DAY).toISOString(),
         to: new Date(now + 1000).toISOString(),
+        team: this.team || null,
         target_rate: this.target === null ? null : this.target / 100,
       });
+      if (!this.team) this.teams = this.data.handoff.by_team.map((t) => t.key);
     } catch (e) {
       this.error = asError(e).message;
     } finally {

@@ -80,6 +80,8 @@ test("speed-to-lead as a distribution, and offers against routing weight", async
   const t = await page.getByTestId("fairness-table").innerText();
   assert.match(t, /Maya Patel\temea\t3\t25/);
   assert.match(await page.getByTestId("queue-table").innerText(), /Waiting Walter[\s\S]*4[12] min/);
+  await page.getByTestId("team").selectOption("emea");
+  await page.waitForFunction(() => window.__fake.calls.filter((c) => c.cmd === "review_load").pop().args.query.team === "emea");
   assert.deepEqual(errors, []);
   await page.close();
 });

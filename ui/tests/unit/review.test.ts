@@ -64,6 +64,7 @@ describe("review", () => {
     expect(call.args.query).toEqual({
       from: "2026-11-18T12:00:00.000Z",
       to: "2026-11-25T12:00:01.000Z",
+      team: null,
       target_rate: 0.8,
     });
     expect(review.data?.offline).toBe(false);

@@ -154,12 +154,14 @@ pub trait ReadTx {
     fn feed_max_seq(&self) -> Result<i64>;
     fn next_sla_due(&self) -> Result<Option<Timestamp>>;
     fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>>;
-    /// Scores of the leads received in `[from, to)`, qualified or not.
-    fn lead_scores(&self, from: Timestamp, to: Timestamp) -> Result<Vec<u32>>;
+    /// Scores of the leads received in `[from, to)`, qualified or not (with
+    /// `team`: only the leads routed to that team).
+    fn lead_scores(&self, from: Timestamp, to: Timestamp, team: Option<&str>) -> Result<Vec<u32>>;
     fn feedback_log(
         &self,
         from: Timestamp,
         to: Timestamp,
+        team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<FeedbackLogEntry>>;
 }

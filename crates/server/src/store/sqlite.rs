@@ -592,12 +592,13 @@ impl ReadTx for SqliteTx<'_> {
         Ok(rows)
     }
 
-    fn lead_scores(&self, from: Timestamp, to: Timestamp) -> Result<Vec<u32>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT score FROM leads WHERE created_at >= ?1 AND created_at < ?2")?;
+    fn lead_scores(&self, from: Timestamp, to: Timestamp, team: Option<&str>) -> Result<Vec<u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT score FROM leads WHERE created_at >= ?1 AND created_at < ?2 \
+             AND (?3 IS NULL OR team = ?3)",
+        )?;
         let rows = stmt
-            .query_map([from.millis(), to.millis()], |r| r.get(0))?
+            .query_map(params![from.millis(), to.millis(), team], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<u32>>>()?;
         Ok(rows)
     }
@@ -606,6 +607,7 @@ impl ReadTx for SqliteTx<'_> {
         &self,
         from: Timestamp,
         to: Timestamp,
+        team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<FeedbackLogEntry>> {
         let mut stmt = self.conn.prepare_cached(
@@ -613,10 +615,11 @@ impl ReadTx for SqliteTx<'_> {
              d.decision, d.reason, d.note, a.assigned_at, d.decided_at \
              FROM decisions d JOIN leads l ON l.id = d.lead_id JOIN reps r ON r.id = d.rep_id \
              JOIN assignments a ON a.id = d.assignment_id \
-             WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.decided_at DESC, d.id DESC LIMIT ?3",
+             WHERE d.decided_at >= ?1 AND d.decided_at < ?2 AND (?4 IS NULL OR a.team = ?4) \
+             ORDER BY d.decided_at DESC, d.id DESC LIMIT ?3",
         )?;
         let rows = stmt
-            .query_map(params![from.millis(), to.millis(), limit], |r| {
+            .query_map(params![from.millis(), to.millis(), limit, team], |r| {
                 let payload: String = r.get(3)?;
                 let intake: LeadIntake = serde_json::from_str(&payload).map_err(|e| {
                     rusqlite::Error::FromSqlConversionFailure(
