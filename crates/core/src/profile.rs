@@ -36,16 +36,40 @@ fn rep_role() -> Role {
     Role::Rep
 }
 
+/// How long storing the token at sign-in may take. Where no keychain service
+/// runs, the call can wait on D-Bus service activation for most of a minute;
+/// giving up sooner falls back to the 0600 file instead of freezing sign-in.
+/// Long enough to unlock a locked keychain at its prompt.
+const KEYCHAIN_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// Reading the token may wait on the keychain's unlock prompt.
+const KEYCHAIN_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Runs a keychain call on a thread of its own: the keyring crate blocks on
 /// D-Bus with a runtime of its own, which must not nest in the caller's.
-fn keychain<R: Send>(f: impl FnOnce() -> keyring::Result<R> + Send) -> keyring::Result<R> {
-    std::thread::scope(|s| {
-        s.spawn(f).join().unwrap_or_else(|_| {
-            Err(keyring::Error::PlatformFailure(
-                "keychain thread panicked".into(),
-            ))
+fn keychain<R: Send + 'static>(
+    timeout: std::time::Duration,
+    f: impl FnOnce() -> keyring::Result<R> + Send + 'static,
+) -> keyring::Result<R> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("baton-keychain".into())
+        .spawn(move || {
+            let _ = tx.send(f());
         })
-    })
+        .map_err(|e| keyring::Error::PlatformFailure(Box::new(e)))?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(keyring::Error::PlatformFailure(
+            format!(
+                "the keychain service did not answer within {} s",
+                timeout.as_secs()
+            )
+            .into(),
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(
+            keyring::Error::PlatformFailure("keychain thread panicked".into()),
+        ),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -114,8 +138,9 @@ impl Profile {
             CoreError::Profile(format!("cannot create {}: {e}", self.dir.display()))
         })?;
         let user = self.keyring_user();
-        let store = match keychain(|| {
-            keyring::Entry::new(KEYRING_SERVICE, &user).and_then(|e| e.set_password(token))
+        let secret = token.to_string();
+        let store = match keychain(KEYCHAIN_STORE_TIMEOUT, move || {
+            keyring::Entry::new(KEYRING_SERVICE, &user).and_then(|e| e.set_password(&secret))
         }) {
             Ok(()) => {
                 let _ = std::fs::remove_file(self.token_path());
@@ -144,7 +169,7 @@ impl Profile {
         match settings.token_store {
             TokenStore::Keychain => {
                 let user = self.keyring_user();
-                keychain(|| keyring::Entry::new(KEYRING_SERVICE, &user).and_then(|e| e.get_password()))
+                keychain(KEYCHAIN_READ_TIMEOUT, move || keyring::Entry::new(KEYRING_SERVICE, &user).and_then(|e| e.get_password()))
                 .map_err(|e| {
                     CoreError::Profile(format!(
                         "cannot read the token from the OS keychain ({e}); sign in again with `baton login`"
@@ -205,7 +230,9 @@ impl Profile {
     /// Forgets the token and removes the profile's cache and settings.
     pub fn sign_out(&self) -> Result<()> {
         let user = self.keyring_user();
-        let _ = keychain(|| keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential());
+        let _ = keychain(KEYCHAIN_STORE_TIMEOUT, move || {
+            keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential()
+        });
         for f in [
             "token",
             "profile.json",
