@@ -664,21 +664,15 @@ async fn handoff_report(
     q: Params,
 ) -> Result<Json<baton_protocol::HandoffReport>> {
     let p = params(q)?;
-    let now = Timestamp::now();
-    let from = time_param(&p, "from", now.plus_millis(-30 * 24 * 3600 * 1000))?;
-    let to = time_param(&p, "to", now.plus_millis(1))?;
-    if from >= to {
-        return Err(Error::query("from", "must be before to"));
-    }
+    let (from, to) = report_period(&p)?;
     let limit = int_param(&p, "limit", 500, 0, 10_000)? as u32;
     let team = team_param(&s.config, &p)?;
     let config = s.config.clone();
     let report =
         s.db.read(move |tx| {
-            let mut facts = tx.assignment_facts(from, to)?;
+            let facts = tx.assignment_facts(from, to, team.as_deref())?;
             let mut reps = tx.reps()?;
             if let Some(t) = &team {
-                facts.retain(|f| &f.team == t);
                 reps.retain(|r| &r.team == t);
             }
             let mut report = report::aggregate(&config, &facts, &reps, from, to);
@@ -698,12 +692,7 @@ async fn calibration_report(
     q: Params,
 ) -> Result<Json<baton_protocol::CalibrationReport>> {
     let p = params(q)?;
-    let now = Timestamp::now();
-    let from = time_param(&p, "from", now.plus_millis(-30 * 24 * 3600 * 1000))?;
-    let to = time_param(&p, "to", now.plus_millis(1))?;
-    if from >= to {
-        return Err(Error::query("from", "must be before to"));
-    }
+    let (from, to) = report_period(&p)?;
     let target = match p.get("target") {
         None => None,
         Some(v) => match v.parse::<f64>() {
@@ -721,9 +710,8 @@ async fn calibration_report(
     let report =
         s.db.read(move |tx| {
             let decided: Vec<calibration::DecidedOffer> = tx
-                .assignment_facts(from, to)?
+                .assignment_facts(from, to, team.as_deref())?
                 .into_iter()
-                .filter(|f| team.as_ref().is_none_or(|t| &f.team == t))
                 .filter_map(|f| {
                     let accepted = match f.outcome {
                         AssignmentOutcome::Accepted => true,
@@ -738,13 +726,23 @@ async fn calibration_report(
                 })
                 .collect();
             let scores = tx.lead_scores(from, to, team.as_deref())?;
-            let mut r = calibration::calibrate(&decided, &scores, threshold, target);
-            r.from = from;
-            r.to = to;
-            Ok(r)
+            Ok(calibration::calibrate(
+                from, to, &decided, &scores, threshold, target,
+            ))
         })
         .await?;
     Ok(Json(report))
+}
+
+/// A report's `[from, to)`: the last 30 days unless given.
+fn report_period(p: &HashMap<String, String>) -> Result<(Timestamp, Timestamp)> {
+    let now = Timestamp::now();
+    let from = time_param(p, "from", now.plus_millis(-30 * 24 * 3600 * 1000))?;
+    let to = time_param(p, "to", now.plus_millis(1))?;
+    if from >= to {
+        return Err(Error::query("from", "must be before to"));
+    }
+    Ok((from, to))
 }
 
 /// The optional `team` of a report: one the config defines.

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use baton_protocol::{CalibrationBand, CalibrationReport, SourceCalibration, ThresholdSuggestion};
+use baton_protocol::{
+    CalibrationBand, CalibrationReport, SourceCalibration, ThresholdSuggestion, Timestamp,
+};
 
 /// One decided offer: the lead's score and source, and whether it was accepted.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +43,8 @@ fn band_label(low: u32) -> String {
 /// or not): they say how many leads a different threshold would have sent
 /// to sales or kept from it.
 pub fn calibrate(
+    from: Timestamp,
+    to: Timestamp,
     decided: &[DecidedOffer],
     scores: &[u32],
     threshold: u32,
@@ -115,9 +119,8 @@ pub fn calibrate(
         .collect();
 
     CalibrationReport {
-        // The caller sets the period.
-        from: baton_protocol::Timestamp(0),
-        to: baton_protocol::Timestamp(0),
+        from,
+        to,
         threshold,
         decided: decided_total,
         accepted: accepted_total,
@@ -213,7 +216,7 @@ mod tests {
 
     #[test]
     fn bands_hold_counts_and_rates() {
-        let r = calibrate(&eight(), SCORES, 60, None);
+        let r = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, None);
         assert_eq!((r.decided, r.accepted), (8, 6));
         assert_eq!(r.acceptance_rate, Some(0.75));
         let bands: Vec<_> = r
@@ -236,7 +239,7 @@ mod tests {
     #[test]
     fn a_higher_target_raises_the_threshold_and_keeps_leads_from_sales() {
         // ≥ 60: 6/8 = 0.75; ≥ 61..=65: 5/7; ≥ 66..=70: 5/6 = 0.833 — first ≥ 0.8.
-        let s = calibrate(&eight(), SCORES, 60, Some(0.8))
+        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(0.8))
             .suggestion
             .unwrap();
         assert_eq!(s.threshold, Some(66));
@@ -246,7 +249,7 @@ mod tests {
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 3));
 
         // ≥ 71..=75: 4/5; ≥ 76..=80: 4/4 — first ≥ 0.95.
-        let s = calibrate(&eight(), SCORES, 60, Some(0.95))
+        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(0.95))
             .suggestion
             .unwrap();
         assert_eq!(s.threshold, Some(76));
@@ -257,7 +260,7 @@ mod tests {
     fn a_met_target_stays_where_the_evidence_is() {
         // 0.75 ≥ 0.5 already at 60, and nothing below 60 was ever decided:
         // no evidence for a lower threshold.
-        let s = calibrate(&eight(), SCORES, 60, Some(0.5))
+        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(0.5))
             .suggestion
             .unwrap();
         assert_eq!(s.threshold, Some(60));
@@ -268,7 +271,7 @@ mod tests {
     fn a_lower_threshold_moves_leads_to_sales_when_decisions_show_it() {
         // The threshold was 60 for part of the period, now 70: decisions
         // exist at 60-69, so a threshold below 70 can be judged.
-        let s = calibrate(&eight(), SCORES, 70, Some(0.7))
+        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 70, Some(0.7))
             .suggestion
             .unwrap();
         assert_eq!(s.threshold, Some(60), "6/8 = 0.75 ≥ 0.7 from 60 on");
@@ -278,7 +281,7 @@ mod tests {
 
     #[test]
     fn an_unreachable_target_has_no_threshold() {
-        let s = calibrate(&eight(), SCORES, 60, Some(1.01))
+        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(1.01))
             .suggestion
             .unwrap();
         assert_eq!(s.threshold, None);
@@ -301,7 +304,7 @@ mod tests {
             d.push(offer(75, "referral", false));
             d.push(offer(75, "webinar", true));
         }
-        let r = calibrate(&d, &[], 60, None);
+        let r = calibrate(Timestamp(0), Timestamp(1), &d, &[], 60, None);
         let ads = r.by_source.iter().find(|s| s.source == "ads").unwrap();
         assert_eq!((ads.decided, ads.rejected), (30, 24));
         assert!((ads.expected_rejected - 15.0).abs() < 1e-9);

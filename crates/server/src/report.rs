@@ -241,10 +241,7 @@ pub fn aggregate(
     let mut by_reason: Vec<ReasonRow> = reasons
         .into_iter()
         .map(|(code, n)| ReasonRow {
-            label: cfg
-                .reason(&code)
-                .map(|r| r.label.clone())
-                .unwrap_or_else(|| code.clone()),
+            label: reason_label(&code),
             code,
             rejections: n,
             share: n as f64 / total_rejections as f64,

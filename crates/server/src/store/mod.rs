@@ -153,7 +153,13 @@ pub trait ReadTx {
     /// The highest sequence number any feed has reached.
     fn feed_max_seq(&self) -> Result<i64>;
     fn next_sla_due(&self) -> Result<Option<Timestamp>>;
-    fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>>;
+    /// Offers made in `[from, to)` (with `team`: that team's only).
+    fn assignment_facts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+    ) -> Result<Vec<AssignmentFact>>;
     /// Scores of the leads received in `[from, to)`, qualified or not (with
     /// `team`: only the leads routed to that team).
     fn lead_scores(&self, from: Timestamp, to: Timestamp, team: Option<&str>) -> Result<Vec<u32>>;

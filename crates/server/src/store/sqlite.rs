@@ -567,15 +567,20 @@ impl ReadTx for SqliteTx<'_> {
         Ok(opt_ts(stmt.query_row([], |r| r.get(0))?))
     }
 
-    fn assignment_facts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<AssignmentFact>> {
+    fn assignment_facts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+    ) -> Result<Vec<AssignmentFact>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.rep_id, r.name, l.channel, l.score, a.outcome, a.assigned_at, a.ended_at, d.reason, a.team \
              FROM assignments a JOIN reps r ON r.id = a.rep_id JOIN leads l ON l.id = a.lead_id \
              LEFT JOIN decisions d ON d.assignment_id = a.id \
-             WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2",
+             WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 AND (?3 IS NULL OR a.team = ?3)",
         )?;
         let rows = stmt
-            .query_map([from.millis(), to.millis()], |r| {
+            .query_map(params![from.millis(), to.millis(), team], |r| {
                 Ok(AssignmentFact {
                     rep_id: r.get(0)?,
                     rep_name: r.get(1)?,
