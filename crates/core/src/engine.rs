@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use baton_protocol::{
-    Availability, AvailabilityUpdate, DecisionKind, FeedbackRequest, LeadId, Me, RejectReason,
-    Timestamp,
+    Availability, DecisionKind, FeedbackRequest, LeadId, Me, RejectReason, Timestamp,
 };
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -407,27 +406,15 @@ impl Engine {
 
     /// Queues an availability change through the outbox.
     pub fn set_availability(&self, availability: Availability) -> Result<()> {
-        let body = serde_json::to_string(&AvailabilityUpdate { availability })?;
         self.store
-            .queue_availability(&body, &new_key(), Timestamp::now())?;
-        self.store.set_kv(
-            "availability",
-            match availability {
-                Availability::Available => "available",
-                Availability::Away => "away",
-            },
-        )?;
+            .queue_availability(availability, &new_key(), Timestamp::now())?;
         self.outbox_wake.notify_one();
         Ok(())
     }
 
     /// The availability last set from this profile (`None`: never set here).
     pub fn availability(&self) -> Option<Availability> {
-        match self.store.get_kv("availability").ok().flatten()?.as_str() {
-            "away" => Some(Availability::Away),
-            "available" => Some(Availability::Available),
-            _ => None,
-        }
+        self.store.availability().ok().flatten()
     }
 
     /// Sends outbox rows in order until it is empty or the server is unreachable.

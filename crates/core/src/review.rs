@@ -135,6 +135,8 @@ impl Review {
     /// The last review loaded, if any.
     pub fn cached(&self) -> Result<Option<ReviewData>> {
         match std::fs::read_to_string(&self.cache) {
+            // A review kept by an older Baton that no longer parses is
+            // simply not shown; the next load replaces it.
             Ok(text) => Ok(serde_json::from_str(&text).ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(CoreError::Profile(format!(

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use baton_protocol::{
-    Change, DecisionKind, FeedbackRequest, Lead, LeadId, SyncPage, TakeAwayReason, Timestamp,
+    Availability, AvailabilityUpdate, Change, DecisionKind, FeedbackRequest, Lead, LeadId,
+    SyncPage, TakeAwayReason, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -700,18 +701,37 @@ impl Store {
     }
 
     /// Queues an availability change for the server.
+    /// Queues an availability change and records it as the rep's latest,
+    /// in one transaction.
     pub fn queue_availability(
         &self,
-        body: &str,
+        availability: Availability,
         idempotency_key: &str,
         now: Timestamp,
     ) -> Result<()> {
+        let body = serde_json::to_string(&AvailabilityUpdate { availability })?;
+        let latest = serde_json::to_string(&availability)?;
         self.with(|c| {
-            c.execute(
+            let tx = c.transaction()?;
+            tx.execute(
                 "INSERT INTO outbox (kind, body, idempotency_key, created_at) VALUES ('availability', ?1, ?2, ?3)",
                 params![body, idempotency_key, now.millis()],
             )?;
+            tx.execute(
+                "INSERT INTO kv (key, value) VALUES ('availability', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [latest],
+            )?;
+            tx.commit()?;
             Ok(())
+        })
+    }
+
+    /// The availability last set from this profile (`None`: never set here).
+    pub fn availability(&self) -> Result<Option<Availability>> {
+        Ok(match self.get_kv("availability")? {
+            Some(v) => serde_json::from_str(&v).ok(),
+            None => None,
         })
     }
 
@@ -1272,6 +1292,20 @@ mod tests {
             search(&store, "ada OR grace").is_empty(),
             "OR is a word here, not an operator"
         );
+    }
+
+    #[test]
+    fn availability_is_queued_and_remembered_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.db")).unwrap();
+        assert_eq!(store.availability().unwrap(), None);
+        store
+            .queue_availability(Availability::Away, "k1", Timestamp(1))
+            .unwrap();
+        assert_eq!(store.availability().unwrap(), Some(Availability::Away));
+        let row = store.next_outbox().unwrap().expect("queued");
+        assert_eq!(row.body, r#"{"availability":"away"}"#);
+        assert_eq!(store.outbox_depth().unwrap(), 1);
     }
 
     #[test]
