@@ -56,6 +56,29 @@ qualification_threshold = 60
 name = "sales"
 "#;
 
+/// Three teams: emea by region (DE, FR, GB), enterprise for companies of
+/// 1,000 people or more, americas for the rest. Threshold 50.
+pub const TEAMS_BY_REGION: &str = r#"
+qualification_threshold = 50
+fallback_team = "americas"
+[regions]
+emea = ["DE", "FR", "GB"]
+[[teams]]
+name = "emea"
+[[teams]]
+name = "americas"
+[[teams]]
+name = "enterprise"
+[[rules]]
+name = "big-accounts"
+team = "enterprise"
+when = [{ field = "contact.company_size", min = 1000 }]
+[[rules]]
+name = "emea-by-region"
+team = "emea"
+when = [{ field = "region", in = ["emea"] }]
+"#;
+
 impl Server {
     /// Starts a server with the given routing config (TOML).
     pub fn start(config: &str) -> Server {

@@ -51,8 +51,8 @@ impl WebDriver {
                         session,
                     };
                 }
-                Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                    let _ = e;
+                // The driver is still starting WebKitWebDriver: retry.
+                Err(_) if started.elapsed() < Duration::from_secs(20) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => panic!("tauri-driver did not answer at {driver}: {e}"),

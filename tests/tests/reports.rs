@@ -194,26 +194,11 @@ async fn calibration_matches_an_independent_count_and_is_for_managers_only() {
     assert_eq!(ava.get("/v1/reports/calibration").await.status, 403);
 }
 
-const TWO_TEAMS: &str = r#"
-qualification_threshold = 50
-fallback_team = "americas"
-[regions]
-emea = ["DE", "FR", "GB"]
-[[teams]]
-name = "emea"
-[[teams]]
-name = "americas"
-[[rules]]
-name = "emea-by-region"
-team = "emea"
-when = [{ field = "region", in = ["emea"] }]
-"#;
-
 /// A manager reviews one team: every figure, the log and the calibration
 /// hold that team's offers only.
 #[tokio::test]
 async fn reports_for_one_team_hold_only_its_offers() {
-    let server = Server::start(TWO_TEAMS);
+    let server = Server::start(TEAMS_BY_REGION);
     let elsa = server.add_rep("Elsa", "emea", 1, 100);
     let abe = server.add_rep("Abe", "americas", 1, 100);
     let intake = server.intake();

@@ -6,30 +6,9 @@ use std::time::Duration;
 use baton_protocol::{Availability, LeadStatus, QueueList};
 use baton_tests::*;
 
-const TWO_TEAMS: &str = r#"
-qualification_threshold = 50
-fallback_team = "americas"
-[regions]
-emea = ["DE", "FR", "GB"]
-[[teams]]
-name = "emea"
-[[teams]]
-name = "americas"
-[[teams]]
-name = "enterprise"
-[[rules]]
-name = "big-accounts"
-team = "enterprise"
-when = [{ field = "contact.company_size", min = 1000 }]
-[[rules]]
-name = "emea-by-region"
-team = "emea"
-when = [{ field = "region", in = ["emea"] }]
-"#;
-
 #[tokio::test]
 async fn rules_pick_the_team_and_the_assignment_records_why() {
-    let server = Server::start(TWO_TEAMS);
+    let server = Server::start(TEAMS_BY_REGION);
     let emea = server.add_rep("Elsa", "emea", 1, 10);
     let amer = server.add_rep("Abe", "americas", 1, 10);
     let ent = server.add_rep("Ezra", "enterprise", 1, 10);
