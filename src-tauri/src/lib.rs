@@ -84,12 +84,12 @@ pub(crate) fn open_profile(app: &AppHandle) -> baton_core::Result<()> {
             *shell.review.lock().expect("review lock") = Some(Arc::new(review));
             Ok(())
         }
-        _ => start_session(app).map(|_| ()),
+        _ => start_session(app),
     }
 }
 
 /// Opens the profile's engine, starts its loops and forwards its state.
-pub(crate) fn start_session(app: &AppHandle) -> baton_core::Result<Arc<Session>> {
+fn start_session(app: &AppHandle) -> baton_core::Result<()> {
     let shell = app.state::<Shell>();
     let notifier: Arc<dyn Notifier> = Arc::new(DesktopNotifier::new(Arc::new({
         let app = app.clone();
@@ -101,10 +101,10 @@ pub(crate) fn start_session(app: &AppHandle) -> baton_core::Result<Arc<Session>>
         engine: engine.clone(),
         stop,
     });
-    *shell.session.lock().expect("session lock") = Some(session.clone());
+    *shell.session.lock().expect("session lock") = Some(session);
     tauri::async_runtime::spawn(engine.clone().run(stopped.clone()));
     tauri::async_runtime::spawn(forward_status(app.clone(), engine, stopped));
-    Ok(session)
+    Ok(())
 }
 
 /// Sends every engine state change to the UI and the tray.

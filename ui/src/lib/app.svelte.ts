@@ -5,6 +5,7 @@ import type {
   Availability,
   ErrorView,
   InboxFilter,
+  InboxPage,
   LeadDetail,
   LeadSummary,
   RejectReason,
@@ -33,6 +34,12 @@ export type Notice = { id: number; name: string; message: string };
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** Rows in the list as page `page` tells it: exact without a search; with
+ * one, the rows up to this page and one more while the page says there are. */
+function listLength(res: InboxPage, page: number): number {
+  return res.total ?? page * PAGE_SIZE + res.rows.length + (res.has_more ? 1 : 0);
+}
+
 export class AppState {
   readonly backend: Backend;
 
@@ -48,7 +55,6 @@ export class AppState {
   pages = $state.raw<Record<number, LeadSummary[]>>({});
   /** Rows in the list: exact without a search, at least this many with one. */
   total = $state(0);
-  hasMore = $state(false);
   loading = $state(false);
 
   selectedIndex = $state(0);
@@ -194,19 +200,14 @@ export class AppState {
       const res = await this.backend.inbox(this.filter, q, page * PAGE_SIZE, PAGE_SIZE);
       if (seq !== this.listSeq) return; // a newer list replaced this one
       this.pages = { ...this.pages, [page]: res.rows };
-      const seen = page * PAGE_SIZE + res.rows.length;
-      this.total = res.total ?? Math.max(res.has_more ? seen + 1 : seen, q ? this.loadedCount() : 0);
-      this.hasMore = res.has_more;
+      // A search's length is only known at its last page; until then a
+      // page never shortens what an earlier page showed.
+      const length = listLength(res, page);
+      this.total = res.total !== null || !res.has_more ? length : Math.max(this.total, length);
       this.reselect();
     } catch (e) {
       if (seq === this.listSeq) this.fail(e);
     }
-  }
-
-  private loadedCount(): number {
-    let n = 0;
-    for (const rows of Object.values(this.pages)) n += rows.length;
-    return n;
   }
 
   /** Re-reads the pages in view; the old rows stay until the new arrive. */
@@ -225,11 +226,8 @@ export class AppState {
       if (seq !== this.listSeq) return;
       const pages: Record<number, LeadSummary[]> = {};
       results.forEach((r, i) => (pages[first + i] = r.rows));
-      const tail = results[results.length - 1];
-      const seen = last * PAGE_SIZE + tail.rows.length;
       this.pages = pages;
-      this.total = tail.total ?? (tail.has_more ? seen + 1 : seen);
-      this.hasMore = tail.has_more;
+      this.total = listLength(results[results.length - 1], last);
       this.reselect();
       if (this.opened) await this.refreshOpened();
     } catch (e) {

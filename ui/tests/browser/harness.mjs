@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const ui = fileURLToPath(new URL("../..", import.meta.url));
@@ -68,4 +69,20 @@ export async function open(browser, url, options = {}) {
     .first()
     .waitFor();
   return { page, errors };
+}
+
+/** One server and one browser for a test file: `const ctx = useBrowser();`
+ * then `open(ctx.browser, ctx.url, …)` in each test. */
+export function useBrowser() {
+  const ctx = { browser: null, url: "", server: null };
+  before(async () => {
+    ctx.server = await serve();
+    ctx.url = ctx.server.url;
+    ctx.browser = await launch();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    ctx.server?.close();
+  });
+  return ctx;
 }

@@ -1,20 +1,11 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, open, serve } from "./harness.mjs";
+import { open, useBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const ctx = useBrowser();
 
 test("a manager sees the review, not the inbox: rates with counts, charts with tables", async () => {
-  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("review").waitFor();
   assert.equal(await page.getByTestId("inbox").count(), 0, "no inbox for a manager");
   assert.match(await page.getByTestId("acceptance-rate").innerText(), /accepted of 40 decided/);
@@ -27,7 +18,7 @@ test("a manager sees the review, not the inbox: rates with counts, charts with t
 });
 
 test("a rejection reason opens its notes, as plain text", async () => {
-  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("tab-reasons").click();
   const table = page.getByTestId("reasons-table");
   await table.getByRole("row", { name: /Other/ }).getByRole("button", { name: "Notes" }).click();
@@ -44,7 +35,7 @@ test("a rejection reason opens its notes, as plain text", async () => {
 });
 
 test("calibration: the threshold on the chart, a suggestion for a target, flagged sources", async () => {
-  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("tab-calibration").click();
   await page.getByTestId("chart-calibration").locator("canvas").waitFor();
   await page.getByTestId("target").fill("80");
@@ -60,7 +51,7 @@ test("calibration: the threshold on the chart, a suggestion for a target, flagge
 });
 
 test("offline, the last review stays readable and says how old it is", async () => {
-  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("review").waitFor();
   await page.getByTestId("acceptance-rate").waitFor();
   await page.evaluate(() => window.__fake.setReviewOffline(true));
@@ -72,7 +63,7 @@ test("offline, the last review stays readable and says how old it is", async () 
 });
 
 test("speed-to-lead as a distribution, and offers against routing weight", async () => {
-  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("tab-speed").click();
   await page.getByTestId("chart-speed").locator("canvas").waitFor();
   assert.match(await page.getByTestId("speed-table").innerText(), /Team emea[\s\S]*Ava Rossi/);
@@ -87,7 +78,7 @@ test("speed-to-lead as a distribution, and offers against routing weight", async
 });
 
 test("any lead in the log opens with its full context and history", async () => {
-  const { page, errors } = await open(browser, server.url, { role: "manager" });
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("tab-log").click();
   await page.getByTestId("open-lead").first().click();
   const drawer = page.getByTestId("review-lead");

@@ -1,22 +1,13 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, open, serve } from "./harness.mjs";
+import { open, useBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const ctx = useBrowser();
 
 const rows = (page) => page.locator('[role="option"][data-lead-id]');
 
 test("triage by keyboard: move, open, accept, and the decision goes after the undo window", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(ctx.browser, ctx.url);
   await rows(page).first().waitFor();
   await page.keyboard.press("j");
   await page.keyboard.press("j");
@@ -41,7 +32,7 @@ test("triage by keyboard: move, open, accept, and the decision goes after the un
 });
 
 test("reject with a reason picked by digit, a note required for other, and undo", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(ctx.browser, ctx.url);
   await rows(page).first().waitFor();
   const first = await rows(page).first().getAttribute("data-lead-id");
   await page.keyboard.press("r");
@@ -76,7 +67,7 @@ test("reject with a reason picked by digit, a note required for other, and undo"
 });
 
 test("search narrows the list as the rep types, / focuses it, Escape clears it", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(ctx.browser, ctx.url);
   await rows(page).first().waitFor();
   await page.keyboard.press("/");
   await page.keyboard.type("hopper");
@@ -94,7 +85,7 @@ test("search narrows the list as the rep types, / focuses it, Escape clears it",
 });
 
 test("offline: the status says so, decisions wait in the outbox, and drain when back", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(ctx.browser, ctx.url);
   await rows(page).first().waitFor();
   await page.evaluate(() => window.__fake.setOffline(true));
   await page.getByTestId("connection").filter({ hasText: "Offline" }).waitFor();
@@ -108,7 +99,7 @@ test("offline: the status says so, decisions wait in the outbox, and drain when 
 });
 
 test("a decision the server refused is shown clearly", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(ctx.browser, ctx.url);
   await rows(page).first().waitFor();
   await page.evaluate(() => window.__fake.setOffline(true));
   const id = Number(await rows(page).first().getAttribute("data-lead-id"));
@@ -125,7 +116,7 @@ test("a decision the server refused is shown clearly", async () => {
 });
 
 test("100,000 leads: the list stays virtual and scrolls to the end", async () => {
-  const { page, errors } = await open(browser, server.url, { leads: 100000 });
+  const { page, errors } = await open(ctx.browser, ctx.url, { leads: 100000 });
   await rows(page).first().waitFor();
   assert.match(await page.getByTestId("filter-new").innerText(), /100000/);
   const inDom = await page.locator('[role="option"]').count();
@@ -143,7 +134,7 @@ test("100,000 leads: the list stays virtual and scrolls to the end", async () =>
 });
 
 test("lead content with markup renders as text under the app's CSP", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(ctx.browser, ctx.url);
   await rows(page).first().waitFor();
   const id = await page.evaluate(() =>
     window.__fake.addLead({
