@@ -148,6 +148,7 @@ mod bindings {
         decl::<p::ReasonRow>(&cfg, o);
         decl::<p::ReasonSplit>(&cfg, o);
         decl::<p::DailyRow>(&cfg, o);
+        decl::<p::QueueWaitRow>(&cfg, o);
         decl::<p::FairnessRow>(&cfg, o);
         decl::<p::FeedbackLogEntry>(&cfg, o);
         decl::<p::CalibrationReport>(&cfg, o);

@@ -683,6 +683,10 @@ pub struct HandoffReport {
     pub by_rep: Vec<ReportRow>,
     pub by_source: Vec<ReportRow>,
     pub by_score_band: Vec<ReportRow>,
+    /// One row per marketing campaign (key = campaign; `""` for leads
+    /// that named none).
+    #[serde(default)]
+    pub by_campaign: Vec<ReportRow>,
     pub by_reason: Vec<ReasonRow>,
     /// One row per team (key = team name).
     #[serde(default)]
@@ -696,6 +700,14 @@ pub struct HandoffReport {
     /// Offers per UTC day of the period, oldest first.
     #[serde(default)]
     pub daily: Vec<DailyRow>,
+    /// Offers per ISO week (Monday to Sunday, UTC; `day` is the Monday),
+    /// oldest first. The first and last weeks may hold only part of a week.
+    #[serde(default)]
+    pub weekly: Vec<DailyRow>,
+    /// Per team: leads that waited in the queue for want of an eligible rep,
+    /// among those queued in the period.
+    #[serde(default)]
+    pub queue_waits: Vec<QueueWaitRow>,
     /// Offers per rep against the rep's routing weight and cap.
     #[serde(default)]
     pub fairness: Vec<FairnessRow>,
@@ -724,6 +736,8 @@ pub struct ReportRow {
     pub p90_seconds_to_accept: Option<f64>,
     pub sla_breaches: u64,
     /// Time from offer to decision (accepted or rejected), quantiles.
+    /// Quantiles (here and to accept) come from mergeable histograms and
+    /// are within 1% of the exact order statistic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_seconds_to_decision: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -769,6 +783,35 @@ pub struct DailyRow {
     pub acceptance_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_seconds_to_decision: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_seconds_to_decision: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_within_1_hour: Option<f64>,
+}
+
+/// Queue waits of one team: leads that found no eligible rep (all away, at
+/// their cap, or already passed on them) and waited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct QueueWaitRow {
+    pub team: String,
+    /// Times a lead joined the queue in the period.
+    pub queued: u64,
+    /// Of those, left the queue to a rep.
+    pub assigned: u64,
+    /// Of those, left the queue back to marketing (score fell, or updated).
+    pub withdrawn: u64,
+    /// Of those, still waiting now.
+    pub waiting: u64,
+    /// Waits that ended, quantiles in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_wait_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_wait_seconds: Option<f64>,
+    /// The longest wait, ended or still going.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_wait_seconds: Option<f64>,
 }
 
 /// Whether the router shared leads out as configured.

@@ -17,9 +17,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use baton_protocol::{
-    AssignmentOutcome, AvailabilityUpdate, Cursor, FeedbackRequest, IntakeOutcome, LeadHistory,
-    LeadId, LeadIntake, LeadList, LeadStatus, Me, QueueList, ReasonList, RejectReason, RepId,
-    RepList, Role, StreamReady, SyncPage, Team, TeamList, Timestamp,
+    AvailabilityUpdate, Cursor, FeedbackRequest, IntakeOutcome, LeadHistory, LeadId, LeadIntake,
+    LeadList, LeadStatus, Me, QueueList, ReasonList, RejectReason, RepId, RepList, Role,
+    StreamReady, SyncPage, Team, TeamList, Timestamp,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -670,12 +670,11 @@ async fn handoff_report(
     let config = s.config.clone();
     let report =
         s.db.read(move |tx| {
-            let facts = tx.assignment_facts(from, to, team.as_deref())?;
-            let mut reps = tx.reps()?;
-            if let Some(t) = &team {
-                reps.retain(|r| &r.team == t);
-            }
-            let mut report = report::aggregate(&config, &facts, &reps, from, to);
+            let cells = report::period_cells(tx, from, to, team.as_deref())?;
+            let reps = tx.reps()?;
+            let mut report = report::aggregate(&config, &cells, &reps, team.as_deref(), from, to);
+            let episodes = tx.queue_episodes(from, to, team.as_deref())?;
+            report.queue_waits = report::queue_waits(&episodes, Timestamp::now());
             let mut log = tx.feedback_log(from, to, team.as_deref(), limit + 1)?;
             report.feedback_log_truncated = log.len() > limit as usize;
             log.truncate(limit as usize);
@@ -709,25 +708,14 @@ async fn calibration_report(
     let team = team_param(&s.config, &p)?;
     let report =
         s.db.read(move |tx| {
-            let decided: Vec<calibration::DecidedOffer> = tx
-                .assignment_facts(from, to, team.as_deref())?
-                .into_iter()
-                .filter_map(|f| {
-                    let accepted = match f.outcome {
-                        AssignmentOutcome::Accepted => true,
-                        AssignmentOutcome::Rejected => false,
-                        _ => return None,
-                    };
-                    Some(calibration::DecidedOffer {
-                        score: f.score,
-                        source: f.channel,
-                        accepted,
-                    })
-                })
-                .collect();
-            let scores = tx.lead_scores(from, to, team.as_deref())?;
+            let cells = report::period_cells(tx, from, to, team.as_deref())?;
             Ok(calibration::calibrate(
-                from, to, &decided, &scores, threshold, target,
+                from,
+                to,
+                &cells.decided_offers(),
+                &cells.score_counts(),
+                threshold,
+                target,
             ))
         })
         .await?;

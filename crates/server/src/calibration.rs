@@ -8,12 +8,14 @@ use baton_protocol::{
     CalibrationBand, CalibrationReport, SourceCalibration, ThresholdSuggestion, Timestamp,
 };
 
-/// One decided offer: the lead's score and source, and whether it was accepted.
+/// Decided offers of leads with one score from one source: how many were
+/// accepted and how many rejected.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DecidedOffer {
+pub struct DecidedOffers {
     pub score: u32,
     pub source: String,
-    pub accepted: bool,
+    pub accepted: u64,
+    pub rejected: u64,
 }
 
 /// A source is flagged when it has at least this many decisions…
@@ -39,14 +41,14 @@ fn band_label(low: u32) -> String {
 /// Acceptance by score band, the threshold that would have met
 /// `target_rate`, and sources rejected far more often at the same scores.
 ///
-/// `scores` are the scores of every lead received in the period (qualified
-/// or not): they say how many leads a different threshold would have sent
-/// to sales or kept from it.
+/// `scores` counts every lead received in the period (qualified or not) by
+/// score 0..=100: they say how many leads a different threshold would have
+/// sent to sales or kept from it.
 pub fn calibrate(
     from: Timestamp,
     to: Timestamp,
-    decided: &[DecidedOffer],
-    scores: &[u32],
+    decided: &[DecidedOffers],
+    scores: &[u64; 101],
     threshold: u32,
     target_rate: Option<f64>,
 ) -> CalibrationReport {
@@ -54,11 +56,8 @@ pub fn calibrate(
     let mut bands: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     for d in decided {
         let b = bands.entry(band_of(d.score)).or_default();
-        if d.accepted {
-            b.0 += 1;
-        } else {
-            b.1 += 1;
-        }
+        b.0 += d.accepted;
+        b.1 += d.rejected;
     }
     let band_rate = |low: u32| -> Option<f64> {
         bands
@@ -78,28 +77,29 @@ pub fn calibrate(
         })
         .collect();
 
-    let accepted_total = decided.iter().filter(|d| d.accepted).count() as u64;
-    let decided_total = decided.len() as u64;
+    let accepted_total: u64 = decided.iter().map(|d| d.accepted).sum();
+    let decided_total: u64 = decided.iter().map(|d| d.accepted + d.rejected).sum();
 
     let suggestion = target_rate.map(|target| suggest(decided, scores, threshold, target));
 
     // Sources: observed rejections against what the period's band rates
     // predict for the same scores.
-    let mut sources: BTreeMap<&str, Vec<&DecidedOffer>> = BTreeMap::new();
+    let mut sources: BTreeMap<&str, Vec<&DecidedOffers>> = BTreeMap::new();
     for d in decided {
         sources.entry(d.source.as_str()).or_default().push(d);
     }
     let by_source = sources
         .into_iter()
         .map(|(source, offers)| {
-            let n = offers.len() as u64;
-            let rejected = offers.iter().filter(|d| !d.accepted).count() as u64;
+            let n: u64 = offers.iter().map(|d| d.accepted + d.rejected).sum();
+            let rejected: u64 = offers.iter().map(|d| d.rejected).sum();
             let mut expected = 0.0;
             let mut variance = 0.0;
             for d in &offers {
                 let p_reject = 1.0 - band_rate(band_of(d.score)).unwrap_or(0.0);
-                expected += p_reject;
-                variance += p_reject * (1.0 - p_reject);
+                let k = (d.accepted + d.rejected) as f64;
+                expected += k * p_reject;
+                variance += k * p_reject * (1.0 - p_reject);
             }
             let ratio = (expected > 0.0).then(|| rejected as f64 / expected);
             let z = (variance > 0.0).then(|| (rejected as f64 - expected) / variance.sqrt());
@@ -134,8 +134,8 @@ pub fn calibrate(
 /// The lowest threshold whose decided leads (score ≥ it) were accepted at
 /// `target` or better, and how many of the period's leads it moves.
 fn suggest(
-    decided: &[DecidedOffer],
-    scores: &[u32],
+    decided: &[DecidedOffers],
+    scores: &[u64; 101],
     threshold: u32,
     target: f64,
 ) -> ThresholdSuggestion {
@@ -145,10 +145,8 @@ fn suggest(
     let mut dec = [0u64; 102];
     for d in decided {
         let s = d.score.min(100) as usize;
-        dec[s] += 1;
-        if d.accepted {
-            acc[s] += 1;
-        }
+        dec[s] += d.accepted + d.rejected;
+        acc[s] += d.accepted;
     }
     for s in (0..=100).rev() {
         acc[s] += acc[s + 1];
@@ -156,20 +154,21 @@ fn suggest(
     }
     // Below the lowest decided score there is no evidence of how sales
     // would have received a lead: candidates start there.
-    let lowest = decided.iter().map(|d| d.score.min(100)).min().unwrap_or(0);
+    let lowest = decided
+        .iter()
+        .filter(|d| d.accepted + d.rejected > 0)
+        .map(|d| d.score.min(100))
+        .min()
+        .unwrap_or(0);
+    let leads =
+        |range: std::ops::Range<u32>| -> u64 { range.map(|s| scores[s.min(100) as usize]).sum() };
     let met = (lowest..=100u32).find(|&t| {
         let n = dec[t as usize];
         n > 0 && acc[t as usize] as f64 / n as f64 >= target
     });
     let (to_sales, from_sales) = match met {
-        Some(t) if t < threshold => (
-            scores.iter().filter(|&&s| s >= t && s < threshold).count() as u64,
-            0,
-        ),
-        Some(t) => (
-            0,
-            scores.iter().filter(|&&s| s >= threshold && s < t).count() as u64,
-        ),
+        Some(t) if t < threshold => (leads(t..threshold), 0),
+        Some(t) => (0, leads(threshold..t)),
         None => (0, 0),
     };
     ThresholdSuggestion {
@@ -186,17 +185,18 @@ fn suggest(
 mod tests {
     use super::*;
 
-    fn offer(score: u32, source: &str, accepted: bool) -> DecidedOffer {
-        DecidedOffer {
+    fn offer(score: u32, source: &str, accepted: bool) -> DecidedOffers {
+        DecidedOffers {
             score,
             source: source.into(),
-            accepted,
+            accepted: accepted.into(),
+            rejected: (!accepted).into(),
         }
     }
 
     /// Eight decisions at threshold 60, worked by hand:
     /// 60 a, 65 r, 70 a, 75 r, 80 a, 85 a, 90 a, 95 a.
-    fn eight() -> Vec<DecidedOffer> {
+    fn eight() -> Vec<DecidedOffers> {
         [
             (60, true),
             (65, false),
@@ -214,9 +214,24 @@ mod tests {
 
     const SCORES: &[u32] = &[40, 55, 60, 62, 65, 68, 70, 75, 80, 85, 90, 95];
 
+    fn counts(scores: &[u32]) -> [u64; 101] {
+        let mut out = [0; 101];
+        for &s in scores {
+            out[s as usize] += 1;
+        }
+        out
+    }
+
     #[test]
     fn bands_hold_counts_and_rates() {
-        let r = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, None);
+        let r = calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            60,
+            None,
+        );
         assert_eq!((r.decided, r.accepted), (8, 6));
         assert_eq!(r.acceptance_rate, Some(0.75));
         let bands: Vec<_> = r
@@ -239,9 +254,16 @@ mod tests {
     #[test]
     fn a_higher_target_raises_the_threshold_and_keeps_leads_from_sales() {
         // ≥ 60: 6/8 = 0.75; ≥ 61..=65: 5/7; ≥ 66..=70: 5/6 = 0.833 — first ≥ 0.8.
-        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(0.8))
-            .suggestion
-            .unwrap();
+        let s = calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            60,
+            Some(0.8),
+        )
+        .suggestion
+        .unwrap();
         assert_eq!(s.threshold, Some(66));
         assert_eq!(s.acceptance_rate, Some(5.0 / 6.0));
         assert_eq!(s.decided_at_or_above, 6);
@@ -249,9 +271,16 @@ mod tests {
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 3));
 
         // ≥ 71..=75: 4/5; ≥ 76..=80: 4/4 — first ≥ 0.95.
-        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(0.95))
-            .suggestion
-            .unwrap();
+        let s = calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            60,
+            Some(0.95),
+        )
+        .suggestion
+        .unwrap();
         assert_eq!(s.threshold, Some(76));
         assert_eq!(s.leads_from_sales, 6, "60, 62, 65, 68, 70 and 75");
     }
@@ -260,9 +289,16 @@ mod tests {
     fn a_met_target_stays_where_the_evidence_is() {
         // 0.75 ≥ 0.5 already at 60, and nothing below 60 was ever decided:
         // no evidence for a lower threshold.
-        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(0.5))
-            .suggestion
-            .unwrap();
+        let s = calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            60,
+            Some(0.5),
+        )
+        .suggestion
+        .unwrap();
         assert_eq!(s.threshold, Some(60));
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 0));
     }
@@ -271,9 +307,16 @@ mod tests {
     fn a_lower_threshold_moves_leads_to_sales_when_decisions_show_it() {
         // The threshold was 60 for part of the period, now 70: decisions
         // exist at 60-69, so a threshold below 70 can be judged.
-        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 70, Some(0.7))
-            .suggestion
-            .unwrap();
+        let s = calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            70,
+            Some(0.7),
+        )
+        .suggestion
+        .unwrap();
         assert_eq!(s.threshold, Some(60), "6/8 = 0.75 ≥ 0.7 from 60 on");
         // 60, 62, 65 and 68 would have gone to sales.
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (4, 0));
@@ -281,9 +324,16 @@ mod tests {
 
     #[test]
     fn an_unreachable_target_has_no_threshold() {
-        let s = calibrate(Timestamp(0), Timestamp(1), &eight(), SCORES, 60, Some(1.01))
-            .suggestion
-            .unwrap();
+        let s = calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            60,
+            Some(1.01),
+        )
+        .suggestion
+        .unwrap();
         assert_eq!(s.threshold, None);
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 0));
     }
@@ -304,7 +354,7 @@ mod tests {
             d.push(offer(75, "referral", false));
             d.push(offer(75, "webinar", true));
         }
-        let r = calibrate(Timestamp(0), Timestamp(1), &d, &[], 60, None);
+        let r = calibrate(Timestamp(0), Timestamp(1), &d, &[0; 101], 60, None);
         let ads = r.by_source.iter().find(|s| s.source == "ads").unwrap();
         assert_eq!((ads.decided, ads.rejected), (30, 24));
         assert!((ads.expected_rejected - 15.0).abs() < 1e-9);

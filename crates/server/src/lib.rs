@@ -13,6 +13,7 @@ pub mod calibration;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod history;
 pub mod report;
 pub mod routing;
 pub mod store;

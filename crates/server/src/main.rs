@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use baton_protocol::Timestamp;
 use baton_server::config::TeamConfig;
-use baton_server::{Baton, Config, Error, api, app, demo};
+use baton_server::{Baton, Config, Error, api, app, demo, history, report};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
@@ -48,6 +48,13 @@ enum Command {
     /// Check a routing config file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Refill the report rollups from the offers and decisions themselves
+    /// (they are kept up to date as the server runs; this repairs them).
+    RebuildReports {
+        /// SQLite database file.
+        #[arg(long, env = "BATON_DB")]
+        db: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -90,6 +97,13 @@ struct DemoArgs {
     /// Seconds between heartbeats on live streams.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     heartbeat_secs: u64,
+    /// Days of past handoffs to replay into a new database, so the
+    /// manager's review has weeks to show (0: none).
+    #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(0..=730))]
+    history_days: u32,
+    /// Leads per replayed day.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    history_leads_per_day: u32,
 }
 
 #[derive(Args)]
@@ -291,6 +305,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 bail!("no such active token")
             }
         }
+        Command::RebuildReports { db } => {
+            let started = std::time::Instant::now();
+            baton_server::store::sqlite::rebuild_reports(&db)?;
+            println!(
+                "report rollups of {} rebuilt in {:.1} s",
+                db.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Config(ConfigCommand::Check { config }) => {
             let c = Config::from_file(&config)?;
             println!("qualification threshold: {}", c.qualification_threshold);
@@ -384,6 +408,7 @@ fn demo_db_path(given: Option<PathBuf>) -> PathBuf {
 
 async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
     let db_path = demo_db_path(a.db);
+    let fresh = !db_path.exists();
     let baton = Baton::open(
         &db_path,
         demo::config(a.sla_secs),
@@ -402,6 +427,28 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         };
         rep_tokens.push((rep.name, token));
     }
+    let seed = a.seed.unwrap_or_else(|| Timestamp::now().millis() as u64);
+    if fresh && a.history_days > 0 {
+        let started = std::time::Instant::now();
+        let done = history::replay(
+            baton.db(),
+            baton.state.config.clone(),
+            history::HistorySpec {
+                days: a.history_days,
+                leads_per_day: a.history_leads_per_day,
+                seed,
+                end_day: report::day_of(Timestamp::now()),
+            },
+        )
+        .await?;
+        tracing::info!(
+            days = a.history_days,
+            leads = done.leads,
+            decisions = done.decisions,
+            secs = started.elapsed().as_secs_f64(),
+            "replayed past handoffs"
+        );
+    }
     let listener = bind(a.addr).await?;
     let local = listener.local_addr()?;
     {
@@ -416,7 +463,6 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
     }
     tracing::info!(addr = %local, db = %db_path.display(), rate = a.rate, "demo running");
     let state = baton.state.clone();
-    let seed = a.seed.unwrap_or_else(|| Timestamp::now().millis() as u64);
     let (backlog, rate) = (a.backlog, a.rate);
     tokio::spawn(async move {
         let mut rng = demo::Rng::new(seed);

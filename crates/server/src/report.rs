@@ -1,16 +1,30 @@
-//! The handoff report: assignments grouped by rep, source, score band and
-//! rejection reason. Aggregation is a pure function of the facts so that it
-//! can be checked against independently computed answers.
+//! The handoff report: offers grouped by rep, source, campaign, score band,
+//! team and day, with rejection reasons and speed-to-lead.
+//!
+//! A year of offers is too many to read per request, so the store keeps
+//! per-UTC-day rollups ([`Cells`]) up to date in the same transaction as each
+//! offer and decision, and a report reads the whole days of its period from
+//! them and only the partial days at its edges from the offers themselves
+//! ([`Plan`]). Both arrive here as [`Cells`]: the figures are a pure function
+//! of them, so they can be checked against independently computed answers.
+//!
+//! Quantiles (median, p90) come from mergeable log-bucket histograms
+//! ([`Sketch`]) and are within [`RELATIVE_ERROR`] of the exact order
+//! statistic; counts and the "within 5 minutes / 1 hour" shares are exact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use baton_protocol::{
-    AssignmentOutcome, DECISION_BUCKETS, DailyRow, FairnessRow, HandoffReport, ReasonRow,
-    ReasonSplit, Rep, ReportRow, Timestamp,
+    AssignmentOutcome, DECISION_BUCKETS, DailyRow, FairnessRow, HandoffReport, QueueWaitRow,
+    ReasonRow, ReasonSplit, Rep, ReportRow, Timestamp,
 };
 
+use crate::calibration::DecidedOffers;
 use crate::config::Config;
-use crate::store::AssignmentFact;
+use crate::error::Result;
+use crate::store::{AssignmentFact, ReadTx};
+
+pub const DAY_MS: i64 = 86_400_000;
 
 /// Score bands of ten points: `0-9`, `10-19`, …, `90-100`.
 pub fn score_band(score: u32) -> String {
@@ -30,75 +44,549 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
 }
 
-#[derive(Default)]
-struct Tally {
-    label: String,
-    assigned: u64,
-    accepted: u64,
-    rejected: u64,
-    sla_breaches: u64,
-    accept_secs: Vec<f64>,
-    decide_secs: Vec<f64>,
+/// The UTC day (days since 1970-01-01) of an instant.
+pub fn day_of(t: Timestamp) -> i64 {
+    t.millis().div_euclid(DAY_MS)
 }
 
-impl Tally {
-    fn add(&mut self, f: &AssignmentFact) {
-        self.assigned += 1;
-        match f.outcome {
-            AssignmentOutcome::Accepted => {
-                self.accepted += 1;
-                if let Some(end) = f.ended_at {
-                    self.accept_secs
-                        .push((end.millis() - f.assigned_at.millis()) as f64 / 1000.0);
-                }
-            }
-            AssignmentOutcome::Rejected => self.rejected += 1,
-            AssignmentOutcome::SlaExpired => self.sla_breaches += 1,
-            _ => {}
+/// `YYYY-MM-DD` of a day number.
+pub fn day_label(day: i64) -> String {
+    Timestamp(day * DAY_MS).to_rfc3339()[..10].to_string()
+}
+
+/// The Monday of `day`'s ISO week (1970-01-01 was a Thursday).
+pub fn monday_of(day: i64) -> i64 {
+    day - (day + 3).rem_euclid(7)
+}
+
+// ---------------------------------------------------------------------------
+// Quantile sketch.
+
+/// Bucket growth: bucket `k` holds durations in (γ^(k-1), γ^k] milliseconds.
+const GAMMA: f64 = 1.02;
+/// The most a sketch quantile is off from the exact order statistic, relative.
+pub const RELATIVE_ERROR: f64 = (GAMMA - 1.0) / (GAMMA + 1.0);
+/// Enough buckets for 30 years in milliseconds; longer clamps to the last.
+const SKETCH_BUCKETS: usize = 1500;
+
+/// Counts of durations in logarithmic buckets: mergeable (add the counts),
+/// small (a few hundred buckets in use at most), and any quantile read from
+/// it is within [`RELATIVE_ERROR`] of the true value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sketch {
+    /// Index 0: under 1 ms; index k ≥ 1: bucket k - 1.
+    counts: Vec<u64>,
+}
+
+impl Sketch {
+    fn index(ms: i64) -> usize {
+        if ms < 1 {
+            return 0;
         }
-        if matches!(
-            f.outcome,
-            AssignmentOutcome::Accepted | AssignmentOutcome::Rejected
-        ) && let Some(end) = f.ended_at
-        {
-            self.decide_secs
-                .push((end.millis() - f.assigned_at.millis()) as f64 / 1000.0);
+        let k = ((ms as f64).ln() / GAMMA.ln()).ceil().max(0.0) as usize;
+        (k + 1).min(SKETCH_BUCKETS - 1)
+    }
+
+    /// The bucket's representative, in seconds: within RELATIVE_ERROR of
+    /// every value in it.
+    fn value(index: usize) -> f64 {
+        if index == 0 {
+            return 0.0;
+        }
+        let upper = GAMMA.powi(index as i32 - 1);
+        2.0 * upper / (GAMMA + 1.0) / 1000.0
+    }
+
+    pub fn add(&mut self, ms: i64) {
+        self.add_n(Self::index(ms), 1);
+    }
+
+    fn add_n(&mut self, index: usize, n: u64) {
+        if self.counts.len() <= index {
+            self.counts.resize(index + 1, 0);
+        }
+        self.counts[index] += n;
+    }
+
+    pub fn merge(&mut self, other: &Sketch) {
+        if self.counts.len() < other.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
         }
     }
 
-    fn row(mut self, key: String) -> ReportRow {
-        self.accept_secs.sort_by(f64::total_cmp);
-        self.decide_secs.sort_by(f64::total_cmp);
-        let decided = self.accepted + self.rejected;
-        let timed = self.decide_secs.len();
-        let within = |secs: f64| {
-            (timed > 0).then(|| {
-                self.decide_secs.iter().filter(|&&s| s <= secs).count() as f64 / timed as f64
-            })
-        };
-        let mut histogram = vec![0u64; DECISION_BUCKETS.len() + 1];
-        for &s in &self.decide_secs {
-            let i = DECISION_BUCKETS
-                .iter()
-                .position(|&b| s <= b as f64)
-                .unwrap_or(DECISION_BUCKETS.len());
-            histogram[i] += 1;
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.iter().all(|&c| c == 0)
+    }
+
+    /// The value at quantile `q`, in seconds, interpolated between the two
+    /// nearest ranks as [`quantile`] does.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let n = self.count();
+        if n == 0 {
+            return None;
         }
+        let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+        let (lo, hi) = (pos.floor() as u64, pos.ceil() as u64);
+        let at = |rank: u64| {
+            let mut seen = 0;
+            for (i, &c) in self.counts.iter().enumerate() {
+                seen += c;
+                if seen > rank {
+                    return Self::value(i);
+                }
+            }
+            Self::value(self.counts.len() - 1)
+        };
+        let (a, b) = (at(lo), at(hi));
+        Some(a + (b - a) * (pos - lo as f64))
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let used: Vec<(usize, u64)> = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| (i, *c))
+            .collect();
+        put_varint(out, used.len() as u64);
+        let mut last = 0;
+        for (i, c) in used {
+            put_varint(out, (i - last) as u64);
+            put_varint(out, c);
+            last = i;
+        }
+    }
+
+    fn decode(bytes: &mut &[u8]) -> Option<Sketch> {
+        let mut s = Sketch::default();
+        let mut index = 0usize;
+        for _ in 0..get_varint(bytes)? {
+            index = index.checked_add(get_varint(bytes)? as usize)?;
+            if index >= SKETCH_BUCKETS {
+                return None;
+            }
+            s.add_n(index, get_varint(bytes)?);
+        }
+        Some(s)
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------
+// Rollup cells.
+
+/// What one group of offers adds up to; groups merge by adding.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub assigned: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub sla_expired: u64,
+    /// Decisions per [`DECISION_BUCKETS`] bucket (and one for longer).
+    pub histogram: [u64; DECISION_BUCKETS.len() + 1],
+    /// Offer → decision.
+    pub decide: Sketch,
+    /// Offer → acceptance.
+    pub accept: Sketch,
+}
+
+impl Counts {
+    pub fn merge(&mut self, o: &Counts) {
+        self.assigned += o.assigned;
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+        self.sla_expired += o.sla_expired;
+        for (a, b) in self.histogram.iter_mut().zip(&o.histogram) {
+            *a += b;
+        }
+        self.decide.merge(&o.decide);
+        self.accept.merge(&o.accept);
+    }
+
+    /// Whether the speed part (histogram and sketches) holds anything.
+    pub fn has_speed(&self) -> bool {
+        self.histogram.iter().any(|&c| c > 0)
+    }
+
+    /// The speed part as stored: the histogram, then the two sketches.
+    pub fn encode_speed(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &c in &self.histogram {
+            put_varint(&mut out, c);
+        }
+        self.decide.encode(&mut out);
+        self.accept.encode(&mut out);
+        out
+    }
+
+    /// Reads a stored speed part into `self` (which must have none yet).
+    pub fn decode_speed(&mut self, mut bytes: &[u8]) -> Option<()> {
+        if bytes.is_empty() {
+            return Some(());
+        }
+        let b = &mut bytes;
+        for c in self.histogram.iter_mut() {
+            *c = get_varint(b)?;
+        }
+        self.decide = Sketch::decode(b)?;
+        self.accept = Sketch::decode(b)?;
+        b.is_empty().then_some(())
+    }
+}
+
+/// The groupings an offer is counted in, one rollup row each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dim {
+    All,
+    Rep,
+    Source,
+    Campaign,
+    Band,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 5] = [Dim::All, Dim::Rep, Dim::Source, Dim::Campaign, Dim::Band];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::All => "all",
+            Dim::Rep => "rep",
+            Dim::Source => "source",
+            Dim::Campaign => "campaign",
+            Dim::Band => "band",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Dim> {
+        Dim::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OfferKey {
+    pub day: i64,
+    pub team: String,
+    pub dim: Dim,
+    pub key: String,
+}
+
+/// Rejections by reason within one rep's or one source's offers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReasonKey {
+    pub day: i64,
+    pub team: String,
+    /// [`Dim::Rep`] or [`Dim::Source`].
+    pub dim: Dim,
+    pub key: String,
+    pub reason: String,
+}
+
+/// Decided offers at one exact score from one source (for calibration).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScoreKey {
+    pub day: i64,
+    pub team: String,
+    pub channel: String,
+    pub score: u32,
+}
+
+/// Leads received at one score (day of receipt; team `""` when not routed).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LeadScoreKey {
+    pub day: i64,
+    pub team: String,
+    pub score: u32,
+}
+
+/// Rolled-up offers: what the store keeps per day, and what a report reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cells {
+    pub offers: HashMap<OfferKey, Counts>,
+    pub reasons: HashMap<ReasonKey, u64>,
+    /// (accepted, rejected)
+    pub scores: HashMap<ScoreKey, (u64, u64)>,
+    pub lead_scores: HashMap<LeadScoreKey, u64>,
+}
+
+fn offer_keys(f: &AssignmentFact) -> [(Dim, String); 5] {
+    [
+        (Dim::All, String::new()),
+        (Dim::Rep, f.rep_id.to_string()),
+        (Dim::Source, f.channel.clone()),
+        (Dim::Campaign, f.campaign.clone().unwrap_or_default()),
+        (Dim::Band, score_band(f.score)),
+    ]
+}
+
+impl Cells {
+    /// Counts `f` as an offer made (whatever became of it).
+    pub fn add_offer(&mut self, f: &AssignmentFact) {
+        let day = day_of(f.assigned_at);
+        for (dim, key) in offer_keys(f) {
+            let k = OfferKey {
+                day,
+                team: f.team.clone(),
+                dim,
+                key,
+            };
+            self.offers.entry(k).or_default().assigned += 1;
+        }
+    }
+
+    /// Counts how `f` ended (decided or taken back); nothing while pending.
+    pub fn add_outcome(&mut self, f: &AssignmentFact) {
+        let mut delta = Counts::default();
+        let took_ms = f.ended_at.map(|e| e.millis() - f.assigned_at.millis());
+        match f.outcome {
+            AssignmentOutcome::Accepted => delta.accepted = 1,
+            AssignmentOutcome::Rejected => delta.rejected = 1,
+            AssignmentOutcome::SlaExpired => delta.sla_expired = 1,
+            _ => return,
+        }
+        let decided = f.outcome != AssignmentOutcome::SlaExpired;
+        if let (true, Some(ms)) = (decided, took_ms) {
+            let secs = ms as f64 / 1000.0;
+            let bucket = DECISION_BUCKETS
+                .iter()
+                .position(|&b| secs <= b as f64)
+                .unwrap_or(DECISION_BUCKETS.len());
+            delta.histogram[bucket] = 1;
+            delta.decide.add(ms);
+            if f.outcome == AssignmentOutcome::Accepted {
+                delta.accept.add(ms);
+            }
+        }
+        let day = day_of(f.assigned_at);
+        for (dim, key) in offer_keys(f) {
+            let k = OfferKey {
+                day,
+                team: f.team.clone(),
+                dim,
+                key,
+            };
+            self.offers.entry(k).or_default().merge(&delta);
+        }
+        if decided {
+            let accepted = f.outcome == AssignmentOutcome::Accepted;
+            let e = self
+                .scores
+                .entry(ScoreKey {
+                    day,
+                    team: f.team.clone(),
+                    channel: f.channel.clone(),
+                    score: f.score.min(100),
+                })
+                .or_default();
+            if accepted {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        if f.outcome == AssignmentOutcome::Rejected {
+            let reason = f.reason.clone().unwrap_or_else(|| "other".into());
+            for (dim, key) in [
+                (Dim::Rep, f.rep_id.to_string()),
+                (Dim::Source, f.channel.clone()),
+            ] {
+                *self
+                    .reasons
+                    .entry(ReasonKey {
+                        day,
+                        team: f.team.clone(),
+                        dim,
+                        key,
+                        reason: reason.clone(),
+                    })
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Counts `f` whole: the offer and how it ended.
+    pub fn add_fact(&mut self, f: &AssignmentFact) {
+        self.add_offer(f);
+        self.add_outcome(f);
+    }
+
+    /// Counts a lead received on `day` with `score` (routed to `team`).
+    pub fn add_lead(&mut self, day: i64, team: Option<&str>, score: u32, n: i64) {
+        let k = LeadScoreKey {
+            day,
+            team: team.unwrap_or_default().to_string(),
+            score: score.min(100),
+        };
+        let e = self.lead_scores.entry(k).or_default();
+        *e = e.saturating_add_signed(n);
+    }
+
+    pub fn merge(&mut self, o: Cells) {
+        for (k, v) in o.offers {
+            self.offers.entry(k).or_default().merge(&v);
+        }
+        for (k, v) in o.reasons {
+            *self.reasons.entry(k).or_default() += v;
+        }
+        for (k, (a, r)) in o.scores {
+            let e = self.scores.entry(k).or_default();
+            e.0 += a;
+            e.1 += r;
+        }
+        for (k, v) in o.lead_scores {
+            *self.lead_scores.entry(k).or_default() += v;
+        }
+    }
+
+    /// Decided offers per (source, score), for calibration.
+    pub fn decided_offers(&self) -> Vec<DecidedOffers> {
+        let mut m: BTreeMap<(&str, u32), (u64, u64)> = BTreeMap::new();
+        for (k, (a, r)) in &self.scores {
+            let e = m.entry((k.channel.as_str(), k.score)).or_default();
+            e.0 += a;
+            e.1 += r;
+        }
+        m.into_iter()
+            .map(|((source, score), (accepted, rejected))| DecidedOffers {
+                score,
+                source: source.to_string(),
+                accepted,
+                rejected,
+            })
+            .collect()
+    }
+
+    /// Leads received per score 0..=100.
+    pub fn score_counts(&self) -> [u64; 101] {
+        let mut out = [0u64; 101];
+        for (k, n) in &self.lead_scores {
+            out[k.score.min(100) as usize] += n;
+        }
+        out
+    }
+}
+
+/// How a report period splits: whole UTC days read from the rollups, and
+/// the partial days at either edge read from the offers themselves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Whole days `[first, end)`, if any.
+    pub days: Option<(i64, i64)>,
+    pub edges: Vec<(Timestamp, Timestamp)>,
+}
+
+impl Plan {
+    pub fn of(from: Timestamp, to: Timestamp) -> Plan {
+        let first = (from.millis() + DAY_MS - 1).div_euclid(DAY_MS);
+        let end = to.millis().div_euclid(DAY_MS);
+        if first >= end {
+            return Plan {
+                days: None,
+                edges: vec![(from, to)],
+            };
+        }
+        let mut edges = Vec::new();
+        if from.millis() < first * DAY_MS {
+            edges.push((from, Timestamp(first * DAY_MS)));
+        }
+        if end * DAY_MS < to.millis() {
+            edges.push((Timestamp(end * DAY_MS), to));
+        }
+        Plan {
+            days: Some((first, end)),
+            edges,
+        }
+    }
+}
+
+/// The cells of `[from, to)`: whole days from the rollups, partial days at
+/// the edges from the offers and leads themselves.
+pub fn period_cells(
+    tx: &dyn ReadTx,
+    from: Timestamp,
+    to: Timestamp,
+    team: Option<&str>,
+) -> Result<Cells> {
+    let plan = Plan::of(from, to);
+    let mut cells = match plan.days {
+        Some((first, end)) => tx.report_cells(first, end, team)?,
+        None => Cells::default(),
+    };
+    for (a, b) in plan.edges {
+        let mut edge = Cells::default();
+        for f in tx.assignment_facts(a, b, team)? {
+            edge.add_fact(&f);
+        }
+        // Edge leads are counted whatever their team once a team is asked
+        // for: lead_scores filters by it already.
+        for score in tx.lead_scores(a, b, team)? {
+            edge.add_lead(day_of(a), team, score, 1);
+        }
+        cells.merge(edge);
+    }
+    Ok(cells)
+}
+
+// ---------------------------------------------------------------------------
+// The report.
+
+#[derive(Default)]
+struct Tally {
+    label: String,
+    counts: Counts,
+}
+
+impl Tally {
+    fn row(self, key: String) -> ReportRow {
+        let c = self.counts;
+        let decided = c.accepted + c.rejected;
+        let timed: u64 = c.histogram.iter().sum();
+        let within = |buckets: usize| {
+            (timed > 0).then(|| c.histogram[..buckets].iter().sum::<u64>() as f64 / timed as f64)
+        };
         ReportRow {
             key,
             label: self.label,
-            assigned: self.assigned,
-            accepted: self.accepted,
-            rejected: self.rejected,
-            acceptance_rate: (decided > 0).then(|| self.accepted as f64 / decided as f64),
-            median_seconds_to_accept: quantile(&self.accept_secs, 0.5),
-            p90_seconds_to_accept: quantile(&self.accept_secs, 0.9),
-            sla_breaches: self.sla_breaches,
-            median_seconds_to_decision: quantile(&self.decide_secs, 0.5),
-            p90_seconds_to_decision: quantile(&self.decide_secs, 0.9),
-            decided_within_5_min: within(300.0),
-            decided_within_1_hour: within(3600.0),
-            decision_time_histogram: histogram,
+            assigned: c.assigned,
+            accepted: c.accepted,
+            rejected: c.rejected,
+            acceptance_rate: (decided > 0).then(|| c.accepted as f64 / decided as f64),
+            median_seconds_to_accept: c.accept.quantile(0.5),
+            p90_seconds_to_accept: c.accept.quantile(0.9),
+            sla_breaches: c.sla_expired,
+            median_seconds_to_decision: c.decide.quantile(0.5),
+            p90_seconds_to_decision: c.decide.quantile(0.9),
+            // DECISION_BUCKETS: 60, 300 → within 5 min; …, 900, 3600 → within 1 h.
+            decided_within_5_min: within(2),
+            decided_within_1_hour: within(4),
+            decision_time_histogram: c.histogram.to_vec(),
         }
     }
 }
@@ -107,113 +595,132 @@ fn rows(groups: BTreeMap<String, Tally>) -> Vec<ReportRow> {
     groups.into_iter().map(|(k, t)| t.row(k)).collect()
 }
 
-/// Groups the assignments made in `[from, to)`; the feedback log is added by the caller.
+fn trend(groups: BTreeMap<i64, Tally>) -> Vec<DailyRow> {
+    groups
+        .into_iter()
+        .map(|(day, t)| {
+            let r = t.row(String::new());
+            DailyRow {
+                day: day_label(day),
+                assigned: r.assigned,
+                accepted: r.accepted,
+                rejected: r.rejected,
+                acceptance_rate: r.acceptance_rate,
+                median_seconds_to_decision: r.median_seconds_to_decision,
+                p90_seconds_to_decision: r.p90_seconds_to_decision,
+                decided_within_1_hour: r.decided_within_1_hour,
+            }
+        })
+        .collect()
+}
+
+/// The handoff report of `[from, to)` from its cells. `reps` are every rep
+/// (for names); fairness lists those of `team` (all when `None`). The
+/// feedback log and queue waits are added by the caller.
 pub fn aggregate(
     cfg: &Config,
-    facts: &[AssignmentFact],
+    cells: &Cells,
     reps: &[Rep],
+    team: Option<&str>,
     from: Timestamp,
     to: Timestamp,
 ) -> HandoffReport {
-    let mut by_team: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut days: BTreeMap<String, Tally> = BTreeMap::new();
-    // (group key, reason) → (group label, rejections)
-    let mut rep_reasons: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
-    let mut source_reasons: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
-    // rep id → (offered, accepted, rerouted)
-    let mut per_rep: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
-    let mut team_offers: BTreeMap<String, u64> = BTreeMap::new();
+    let rep_name = |key: &str| {
+        key.parse::<i64>()
+            .ok()
+            .and_then(|id| reps.iter().find(|r| r.id == id))
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| format!("rep {key}"))
+    };
     let mut totals = Tally {
         label: "All assignments".into(),
         ..Default::default()
     };
-    let mut by_rep: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_source: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_band: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    for f in facts {
-        totals.add(f);
-        let rep = by_rep.entry(f.rep_id.to_string()).or_default();
-        rep.label.clone_from(&f.rep_name);
-        rep.add(f);
-        let src = by_source.entry(f.channel.clone()).or_default();
-        src.label.clone_from(&f.channel);
-        src.add(f);
-        let band = score_band(f.score);
-        let b = by_band.entry(band.clone()).or_default();
-        b.label = band;
-        b.add(f);
-        let team = by_team.entry(f.team.clone()).or_default();
-        team.label.clone_from(&f.team);
-        team.add(f);
-        let day = days
-            .entry(f.assigned_at.to_rfc3339()[..10].to_string())
-            .or_default();
-        day.add(f);
-        *team_offers.entry(f.team.clone()).or_default() += 1;
-        let fair = per_rep.entry(f.rep_id).or_default();
-        fair.0 += 1;
-        if f.outcome == AssignmentOutcome::Accepted {
-            fair.1 += 1;
+    let mut by_team: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut days: BTreeMap<i64, Tally> = BTreeMap::new();
+    let mut weeks: BTreeMap<i64, Tally> = BTreeMap::new();
+    let mut groups: BTreeMap<(Dim, String), Counts> = BTreeMap::new();
+    for (k, c) in &cells.offers {
+        if k.dim == Dim::All {
+            totals.counts.merge(c);
+            by_team.entry(k.team.clone()).or_default().counts.merge(c);
+            days.entry(k.day).or_default().counts.merge(c);
+            weeks.entry(monday_of(k.day)).or_default().counts.merge(c);
+        } else {
+            groups.entry((k.dim, k.key.clone())).or_default().merge(c);
         }
-        if f.outcome == AssignmentOutcome::Rejected {
-            let code = f.reason.clone().unwrap_or_else(|| "other".into());
-            if cfg.reason(&code).is_some_and(|r| r.routes_on) {
-                fair.2 += 1;
-            }
-            let e = rep_reasons
-                .entry((f.rep_id.to_string(), code.clone()))
-                .or_insert_with(|| (f.rep_name.clone(), 0));
-            e.1 += 1;
-            let e = source_reasons
-                .entry((f.channel.clone(), code.clone()))
-                .or_insert_with(|| (f.channel.clone(), 0));
-            e.1 += 1;
-            *reasons.entry(code).or_default() += 1;
-        }
-        if f.outcome == AssignmentOutcome::SlaExpired {
-            fair.2 += 1;
-        }
+    }
+    for (name, t) in by_team.iter_mut() {
+        t.label.clone_from(name);
+    }
+    let mut by_rep = BTreeMap::new();
+    let mut by_source = BTreeMap::new();
+    let mut by_campaign = BTreeMap::new();
+    let mut by_band = BTreeMap::new();
+    for ((dim, key), counts) in groups {
+        let (map, label) = match dim {
+            Dim::Rep => (&mut by_rep, rep_name(&key)),
+            Dim::Source => (&mut by_source, key.clone()),
+            Dim::Campaign if key.is_empty() => (&mut by_campaign, "No campaign".to_string()),
+            Dim::Campaign => (&mut by_campaign, key.clone()),
+            Dim::Band => (&mut by_band, key.clone()),
+            Dim::All => continue,
+        };
+        map.insert(key, Tally { label, counts });
+    }
+
+    // (group key, reason) → rejections
+    let mut rep_reasons: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut source_reasons: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (k, &n) in &cells.reasons {
+        let m = match k.dim {
+            Dim::Rep => &mut rep_reasons,
+            Dim::Source => &mut source_reasons,
+            _ => continue,
+        };
+        *m.entry((k.key.clone(), k.reason.clone())).or_default() += n;
     }
     let reason_label = |code: &str| {
         cfg.reason(code)
             .map(|r| r.label.clone())
             .unwrap_or_else(|| code.to_string())
     };
-    let splits = |m: BTreeMap<(String, String), (String, u64)>| -> Vec<ReasonSplit> {
-        m.into_iter()
-            .map(|((key, code), (label, n))| ReasonSplit {
-                key,
-                label,
-                reason_label: reason_label(&code),
-                code,
+    let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+    // Offers that went on to another rep: SLA take-backs and rejections
+    // with a reason that routes on.
+    let mut rerouted: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((rep, code), &n) in &rep_reasons {
+        *reasons.entry(code.as_str()).or_default() += n;
+        if cfg.reason(code).is_some_and(|r| r.routes_on) {
+            *rerouted.entry(rep.as_str()).or_default() += n;
+        }
+    }
+    let splits = |m: &BTreeMap<(String, String), u64>, label: &dyn Fn(&str) -> String| {
+        m.iter()
+            .map(|((key, code), &n)| ReasonSplit {
+                key: key.clone(),
+                label: label(key),
+                reason_label: reason_label(code),
+                code: code.clone(),
                 rejections: n,
             })
-            .collect()
+            .collect::<Vec<_>>()
     };
-    let daily = days
-        .into_iter()
-        .map(|(day, t)| {
-            let r = t.row(day.clone());
-            DailyRow {
-                day,
-                assigned: r.assigned,
-                accepted: r.accepted,
-                rejected: r.rejected,
-                acceptance_rate: r.acceptance_rate,
-                median_seconds_to_decision: r.median_seconds_to_decision,
-            }
-        })
-        .collect();
+    let reasons_by_rep = splits(&rep_reasons, &rep_name);
+    let reasons_by_source = splits(&source_reasons, &|k: &str| k.to_string());
+
     let mut team_weight: BTreeMap<&str, u32> = BTreeMap::new();
     for r in reps {
         *team_weight.entry(r.team.as_str()).or_default() += r.weight;
     }
     let fairness = reps
         .iter()
+        .filter(|r| team.is_none_or(|t| r.team == t))
         .map(|r| {
-            let (offered, accepted, rerouted) = per_rep.get(&r.id).copied().unwrap_or_default();
-            let team_total = team_offers.get(&r.team).copied().unwrap_or(0);
+            let key = r.id.to_string();
+            let c = by_rep.get(&key).map(|t| &t.counts);
+            let offered = c.map_or(0, |c| c.assigned);
+            let team_total = by_team.get(&r.team).map_or(0, |t| t.counts.assigned);
             let weight_total = team_weight.get(r.team.as_str()).copied().unwrap_or(0);
             FairnessRow {
                 rep_id: r.id,
@@ -222,8 +729,9 @@ pub fn aggregate(
                 weight: r.weight,
                 max_open: r.max_open,
                 offered,
-                accepted,
-                rerouted,
+                accepted: c.map_or(0, |c| c.accepted),
+                rerouted: c.map_or(0, |c| c.sla_expired)
+                    + rerouted.get(key.as_str()).copied().unwrap_or(0),
                 share_of_offers: if team_total > 0 {
                     offered as f64 / team_total as f64
                 } else {
@@ -237,18 +745,19 @@ pub fn aggregate(
             }
         })
         .collect();
+
     let total_rejections: u64 = reasons.values().sum();
     let mut by_reason: Vec<ReasonRow> = reasons
         .into_iter()
         .map(|(code, n)| ReasonRow {
-            label: reason_label(&code),
-            code,
+            label: reason_label(code),
+            code: code.to_string(),
             rejections: n,
             share: n as f64 / total_rejections as f64,
         })
         .collect();
     by_reason.sort_by(|a, b| b.rejections.cmp(&a.rejections).then(a.code.cmp(&b.code)));
-    // Bands sort numerically, not as text ("10-19" after "0-9", "100" last).
+    // Bands sort numerically, not as text ("10-19" after "0-9").
     let mut by_score_band = rows(by_band);
     by_score_band.sort_by_key(|r| {
         r.key
@@ -264,15 +773,68 @@ pub fn aggregate(
         by_rep: rows(by_rep),
         by_source: rows(by_source),
         by_score_band,
+        by_campaign: rows(by_campaign),
         by_reason,
         by_team: rows(by_team),
-        reasons_by_rep: splits(rep_reasons),
-        reasons_by_source: splits(source_reasons),
-        daily,
+        reasons_by_rep,
+        reasons_by_source,
+        daily: trend(days),
+        weekly: trend(weeks),
+        queue_waits: Vec::new(),
         fairness,
         feedback_log: Vec::new(),
         feedback_log_truncated: false,
     }
+}
+
+/// One stay in a team's queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueEpisode {
+    pub team: String,
+    pub queued_at: Timestamp,
+    pub left_at: Option<Timestamp>,
+    /// How it ended: to a rep, or back to marketing.
+    pub assigned: bool,
+}
+
+/// Queue waits per team, exact (queue episodes are few next to offers).
+pub fn queue_waits(episodes: &[QueueEpisode], now: Timestamp) -> Vec<QueueWaitRow> {
+    let mut teams: BTreeMap<&str, Vec<&QueueEpisode>> = BTreeMap::new();
+    for e in episodes {
+        teams.entry(e.team.as_str()).or_default().push(e);
+    }
+    teams
+        .into_iter()
+        .map(|(team, eps)| {
+            let mut waits: Vec<f64> = eps
+                .iter()
+                .filter_map(|e| {
+                    e.left_at
+                        .map(|left| (left.millis() - e.queued_at.millis()) as f64 / 1000.0)
+                })
+                .collect();
+            waits.sort_by(f64::total_cmp);
+            let longest = eps
+                .iter()
+                .map(|e| (e.left_at.unwrap_or(now).millis() - e.queued_at.millis()) as f64 / 1000.0)
+                .max_by(f64::total_cmp);
+            let assigned = eps
+                .iter()
+                .filter(|e| e.left_at.is_some() && e.assigned)
+                .count() as u64;
+            let waiting = eps.iter().filter(|e| e.left_at.is_none()).count() as u64;
+            QueueWaitRow {
+                team: team.to_string(),
+                queued: eps.len() as u64,
+                assigned,
+                withdrawn: eps.len() as u64 - assigned - waiting,
+                waiting,
+                median_wait_seconds: quantile(&waits, 0.5),
+                p90_wait_seconds: quantile(&waits, 0.9),
+                longest_wait_seconds: longest,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -297,6 +859,7 @@ mod tests {
             ended_at: Some(Timestamp(1_000_000 + secs * 1000)),
             reason: reason.map(Into::into),
             team: "sales".into(),
+            campaign: (channel == "webinar").then(|| "spring".into()),
         }
     }
 
@@ -331,7 +894,11 @@ mod tests {
             fact(2, "webinar", 99, Pending, 0, None),
         ];
         let reps = [rep(1, 2), rep(2, 1)];
-        let r = aggregate(&cfg, &facts, &reps, Timestamp(0), Timestamp(i64::MAX));
+        let mut cells = Cells::default();
+        for f in &facts {
+            cells.add_fact(f);
+        }
+        let r = aggregate(&cfg, &cells, &reps, None, Timestamp(0), Timestamp(i64::MAX));
         assert_eq!(
             (
                 r.totals.assigned,
@@ -342,7 +909,7 @@ mod tests {
             (7, 2, 3, 1)
         );
         assert_eq!(r.totals.acceptance_rate, Some(2.0 / 5.0));
-        assert_eq!(r.totals.median_seconds_to_accept, Some(120.0));
+        assert_close(r.totals.median_seconds_to_accept, 120.0);
         let rep1 = &r.by_rep[0];
         assert_eq!(
             (rep1.key.as_str(), rep1.accepted, rep1.rejected),
@@ -362,7 +929,7 @@ mod tests {
 
         // Speed: decided offers took 60, 30, 180, 10, 10 s (the SLA
         // take-back and the pending offer are not decisions).
-        assert_eq!(r.totals.median_seconds_to_decision, Some(30.0));
+        assert_close(r.totals.median_seconds_to_decision, 30.0);
         assert_eq!(r.totals.decided_within_5_min, Some(1.0));
         assert_eq!(r.totals.decision_time_histogram, [4, 1, 0, 0, 0, 0, 0]);
         assert_eq!(r.by_team.len(), 1);
@@ -394,6 +961,125 @@ mod tests {
         assert_eq!(r.daily.len(), 1);
         assert_eq!(r.daily[0].day, "1970-01-01");
         assert_eq!(r.daily[0].assigned, 7);
+        assert_eq!(r.weekly.len(), 1);
+        assert_eq!(r.weekly[0].day, "1969-12-29", "the Monday before");
+        // Campaigns: the webinar leads came from "spring", the rest named none.
+        let campaigns: Vec<_> = r
+            .by_campaign
+            .iter()
+            .map(|c| (c.label.as_str(), c.assigned))
+            .collect();
+        assert_eq!(campaigns, [("No campaign", 3), ("spring", 4)]);
+    }
+
+    fn assert_close(got: Option<f64>, want: f64) {
+        let got = got.expect("a value");
+        assert!(
+            (got - want).abs() <= want * RELATIVE_ERROR + 1e-9,
+            "{got} is not within {RELATIVE_ERROR} of {want}"
+        );
+    }
+
+    #[test]
+    fn sketch_quantiles_stay_within_the_stated_error_of_exact_ones() {
+        // A spread of durations from 0 ms to days, deterministic.
+        let mut exact = Vec::new();
+        let mut sketch = Sketch::default();
+        let mut x: u64 = 12345;
+        for i in 0..5000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let ms = if i % 97 == 0 {
+                0
+            } else {
+                (x >> 33) as i64 % (3 * DAY_MS)
+            };
+            sketch.add(ms);
+            exact.push(ms as f64 / 1000.0);
+        }
+        exact.sort_by(f64::total_cmp);
+        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
+            let want = quantile(&exact, q).unwrap();
+            let got = sketch.quantile(q).unwrap();
+            assert!(
+                (got - want).abs() <= want * RELATIVE_ERROR + 1e-9,
+                "q {q}: {got} vs exact {want}"
+            );
+        }
+        // Stored and read back, it is the same sketch; merging adds.
+        let mut c = Counts {
+            decide: sketch.clone(),
+            histogram: [1, 2, 3, 4, 5, 6, 7],
+            ..Default::default()
+        };
+        let bytes = c.encode_speed();
+        let mut back = Counts::default();
+        back.decode_speed(&bytes).unwrap();
+        assert_eq!(back.decide, sketch);
+        assert_eq!(back.histogram, c.histogram);
+        c.merge(&back);
+        assert_eq!(c.decide.count(), 10_000);
+        assert!(
+            Counts::default()
+                .decode_speed(&bytes[..bytes.len() - 1])
+                .is_none()
+        );
+        assert_eq!(Sketch::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn a_period_splits_into_whole_days_and_partial_edges() {
+        let t = |d: i64, h: i64| Timestamp(d * DAY_MS + h * 3_600_000);
+        assert_eq!(
+            Plan::of(t(10, 6), t(13, 18)),
+            Plan {
+                days: Some((11, 13)),
+                edges: vec![(t(10, 6), t(11, 0)), (t(13, 0), t(13, 18))]
+            }
+        );
+        assert_eq!(
+            Plan::of(t(10, 0), t(12, 0)),
+            Plan {
+                days: Some((10, 12)),
+                edges: vec![]
+            }
+        );
+        assert_eq!(
+            Plan::of(t(10, 3), t(11, 2)),
+            Plan {
+                days: None,
+                edges: vec![(t(10, 3), t(11, 2))]
+            }
+        );
+        assert_eq!(monday_of(0), -3);
+        assert_eq!(
+            day_label(monday_of(day_of(Timestamp(1_764_115_200_000)))),
+            "2025-11-24"
+        );
+    }
+
+    #[test]
+    fn queue_waits_count_how_each_stay_ended() {
+        let ep = |team: &str, q: i64, left: Option<i64>, assigned| QueueEpisode {
+            team: team.into(),
+            queued_at: Timestamp(q * 1000),
+            left_at: left.map(|l| Timestamp(l * 1000)),
+            assigned,
+        };
+        let rows = queue_waits(
+            &[
+                ep("emea", 0, Some(60), true),
+                ep("emea", 0, Some(120), true),
+                ep("emea", 0, Some(30), false),
+                ep("emea", 100, None, false),
+            ],
+            Timestamp(1_000_000),
+        );
+        let r = &rows[0];
+        assert_eq!((r.queued, r.assigned, r.withdrawn, r.waiting), (4, 2, 1, 1));
+        assert_eq!(r.median_wait_seconds, Some(60.0));
+        assert_eq!(r.longest_wait_seconds, Some(900.0), "the one still waiting");
     }
 
     fn rep(id: i64, weight: u32) -> Rep {

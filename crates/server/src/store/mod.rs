@@ -9,6 +9,7 @@
 //! trait below.
 
 pub mod sqlite;
+mod sqlite_rollups;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use baton_protocol::{
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
+use crate::report::{Cells, QueueEpisode};
 
 /// Who a bearer token belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +113,8 @@ pub struct LeadFilter {
     pub limit: u32,
 }
 
-/// One assignment with what report grouping needs.
+/// One assignment with what report grouping needs; the lead's score, source
+/// and campaign as they were when it was offered.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AssignmentFact {
     pub rep_id: RepId,
@@ -123,6 +126,8 @@ pub struct AssignmentFact {
     pub assigned_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     pub reason: Option<String>,
+    /// The lead's campaign when it was offered.
+    pub campaign: Option<String>,
 }
 
 /// Reads. A backend runs each read job against one consistent snapshot.
@@ -160,6 +165,16 @@ pub trait ReadTx {
         to: Timestamp,
         team: Option<&str>,
     ) -> Result<Vec<AssignmentFact>>;
+    /// The report rollups of whole UTC days `[first_day, end_day)` (with
+    /// `team`: that team's offers and leads only).
+    fn report_cells(&self, first_day: i64, end_day: i64, team: Option<&str>) -> Result<Cells>;
+    /// Stays in a team's queue that began in `[from, to)`.
+    fn queue_episodes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+    ) -> Result<Vec<QueueEpisode>>;
     /// Scores of the leads received in `[from, to)`, qualified or not (with
     /// `team`: only the leads routed to that team).
     fn lead_scores(&self, from: Timestamp, to: Timestamp, team: Option<&str>) -> Result<Vec<u32>>;
@@ -172,7 +187,11 @@ pub trait ReadTx {
     ) -> Result<Vec<FeedbackLogEntry>>;
 }
 
-/// Writes. A backend runs each write job in a transaction of its own (or a
+/// Writes. Besides the rows themselves, a backend keeps the report rollups
+/// that [`ReadTx::report_cells`] reads in step with them, in the same
+/// transaction: an offer counts when made, its outcome when decided (with
+/// the decision) or taken back at the SLA (when it ends); a lead counts by
+/// its current score and team. A backend runs each write job in a transaction of its own (or a
 /// savepoint of a shared one) that commits whole or not at all, one job at a
 /// time: jobs never interleave.
 pub trait WriteTx: ReadTx {

@@ -13,20 +13,25 @@ use std::thread::JoinHandle;
 
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
-    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep, RepId,
-    ReturnedToMarketing, Role, Team, Timestamp,
+    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, LeadStatus, QueuedLead, Rep,
+    RepId, ReturnedToMarketing, Role, Team, Timestamp,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::{Serialize, de::DeserializeOwned};
 
+use super::sqlite_rollups as rollups;
 use super::{
     AssignmentFact, CommitEffects, JobOutcome, LeadFilter, LeadRow, NewAssignment, NewDecision,
     NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx,
 };
 use crate::error::{Error, Result};
+use crate::report::{Cells, LeadScoreKey, QueueEpisode, day_of};
 
 /// Numbered migrations, applied in order; `PRAGMA user_version` records the last.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_report_rollups.sql")),
+];
 
 /// Most jobs one commit takes; bounds the latency a batch adds to its first job.
 const MAX_BATCH: usize = 512;
@@ -93,10 +98,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
+        if *version == 2 {
+            // The rollups start from what the database already holds.
+            rollups::rebuild(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied database migration");
     }
+    Ok(())
+}
+
+/// Refills the report rollups of the database at `path` in one transaction
+/// (migrating it first if need be); safe while a server runs on it.
+pub fn rebuild_reports(path: &Path) -> Result<()> {
+    let mut conn = open_write_connection(path)?;
+    migrate(&mut conn)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    rollups::rebuild(&tx)?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -250,6 +270,25 @@ fn enum_from_str<T: DeserializeOwned>(s: String) -> rusqlite::Result<T> {
     serde_json::from_value(serde_json::Value::String(s)).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// Where the rollups count a lead: its day of receipt, team and score.
+fn lead_score_key(l: &LeadRow) -> LeadScoreKey {
+    LeadScoreKey {
+        day: day_of(l.created_at),
+        team: l.team.clone().unwrap_or_default(),
+        score: l.intake.score.value.min(100),
+    }
+}
+
+impl SqliteTx<'_> {
+    fn queue_joined(&self, lead: LeadId, team: &str, at: Timestamp) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO queue_waits (lead_id, team, queued_at) VALUES (?1, ?2, ?3)",
+        )?;
+        stmt.execute(params![lead, team, at.millis()])?;
+        Ok(())
+    }
 }
 
 fn ts(ms: i64) -> Timestamp {
@@ -573,28 +612,30 @@ impl ReadTx for SqliteTx<'_> {
         to: Timestamp,
         team: Option<&str>,
     ) -> Result<Vec<AssignmentFact>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT a.rep_id, r.name, l.channel, l.score, a.outcome, a.assigned_at, a.ended_at, d.reason, a.team \
-             FROM assignments a JOIN reps r ON r.id = a.rep_id JOIN leads l ON l.id = a.lead_id \
-             LEFT JOIN decisions d ON d.assignment_id = a.id \
-             WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 AND (?3 IS NULL OR a.team = ?3)",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{} WHERE a.assigned_at >= ?1 AND a.assigned_at < ?2 AND (?3 IS NULL OR a.team = ?3)",
+            rollups::FACT_SELECT
+        ))?;
         let rows = stmt
-            .query_map(params![from.millis(), to.millis(), team], |r| {
-                Ok(AssignmentFact {
-                    rep_id: r.get(0)?,
-                    rep_name: r.get(1)?,
-                    channel: r.get(2)?,
-                    score: r.get(3)?,
-                    outcome: enum_from_str(r.get(4)?)?,
-                    assigned_at: ts(r.get(5)?),
-                    ended_at: opt_ts(r.get(6)?),
-                    reason: r.get(7)?,
-                    team: r.get(8)?,
-                })
-            })?
+            .query_map(
+                params![from.millis(), to.millis(), team],
+                rollups::fact_from_row,
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    fn report_cells(&self, first_day: i64, end_day: i64, team: Option<&str>) -> Result<Cells> {
+        rollups::read(self.conn, first_day, end_day, team)
+    }
+
+    fn queue_episodes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+    ) -> Result<Vec<QueueEpisode>> {
+        rollups::queue_episodes(self.conn, from, to, team)
     }
 
     fn lead_scores(&self, from: Timestamp, to: Timestamp, team: Option<&str>) -> Result<Vec<u32>> {
@@ -679,10 +720,24 @@ impl WriteTx for SqliteTx<'_> {
             l.created_at.millis(),
             l.updated_at.millis(),
         ])?;
-        Ok(self.conn.last_insert_rowid())
+        let id = self.conn.last_insert_rowid();
+        rollups::add_lead_score(self.conn, &lead_score_key(l), 1)?;
+        if let (Some(team), Some(at)) = (&l.team, l.queued_at) {
+            self.queue_joined(id, team, at)?;
+        }
+        Ok(id)
     }
 
     fn update_lead(&mut self, l: &LeadRow) -> Result<()> {
+        // What the rollups counted this lead as, to move it if that changed.
+        let mut prior = self
+            .conn
+            .prepare_cached("SELECT score, team, queued_at, created_at FROM leads WHERE id = ?1")?;
+        let (old_score, old_team, old_queued, created): (u32, Option<String>, Option<i64>, i64) =
+            prior
+                .query_row([l.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?
+                .ok_or_else(|| Error::Internal(format!("lead {} vanished", l.id)))?;
         let mut stmt = self.conn.prepare_cached(
             "UPDATE leads SET status = ?2, payload = ?3, payload_hash = ?4, score = ?5, channel = ?6, \
              team = ?7, current_assignment = ?8, queued_at = ?9, returned_reason = ?10, \
@@ -709,6 +764,32 @@ impl WriteTx for SqliteTx<'_> {
         ])?;
         if changed != 1 {
             return Err(Error::Internal(format!("lead {} vanished", l.id)));
+        }
+        let new_key = lead_score_key(l);
+        let old_key = LeadScoreKey {
+            day: day_of(ts(created)),
+            team: old_team.unwrap_or_default(),
+            score: old_score.min(100),
+        };
+        if old_key != new_key {
+            rollups::add_lead_score(self.conn, &old_key, -1)?;
+            rollups::add_lead_score(self.conn, &new_key, 1)?;
+        }
+        match (old_queued, l.queued_at, &l.team) {
+            (None, Some(at), Some(team)) => self.queue_joined(l.id, team, at)?,
+            (Some(_), None, _) => {
+                let outcome = if l.status == LeadStatus::Assigned {
+                    "assigned"
+                } else {
+                    "withdrawn"
+                };
+                let mut left = self.conn.prepare_cached(
+                    "UPDATE queue_waits SET left_at = ?2, outcome = ?3 \
+                     WHERE lead_id = ?1 AND left_at IS NULL",
+                )?;
+                left.execute(params![l.id, l.updated_at.millis(), outcome])?;
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -787,11 +868,14 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
+        // The offer keeps the lead's score, source and campaign as they are now.
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
+             score, channel, campaign) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, l.score, l.channel, \
+             json_extract(l.payload, '$.source.campaign') FROM leads l WHERE l.id = ?1",
         )?;
-        stmt.execute(params![
+        let inserted = stmt.execute(params![
             a.lead_id,
             a.rep_id,
             a.team,
@@ -800,7 +884,14 @@ impl WriteTx for SqliteTx<'_> {
             a.assigned_at.millis(),
             a.sla_due_at.millis()
         ])?;
-        Ok(self.conn.last_insert_rowid())
+        if inserted != 1 {
+            return Err(Error::Internal(format!("lead {} vanished", a.lead_id)));
+        }
+        let id = self.conn.last_insert_rowid();
+        let mut cells = Cells::default();
+        cells.add_offer(&rollups::fact_of_assignment(self.conn, id)?);
+        rollups::apply(self.conn, &cells)?;
+        Ok(id)
     }
 
     fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
@@ -811,6 +902,13 @@ impl WriteTx for SqliteTx<'_> {
             return Err(Error::Internal(format!(
                 "assignment {id} was no longer pending"
             )));
+        }
+        // Decisions are counted with their decision row (insert_decision),
+        // which carries the reason.
+        if rollups::counted_on_end(outcome) {
+            let mut cells = Cells::default();
+            cells.add_outcome(&rollups::fact_of_assignment(self.conn, id)?);
+            rollups::apply(self.conn, &cells)?;
         }
         Ok(())
     }
@@ -840,7 +938,18 @@ impl WriteTx for SqliteTx<'_> {
             d.note,
             d.decided_at.millis()
         ])?;
-        Ok(self.conn.last_insert_rowid())
+        let id = self.conn.last_insert_rowid();
+        let fact = rollups::fact_of_assignment(self.conn, d.assignment_id)?;
+        if rollups::counted_on_end(fact.outcome) || fact.outcome == AssignmentOutcome::Pending {
+            return Err(Error::Internal(format!(
+                "decision on assignment {} recorded before the assignment ended",
+                d.assignment_id
+            )));
+        }
+        let mut cells = Cells::default();
+        cells.add_outcome(&fact);
+        rollups::apply(self.conn, &cells)?;
+        Ok(id)
     }
 
     fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
