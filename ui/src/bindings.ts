@@ -248,7 +248,7 @@ team: string | null, target_rate: number | null, };
 /**
  * The tables a review can export.
  */
-export type ReviewTable = "feedback_log" | "by_rep" | "by_source" | "by_score_band" | "reasons" | "calibration";
+export type ReviewTable = "feedback_log" | "by_rep" | "by_source" | "by_score_band" | "by_campaign" | "by_team" | "daily" | "weekly" | "reasons" | "reasons_by_rep" | "reasons_by_source" | "fairness" | "queue_waits" | "calibration" | "source_calibration";
 
 /**
  * A lead as the review opens it: its context and everything that happened to it.
@@ -277,7 +277,12 @@ export type QueuedLead = { lead_id: number, external_id: string, name: string, c
 /**
  * `GET /v1/reports/handoff`: how handoffs went in `[from, to)` (by assignment time).
  */
-export type HandoffReport = { from: Timestamp, to: Timestamp, totals: ReportRow, by_rep: Array<ReportRow>, by_source: Array<ReportRow>, by_score_band: Array<ReportRow>, by_reason: Array<ReasonRow>, 
+export type HandoffReport = { from: Timestamp, to: Timestamp, totals: ReportRow, by_rep: Array<ReportRow>, by_source: Array<ReportRow>, by_score_band: Array<ReportRow>, 
+/**
+ * One row per marketing campaign (key = campaign; `""` for leads
+ * that named none).
+ */
+by_campaign: Array<ReportRow>, by_reason: Array<ReasonRow>, 
 /**
  * One row per team (key = team name).
  */
@@ -294,6 +299,16 @@ reasons_by_source: Array<ReasonSplit>,
  * Offers per UTC day of the period, oldest first.
  */
 daily: Array<DailyRow>, 
+/**
+ * Offers per ISO week (Monday to Sunday, UTC; `day` is the Monday),
+ * oldest first. The first and last weeks may hold only part of a week.
+ */
+weekly: Array<DailyRow>, 
+/**
+ * Per team: leads that waited in the queue for want of an eligible rep,
+ * among those queued in the period.
+ */
+queue_waits: Array<QueueWaitRow>, 
 /**
  * Offers per rep against the rep's routing weight and cap.
  */
@@ -317,6 +332,8 @@ assigned: number, accepted: number, rejected: number,
 acceptance_rate?: number | null, median_seconds_to_accept?: number | null, p90_seconds_to_accept?: number | null, sla_breaches: number, 
 /**
  * Time from offer to decision (accepted or rejected), quantiles.
+ * Quantiles (here and to accept) come from mergeable histograms and
+ * are within 1% of the exact order statistic.
  */
 median_seconds_to_decision?: number | null, p90_seconds_to_decision?: number | null, 
 /**
@@ -348,7 +365,37 @@ export type DailyRow = {
 /**
  * `YYYY-MM-DD`.
  */
-day: string, assigned: number, accepted: number, rejected: number, acceptance_rate?: number | null, median_seconds_to_decision?: number | null, };
+day: string, assigned: number, accepted: number, rejected: number, acceptance_rate?: number | null, median_seconds_to_decision?: number | null, p90_seconds_to_decision?: number | null, decided_within_1_hour?: number | null, };
+
+/**
+ * Queue waits of one team: leads that found no eligible rep (all away, at
+ * their cap, or already passed on them) and waited.
+ */
+export type QueueWaitRow = { team: string, 
+/**
+ * Times a lead joined the queue in the period.
+ */
+queued: number, 
+/**
+ * Of those, left the queue to a rep.
+ */
+assigned: number, 
+/**
+ * Of those, left the queue back to marketing (score fell, or updated).
+ */
+withdrawn: number, 
+/**
+ * Of those, still waiting now.
+ */
+waiting: number, 
+/**
+ * Waits that ended, quantiles in seconds.
+ */
+median_wait_seconds?: number | null, p90_wait_seconds?: number | null, 
+/**
+ * The longest wait, ended or still going.
+ */
+longest_wait_seconds?: number | null, };
 
 /**
  * Whether the router shared leads out as configured.

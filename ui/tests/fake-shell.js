@@ -388,6 +388,7 @@
         by_rep: group((e) => e.rep_name),
         by_source: group((e) => e.source),
         by_score_band: group((e) => bandOf(e.score)),
+        by_campaign: group((e) => (e.score >= 70 ? "spring-webinar" : "")).map((r) => ({ ...r, label: r.key || "No campaign" })),
         by_reason: byReason,
         by_team: [rowOf("emea", "emea", log)],
         reasons_by_rep: [...rejections.reduce((m, e) => {
@@ -397,7 +398,16 @@
           return m.set(k, r);
         }, new Map()).values()],
         reasons_by_source: [],
-        daily: [{ day: "2026-11-25", assigned: log.length, accepted: 27, rejected: 13, acceptance_rate: 27 / 40, median_seconds_to_decision: 900 }],
+        daily: [
+          { day: "2026-11-24", assigned: 20, accepted: 12, rejected: 8, acceptance_rate: 0.6, median_seconds_to_decision: 600, p90_seconds_to_decision: 2400, decided_within_1_hour: 0.95 },
+          { day: "2026-11-25", assigned: log.length - 20, accepted: 15, rejected: 5, acceptance_rate: 0.75, median_seconds_to_decision: 900, p90_seconds_to_decision: 3000, decided_within_1_hour: 0.9 },
+        ],
+        weekly: [
+          { day: "2026-11-23", assigned: log.length, accepted: 27, rejected: 13, acceptance_rate: 27 / 40, median_seconds_to_decision: 780, p90_seconds_to_decision: 2900, decided_within_1_hour: 0.925 },
+        ],
+        queue_waits: [
+          { team: "emea", queued: 9, assigned: 6, withdrawn: 1, waiting: 2, median_wait_seconds: 1260, p90_wait_seconds: 5400, longest_wait_seconds: 9000 },
+        ],
         fairness: reps.map((name, i) => ({
           rep_id: i + 1, rep_name: name, team: "emea", weight: i + 1, max_open: 25,
           offered: log.filter((e) => e.rep_name === name).length, accepted: 0, rerouted: i,

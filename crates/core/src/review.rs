@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use baton_protocol::{
-    CalibrationReport, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId, QueuedLead,
-    ReasonRow, ReportRow, Role, Timestamp,
+    CalibrationReport, DailyRow, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId,
+    QueuedLead, ReasonSplit, ReportRow, Role, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -163,8 +163,17 @@ pub enum ReviewTable {
     ByRep,
     BySource,
     ByScoreBand,
+    ByCampaign,
+    ByTeam,
+    Daily,
+    Weekly,
     Reasons,
+    ReasonsByRep,
+    ReasonsBySource,
+    Fairness,
+    QueueWaits,
     Calibration,
+    SourceCalibration,
 }
 
 /// One CSV cell. Lead content is untrusted: a cell a spreadsheet would run
@@ -192,8 +201,19 @@ fn line(out: &mut String, cells: &[String]) {
     out.push_str("\r\n");
 }
 
-fn report_rows(out: &mut String, rows: &[ReportRow]) {
+/// Writes a header line, then one line per row.
+fn table(out: &mut String, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
     line(
+        out,
+        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    );
+    for r in rows {
+        line(out, &r);
+    }
+}
+
+fn report_rows(out: &mut String, rows: &[ReportRow]) {
+    table(
         out,
         &[
             "key",
@@ -205,13 +225,13 @@ fn report_rows(out: &mut String, rows: &[ReportRow]) {
             "median_seconds_to_accept",
             "p90_seconds_to_accept",
             "sla_breaches",
-        ]
-        .map(String::from),
-    );
-    for r in rows {
-        line(
-            out,
-            &[
+            "median_seconds_to_decision",
+            "p90_seconds_to_decision",
+            "decided_within_5_min",
+            "decided_within_1_hour",
+        ],
+        rows.iter().map(|r| {
+            vec![
                 r.key.clone(),
                 r.label.clone(),
                 r.assigned.to_string(),
@@ -221,31 +241,61 @@ fn report_rows(out: &mut String, rows: &[ReportRow]) {
                 opt(r.median_seconds_to_accept),
                 opt(r.p90_seconds_to_accept),
                 r.sla_breaches.to_string(),
-            ],
-        );
-    }
+                opt(r.median_seconds_to_decision),
+                opt(r.p90_seconds_to_decision),
+                opt(r.decided_within_5_min),
+                opt(r.decided_within_1_hour),
+            ]
+        }),
+    );
 }
 
-fn reasons(out: &mut String, rows: &[ReasonRow]) {
-    line(
+fn trend(out: &mut String, rows: &[DailyRow]) {
+    table(
         out,
-        &["code", "label", "rejections", "share"].map(String::from),
+        &[
+            "period_start",
+            "assigned",
+            "accepted",
+            "rejected",
+            "acceptance_rate",
+            "median_seconds_to_decision",
+            "p90_seconds_to_decision",
+            "decided_within_1_hour",
+        ],
+        rows.iter().map(|d| {
+            vec![
+                d.day.clone(),
+                d.assigned.to_string(),
+                d.accepted.to_string(),
+                d.rejected.to_string(),
+                opt(d.acceptance_rate),
+                opt(d.median_seconds_to_decision),
+                opt(d.p90_seconds_to_decision),
+                opt(d.decided_within_1_hour),
+            ]
+        }),
     );
-    for r in rows {
-        line(
-            out,
-            &[
-                r.code.clone(),
+}
+
+fn splits(out: &mut String, group: &str, rows: &[ReasonSplit]) {
+    table(
+        out,
+        &[group, "label", "reason", "reason_label", "rejections"],
+        rows.iter().map(|r| {
+            vec![
+                r.key.clone(),
                 r.label.clone(),
+                r.code.clone(),
+                r.reason_label.clone(),
                 r.rejections.to_string(),
-                r.share.to_string(),
-            ],
-        );
-    }
+            ]
+        }),
+    );
 }
 
 fn log(out: &mut String, rows: &[FeedbackLogEntry]) {
-    line(
+    table(
         out,
         &[
             "decided_at",
@@ -261,13 +311,9 @@ fn log(out: &mut String, rows: &[FeedbackLogEntry]) {
             "note",
             "assigned_at",
             "seconds_to_decision",
-        ]
-        .map(String::from),
-    );
-    for e in rows {
-        line(
-            out,
-            &[
+        ],
+        rows.iter().map(|e| {
+            vec![
                 e.decided_at.to_rfc3339(),
                 e.lead_id.to_string(),
                 e.external_id.clone(),
@@ -281,46 +327,136 @@ fn log(out: &mut String, rows: &[FeedbackLogEntry]) {
                 opt(e.note.as_ref()),
                 e.assigned_at.to_rfc3339(),
                 e.seconds_to_decision.to_string(),
-            ],
-        );
-    }
+            ]
+        }),
+    );
 }
 
 /// The table as CSV (RFC 4180: comma-separated, CRLF, quoted where needed).
-pub fn csv(data: &ReviewData, table: ReviewTable) -> String {
+pub fn csv(data: &ReviewData, which: ReviewTable) -> String {
     let mut out = String::new();
+    let o = &mut out;
     let h = &data.handoff;
-    match table {
-        ReviewTable::FeedbackLog => log(&mut out, &h.feedback_log),
-        ReviewTable::ByRep => report_rows(&mut out, &h.by_rep),
-        ReviewTable::BySource => report_rows(&mut out, &h.by_source),
-        ReviewTable::ByScoreBand => report_rows(&mut out, &h.by_score_band),
-        ReviewTable::Reasons => reasons(&mut out, &h.by_reason),
-        ReviewTable::Calibration => {
-            line(
-                &mut out,
-                &[
-                    "band",
-                    "accepted",
-                    "rejected",
-                    "acceptance_rate",
-                    "threshold",
+    let c = &data.calibration;
+    match which {
+        ReviewTable::FeedbackLog => log(o, &h.feedback_log),
+        ReviewTable::ByRep => report_rows(o, &h.by_rep),
+        ReviewTable::BySource => report_rows(o, &h.by_source),
+        ReviewTable::ByScoreBand => report_rows(o, &h.by_score_band),
+        ReviewTable::ByCampaign => report_rows(o, &h.by_campaign),
+        ReviewTable::ByTeam => report_rows(o, &h.by_team),
+        ReviewTable::Daily => trend(o, &h.daily),
+        ReviewTable::Weekly => trend(o, &h.weekly),
+        ReviewTable::Reasons => table(
+            o,
+            &["code", "label", "rejections", "share"],
+            h.by_reason.iter().map(|r| {
+                vec![
+                    r.code.clone(),
+                    r.label.clone(),
+                    r.rejections.to_string(),
+                    r.share.to_string(),
                 ]
-                .map(String::from),
-            );
-            for b in &data.calibration.by_band {
-                line(
-                    &mut out,
-                    &[
-                        b.band.clone(),
-                        b.accepted.to_string(),
-                        b.rejected.to_string(),
-                        opt(b.acceptance_rate),
-                        data.calibration.threshold.to_string(),
-                    ],
-                );
-            }
-        }
+            }),
+        ),
+        ReviewTable::ReasonsByRep => splits(o, "rep_id", &h.reasons_by_rep),
+        ReviewTable::ReasonsBySource => splits(o, "source", &h.reasons_by_source),
+        ReviewTable::Fairness => table(
+            o,
+            &[
+                "rep_id",
+                "rep",
+                "team",
+                "weight",
+                "max_open",
+                "offered",
+                "accepted",
+                "rerouted",
+                "share_of_offers",
+                "share_of_weight",
+            ],
+            h.fairness.iter().map(|f| {
+                vec![
+                    f.rep_id.to_string(),
+                    f.rep_name.clone(),
+                    f.team.clone(),
+                    f.weight.to_string(),
+                    f.max_open.to_string(),
+                    f.offered.to_string(),
+                    f.accepted.to_string(),
+                    f.rerouted.to_string(),
+                    f.share_of_offers.to_string(),
+                    f.share_of_weight.to_string(),
+                ]
+            }),
+        ),
+        ReviewTable::QueueWaits => table(
+            o,
+            &[
+                "team",
+                "queued",
+                "assigned",
+                "withdrawn",
+                "waiting",
+                "median_wait_seconds",
+                "p90_wait_seconds",
+                "longest_wait_seconds",
+            ],
+            h.queue_waits.iter().map(|q| {
+                vec![
+                    q.team.clone(),
+                    q.queued.to_string(),
+                    q.assigned.to_string(),
+                    q.withdrawn.to_string(),
+                    q.waiting.to_string(),
+                    opt(q.median_wait_seconds),
+                    opt(q.p90_wait_seconds),
+                    opt(q.longest_wait_seconds),
+                ]
+            }),
+        ),
+        ReviewTable::Calibration => table(
+            o,
+            &[
+                "band",
+                "accepted",
+                "rejected",
+                "acceptance_rate",
+                "threshold",
+            ],
+            c.by_band.iter().map(|b| {
+                vec![
+                    b.band.clone(),
+                    b.accepted.to_string(),
+                    b.rejected.to_string(),
+                    opt(b.acceptance_rate),
+                    c.threshold.to_string(),
+                ]
+            }),
+        ),
+        ReviewTable::SourceCalibration => table(
+            o,
+            &[
+                "source",
+                "decided",
+                "rejected",
+                "expected_rejected",
+                "rejection_ratio",
+                "z_score",
+                "flagged",
+            ],
+            c.by_source.iter().map(|x| {
+                vec![
+                    x.source.clone(),
+                    x.decided.to_string(),
+                    x.rejected.to_string(),
+                    x.expected_rejected.to_string(),
+                    opt(x.rejection_ratio),
+                    opt(x.z_score),
+                    x.flagged.to_string(),
+                ]
+            }),
+        ),
     }
     out
 }

@@ -7,7 +7,7 @@
 //! decisions and SLA take-backs run in time order, exactly as the live
 //! server would run them (intake, `record_feedback`, `expire_overdue`).
 
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use baton_protocol::{DecisionKind, FeedbackRequest, LeadId, RepId, Timestamp};
@@ -51,8 +51,8 @@ struct State {
     rng: Rng,
     next_lead: u64,
     decisions: BinaryHeap<Due>,
-    /// Pending offers a decision (or silence) was already drawn for.
-    drawn: HashSet<i64>,
+    /// The newest offer a decision (or silence) was drawn for.
+    last_offer: i64,
     summary: HistorySummary,
 }
 
@@ -63,7 +63,7 @@ pub async fn replay(db: &Db, cfg: Arc<Config>, spec: HistorySpec) -> Result<Hist
         rng: Rng::new(spec.seed),
         next_lead: 0,
         decisions: BinaryHeap::new(),
-        drawn: HashSet::new(),
+        last_offer: 0,
         summary: HistorySummary::default(),
     };
     let first = spec.end_day - i64::from(spec.days);
@@ -89,7 +89,7 @@ pub async fn replay(db: &Db, cfg: Arc<Config>, spec: HistorySpec) -> Result<Hist
                     let Some(due) = tx.next_sla_due()? else { break };
                     now = now.max(due.millis());
                     routing::expire_overdue(tx, &cfg2, Timestamp(now))?;
-                    draw_decisions(tx, &cfg2, Timestamp(now), &mut state)?;
+                    draw_decisions(tx, Timestamp(now), &mut state)?;
                 } else {
                     now += 60_000;
                 }
@@ -120,7 +120,7 @@ fn replay_day(
         intake.external_id = format!("hist-{}-{n}", spec.seed);
         routing::intake(tx, cfg, intake, Timestamp(at))?;
         state.summary.leads += 1;
-        draw_decisions(tx, cfg, Timestamp(at), state)?;
+        draw_decisions(tx, Timestamp(at), state)?;
     }
     run_until(tx, cfg, (day + 1) * DAY_MS, state)
 }
@@ -145,25 +145,15 @@ fn run_until(tx: &mut dyn WriteTx, cfg: &Config, until: i64, state: &mut State) 
         } else if let Some(d) = state.decisions.pop() {
             decide(tx, cfg, &d, state)?;
         }
-        draw_decisions(tx, cfg, Timestamp(next), state)?;
+        draw_decisions(tx, Timestamp(next), state)?;
     }
 }
 
-/// Draws how each new pending offer will end: decided after a while, or
-/// never (left to the SLA).
-fn draw_decisions(
-    tx: &mut dyn WriteTx,
-    _cfg: &Config,
-    now: Timestamp,
-    state: &mut State,
-) -> Result<()> {
-    let pending = tx.due_assignments(Timestamp(i64::MAX), 100_000)?;
-    let open: HashSet<i64> = pending.iter().map(|a| a.id).collect();
-    state.drawn.retain(|id| open.contains(id));
-    for a in pending {
-        if !state.drawn.insert(a.id) {
-            continue;
-        }
+/// Draws how each new offer will end: decided after a while, or never
+/// (left to the SLA).
+fn draw_decisions(tx: &mut dyn WriteTx, now: Timestamp, state: &mut State) -> Result<()> {
+    for a in tx.offers_after(state.last_offer, 10_000)? {
+        state.last_offer = a.id;
         state.summary.offers += 1;
         let rng = &mut state.rng;
         // Most reps answer within minutes; some take an hour; a few never do.

@@ -104,6 +104,10 @@ struct DemoArgs {
     /// Leads per replayed day.
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     history_leads_per_day: u32,
+    /// Reps to add besides the named demo reps, shared between the teams
+    /// (a bigger sales floor for large histories).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    extra_reps: u32,
 }
 
 #[derive(Args)]
@@ -426,6 +430,14 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         };
         rep_tokens.push((rep.name, token));
+    }
+    for i in 1..=a.extra_reps {
+        let team = if i % 2 == 0 { "emea" } else { "americas" };
+        let (name, email) = (format!("Demo Rep {i}"), format!("rep{i}@demo.baton.test"));
+        match baton.add_rep(&name, &email, team, 1, 25).await {
+            Ok(_) | Err(Error::InvalidField { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let seed = a.seed.unwrap_or_else(|| Timestamp::now().millis() as u64);
     if fresh && a.history_days > 0 {

@@ -77,6 +77,30 @@ test("speed-to-lead as a distribution, and offers against routing weight", async
   await page.close();
 });
 
+test("trends by day or by week, acceptance by campaign, queue waits in the period, each exportable", async () => {
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
+  await page.getByTestId("chart-by_campaign").locator("canvas").waitFor();
+  const campaigns = await page.getByTestId("chart-by_campaign").locator("..").locator("table").innerText();
+  assert.match(campaigns, /No campaign/);
+  assert.match(campaigns, /spring-webinar/);
+  await page.getByTestId("tab-speed").click();
+  assert.match(await page.getByTestId("trend-table").innerText(), /2026-11-24[\s\S]*2026-11-25/);
+  await page.getByTestId("trend-weekly").click();
+  const weekly = await page.getByTestId("trend-table").innerText();
+  assert.match(weekly, /Week of/);
+  assert.match(weekly, /2026-11-23\t40\t27\t13\t67\.5%/);
+  assert.doesNotMatch(weekly, /2026-11-24/);
+  await page.getByTestId("chart-trend-speed").locator("canvas").waitFor();
+  await page.getByTestId("export-weekly").click();
+  await page.getByRole("status").filter({ hasText: "baton-weekly" }).waitFor();
+  await page.getByTestId("tab-fairness").click();
+  assert.match(await page.getByTestId("queue-waits-table").innerText(), /emea\t9\t6\t1\t2\t21 min/);
+  await page.getByTestId("export-queue_waits").click();
+  await page.getByRole("status").filter({ hasText: "baton-queue-waits" }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("any lead in the log opens with its full context and history", async () => {
   const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
   await page.getByTestId("tab-log").click();

@@ -138,6 +138,8 @@ pub trait ReadTx {
     fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>>;
     fn assignment(&self, id: i64) -> Result<Option<Assignment>>;
     fn assignments_of_lead(&self, lead: LeadId) -> Result<Vec<Assignment>>;
+    /// Offers with an id above `after`, oldest first.
+    fn offers_after(&self, after: i64, limit: u32) -> Result<Vec<Assignment>>;
     fn decisions_of_lead(&self, lead: LeadId) -> Result<Vec<Decision>>;
     fn events_of_lead(&self, lead: LeadId) -> Result<Vec<LeadEvent>>;
     fn rep(&self, id: RepId) -> Result<Option<Rep>>;

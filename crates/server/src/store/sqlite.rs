@@ -470,6 +470,16 @@ impl ReadTx for SqliteTx<'_> {
         Ok(rows)
     }
 
+    fn offers_after(&self, after: i64, limit: u32) -> Result<Vec<Assignment>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.id > ?1 ORDER BY a.id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![after, limit], assignment_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn decisions_of_lead(&self, lead: LeadId) -> Result<Vec<Decision>> {
         let mut stmt = self
             .conn
