@@ -518,4 +518,65 @@ mod tests {
         assert_eq!(cell("+1 555"), "'+1 555");
         assert_eq!(cell("line\nbreak"), "\"line\nbreak\"");
     }
+
+    #[test]
+    fn every_table_exports_a_header_and_one_line_per_row() {
+        let row = |key: &str| {
+            serde_json::json!({"key": key, "label": key, "assigned": 3, "accepted": 2,
+                "rejected": 1, "sla_breaches": 0, "acceptance_rate": 0.6666})
+        };
+        let day =
+            |d: &str| serde_json::json!({"day": d, "assigned": 3, "accepted": 2, "rejected": 1});
+        let t = "2026-11-25T00:00:00Z";
+        let data: ReviewData = serde_json::from_value(serde_json::json!({
+            "handoff": {
+                "from": t, "to": t, "totals": row("all"),
+                "by_rep": [row("1"), row("2")], "by_source": [row("webinar")],
+                "by_score_band": [row("60-69")], "by_campaign": [row(""), row("=cmd()")],
+                "by_team": [row("emea")], "by_reason": [],
+                "reasons_by_rep": [{"key": "1", "label": "Ava", "code": "no_budget",
+                    "reason_label": "No budget", "rejections": 1}],
+                "reasons_by_source": [],
+                "daily": [day("2026-11-24"), day("2026-11-25")], "weekly": [day("2026-11-23")],
+                "queue_waits": [{"team": "emea", "queued": 3, "assigned": 1, "withdrawn": 1,
+                    "waiting": 1, "median_wait_seconds": 60.0}],
+                "fairness": [], "feedback_log": [], "feedback_log_truncated": false
+            },
+            "calibration": {"from": t, "to": t, "threshold": 60, "decided": 3, "accepted": 2,
+                "by_band": [{"band": "60-69", "low": 60, "accepted": 2, "rejected": 1}],
+                "by_source": [{"source": "webinar", "decided": 3, "rejected": 1,
+                    "expected_rejected": 1.0, "flagged": false}]},
+            "fetched_at": t, "offline": false
+        }))
+        .unwrap();
+        use ReviewTable::*;
+        for (table, rows) in [
+            (FeedbackLog, 0),
+            (ByRep, 2),
+            (BySource, 1),
+            (ByScoreBand, 1),
+            (ByCampaign, 2),
+            (ByTeam, 1),
+            (Daily, 2),
+            (Weekly, 1),
+            (Reasons, 0),
+            (ReasonsByRep, 1),
+            (ReasonsBySource, 0),
+            (Fairness, 0),
+            (QueueWaits, 1),
+            (Calibration, 1),
+            (SourceCalibration, 1),
+        ] {
+            let text = csv(&data, table);
+            let lines: Vec<&str> = text.split_terminator("\r\n").collect();
+            assert_eq!(lines.len(), rows + 1, "{table:?}: {text}");
+            let commas = lines[0].matches(',').count();
+            assert!(
+                lines.iter().all(|l| l.matches(',').count() == commas),
+                "{table:?}: {text}"
+            );
+        }
+        assert!(csv(&data, ByCampaign).contains("\r\n'=cmd(),'=cmd(),3,"));
+        assert!(csv(&data, QueueWaits).ends_with("emea,3,1,1,1,60,,\r\n"));
+    }
 }
