@@ -23,6 +23,7 @@ async fn report_figures_match_the_decisions_made() {
             "webinar".into()
         };
         l.score.value = 60 + (i * 3) as u32;
+        l.source.campaign = (i < 5).then(|| "spring-webinar".to_string());
         let l = intake.push(&l).await.lead;
         let holder = l.assignment.as_ref().unwrap().rep_name.clone();
         let client = &reps.iter().find(|(n, _)| *n == holder).unwrap().1;
@@ -87,6 +88,14 @@ async fn report_figures_match_the_decisions_made() {
     assert_eq!(report.by_team.len(), 1);
     assert_eq!(report.by_team[0].assigned, 12);
     assert_eq!(report.daily.iter().map(|d| d.assigned).sum::<u64>(), 12);
+    assert_eq!(report.weekly.iter().map(|d| d.assigned).sum::<u64>(), 12);
+    // Campaigns: the first five leads named one, the rest none.
+    let campaigns: Vec<_> = report
+        .by_campaign
+        .iter()
+        .map(|c| (c.label.as_str(), c.assigned))
+        .collect();
+    assert_eq!(campaigns, [("No campaign", 7), ("spring-webinar", 5)]);
     for f in &report.fairness {
         let (a, r) = expect[&f.rep_name];
         assert_eq!(f.offered, a + r, "rep {}", f.rep_name);
@@ -238,4 +247,29 @@ async fn reports_for_one_team_hold_only_its_offers() {
     let bad = manager.get("/v1/reports/handoff?team=nowhere").await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.error_field(), "team");
+}
+
+/// A lead that found its only rep at their cap waited in the queue; the
+/// report says so, with how the stay ended and how long it lasted.
+#[tokio::test]
+async fn queue_waits_say_who_waited_and_how_it_ended() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 1);
+    let intake = server.intake();
+    let manager = server.manager();
+    let first = intake.push(&lead("qw-1")).await.lead;
+    let second = intake.push(&lead("qw-2")).await.lead;
+    assert!(second.assignment.is_none(), "Ava is at her cap of 1");
+    let report: HandoffReport = manager.get("/v1/reports/handoff").await.json();
+    let q = &report.queue_waits[0];
+    assert_eq!((q.queued, q.assigned, q.waiting), (1, 0, 1));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(ava.accept(first.id).await.status, 200);
+    let report: HandoffReport = manager.get("/v1/reports/handoff").await.json();
+    let q = &report.queue_waits[0];
+    assert_eq!(q.team, "sales");
+    assert_eq!((q.queued, q.assigned, q.withdrawn, q.waiting), (1, 1, 0, 0));
+    let waited = q.median_wait_seconds.unwrap();
+    assert!(waited >= 0.3, "waited {waited} s");
+    assert_eq!(q.longest_wait_seconds, Some(waited));
 }
