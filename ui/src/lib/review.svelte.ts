@@ -9,6 +9,7 @@ export const PERIODS: [number, string][] = [
   [30, "Last 30 days"],
   [90, "Last 90 days"],
   [365, "Last 12 months"],
+  [0, "Chosen dates…"],
 ];
 
 export type LogFilter = {
@@ -40,7 +41,11 @@ export function filterLog(log: FeedbackLogEntry[], f: LogFilter): FeedbackLogEnt
 
 export class ReviewState {
   readonly backend: Backend;
+  /** Days back from now, or 0 for the chosen dates below. */
   days = $state(30);
+  /** First and last UTC day (`YYYY-MM-DD`) of a chosen period, both included. */
+  fromDay = $state("");
+  toDay = $state("");
   /** One team's review, or every team's (""). */
   team = $state("");
   /** The teams seen in a review of every team, for the team picker. */
@@ -71,13 +76,29 @@ export class ReviewState {
     await this.load();
   }
 
+  /** The period asked for, or a message saying what is wrong with it. */
+  period(now: number): { from: string; to: string } | string {
+    if (this.days > 0) {
+      return { from: new Date(now - this.days * DAY).toISOString(), to: new Date(now + 1000).toISOString() };
+    }
+    const from = Date.parse(`${this.fromDay}T00:00:00Z`);
+    const last = Date.parse(`${this.toDay}T00:00:00Z`);
+    if (Number.isNaN(from) || Number.isNaN(last)) return "Choose the first and the last day of the period.";
+    if (last < from) return "The period's last day is before its first day.";
+    return { from: new Date(from).toISOString(), to: new Date(last + DAY).toISOString() };
+  }
+
   async load(now: number = Date.now()): Promise<void> {
+    const period = this.period(now);
+    if (typeof period === "string") {
+      this.error = period;
+      return;
+    }
     this.loading = true;
     this.error = null;
     try {
       this.data = await this.backend.reviewLoad({
-        from: new Date(now - this.days * DAY).toISOString(),
-        to: new Date(now + 1000).toISOString(),
+        ...period,
         team: this.team || null,
         target_rate: this.target === null ? null : this.target / 100,
       });

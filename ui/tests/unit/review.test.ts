@@ -76,4 +76,20 @@ describe("review", () => {
     expect(review.log.every((e) => e.reason === "other")).toBe(true);
     expect(review.log.length).toBeGreaterThan(0);
   });
+
+  it("loads chosen dates as whole UTC days, and says what is wrong with a backwards period", async () => {
+    const fake = installFakeShell({ role: "manager" });
+    const review = new ReviewState(tauriBackend);
+    review.days = 0;
+    review.fromDay = "2026-07-01";
+    review.toDay = "2026-09-30";
+    await review.load();
+    const call = fake.calls.filter((c) => c.cmd === "review_load").pop()!;
+    expect(call.args.query).toMatchObject({ from: "2026-07-01T00:00:00.000Z", to: "2026-10-01T00:00:00.000Z" });
+    const calls = fake.calls.length;
+    review.toDay = "2026-06-30";
+    await review.load();
+    expect(review.error).toBe("The period's last day is before its first day.");
+    expect(fake.calls.length).toBe(calls);
+  });
 });
