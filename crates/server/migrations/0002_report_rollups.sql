@@ -12,8 +12,8 @@ UPDATE assignments SET
     campaign = (SELECT json_extract(l.payload, '$.source.campaign') FROM leads l WHERE l.id = assignments.lead_id);
 
 -- Per-UTC-day rollups, kept in the same transaction as the offers and
--- decisions they count (baton-server fills them from the rows above when
--- this migration runs). `day` is days since 1970-01-01 of the offer
+-- decisions they count (baton-server fills them from the rows above once
+-- the schema reaches version 3). `day` is days since 1970-01-01 of the offer
 -- (assigned_at) or, for lead_scores, of the lead's receipt.
 
 -- Offers by one grouping at a time: dim 'all' (key ''), 'rep' (rep id),

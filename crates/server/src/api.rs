@@ -670,7 +670,8 @@ async fn handoff_report(
     let config = s.config.clone();
     let report =
         s.db.read(move |tx| {
-            let cells = report::period_cells(tx, from, to, team.as_deref())?;
+            let parts = [report::CellPart::Trend, report::CellPart::Groups];
+            let cells = report::period_cells(tx, from, to, team.as_deref(), &parts)?;
             let reps = tx.reps()?;
             let mut report = report::aggregate(&config, &cells, &reps, team.as_deref(), from, to);
             let episodes = tx.queue_episodes(from, to, team.as_deref())?;
@@ -708,7 +709,8 @@ async fn calibration_report(
     let team = team_param(&s.config, &p)?;
     let report =
         s.db.read(move |tx| {
-            let cells = report::period_cells(tx, from, to, team.as_deref())?;
+            let parts = [report::CellPart::Calibration];
+            let cells = report::period_cells(tx, from, to, team.as_deref(), &parts)?;
             Ok(calibration::calibrate(
                 from,
                 to,

@@ -167,15 +167,21 @@ impl Sketch {
 
     fn decode(bytes: &mut &[u8]) -> Option<Sketch> {
         let mut s = Sketch::default();
+        s.add_encoded(bytes)?;
+        Some(s)
+    }
+
+    /// Adds an encoded sketch's counts to this one.
+    fn add_encoded(&mut self, bytes: &mut &[u8]) -> Option<()> {
         let mut index = 0usize;
         for _ in 0..get_varint(bytes)? {
             index = index.checked_add(get_varint(bytes)? as usize)?;
             if index >= SKETCH_BUCKETS {
                 return None;
             }
-            s.add_n(index, get_varint(bytes)?);
+            self.add_n(index, get_varint(bytes)?);
         }
-        Some(s)
+        Some(())
     }
 }
 
@@ -245,6 +251,21 @@ impl Counts {
         self.decide.encode(&mut out);
         self.accept.encode(&mut out);
         out
+    }
+
+    /// Adds a stored speed part to `self`, entry by entry (cheaper than
+    /// decoding it into a sketch of its own and merging that).
+    pub fn add_speed(&mut self, mut bytes: &[u8]) -> Option<()> {
+        if bytes.is_empty() {
+            return Some(());
+        }
+        let b = &mut bytes;
+        for c in self.histogram.iter_mut() {
+            *c += get_varint(b)?;
+        }
+        self.decide.add_encoded(b)?;
+        self.accept.add_encoded(b)?;
+        b.is_empty().then_some(())
     }
 
     /// Reads a stored speed part into `self` (which must have none yet).
@@ -465,6 +486,43 @@ impl Cells {
         }
     }
 
+    /// The same counts per calendar month (`day` = the month's first day),
+    /// without [`Dim::All`] offers, which are only ever read daily.
+    pub fn by_month(&self) -> Cells {
+        let mut out = Cells::default();
+        for (k, c) in self.offers.iter().filter(|(k, _)| k.dim != Dim::All) {
+            let k = OfferKey {
+                day: month_start(k.day),
+                ..k.clone()
+            };
+            out.offers.entry(k).or_default().merge(c);
+        }
+        for (k, n) in &self.reasons {
+            let k = ReasonKey {
+                day: month_start(k.day),
+                ..k.clone()
+            };
+            *out.reasons.entry(k).or_default() += n;
+        }
+        for (k, (a, r)) in &self.scores {
+            let k = ScoreKey {
+                day: month_start(k.day),
+                ..k.clone()
+            };
+            let e = out.scores.entry(k).or_default();
+            e.0 += a;
+            e.1 += r;
+        }
+        for (k, n) in &self.lead_scores {
+            let k = LeadScoreKey {
+                day: month_start(k.day),
+                ..k.clone()
+            };
+            *out.lead_scores.entry(k).or_default() += n;
+        }
+        out
+    }
+
     /// Decided offers per (source, score), for calibration.
     pub fn decided_offers(&self) -> Vec<DecidedOffers> {
         let mut m: BTreeMap<(&str, u32), (u64, u64)> = BTreeMap::new();
@@ -493,12 +551,75 @@ impl Cells {
     }
 }
 
-/// How a report period splits: whole UTC days read from the rollups, and
-/// the partial days at either edge read from the offers themselves.
+/// The civil date (year, month 1-12, day 1-31) of a day number (H. Hinnant's
+/// `civil_from_days`, proleptic Gregorian).
+pub fn civil_from_days(day: i64) -> (i64, u32, u32) {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The day number of the first day of `day`'s month.
+pub fn month_start(day: i64) -> i64 {
+    let (_, _, d) = civil_from_days(day);
+    day - i64::from(d) + 1
+}
+
+/// The day number of the first day of the month after `day`'s.
+pub fn next_month_start(day: i64) -> i64 {
+    // 31 days past the month's first day is always in the next month.
+    month_start(month_start(day) + 31)
+}
+
+/// How finely a rollup counts: per UTC day, or per calendar month (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Month,
+}
+
+/// Which rollups a report needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellPart {
+    /// Offers of every team and grouping, day by day ([`Dim::All`] only):
+    /// the totals, teams and trends.
+    Trend,
+    /// Offers by rep, source, campaign and band, and rejection reasons,
+    /// summed over the range (their `day` is the range's first day).
+    Groups,
+    /// Decided offers per exact score and source, and leads received per
+    /// score, summed over the range.
+    Calibration,
+}
+
+/// One read of the rollups: `[first_day, end_day)` at `grain` (month ranges
+/// start on a month's first day and end on one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellQuery {
+    pub grain: Grain,
+    pub first_day: i64,
+    pub end_day: i64,
+    pub part: CellPart,
+}
+
+/// How a report period splits: whole calendar months and whole days read
+/// from the rollups, and the partial days at either edge read from the
+/// offers themselves. A year is a dozen monthly rows per group, not 365
+/// daily ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// Whole days `[first, end)`, if any.
-    pub days: Option<(i64, i64)>,
+    /// All whole days `[first, end)`, if any (the trend reads these daily).
+    pub whole_days: Option<(i64, i64)>,
+    /// Whole months `[first, end)` within them, if any.
+    pub months: Option<(i64, i64)>,
+    /// Whole days outside those months.
+    pub days: Vec<(i64, i64)>,
     pub edges: Vec<(Timestamp, Timestamp)>,
 }
 
@@ -508,7 +629,9 @@ impl Plan {
         let end = to.millis().div_euclid(DAY_MS);
         if first >= end {
             return Plan {
-                days: None,
+                whole_days: None,
+                months: None,
+                days: Vec::new(),
                 edges: vec![(from, to)],
             };
         }
@@ -519,33 +642,86 @@ impl Plan {
         if end * DAY_MS < to.millis() {
             edges.push((Timestamp(end * DAY_MS), to));
         }
+        let m0 = if month_start(first) == first {
+            first
+        } else {
+            next_month_start(first)
+        };
+        let m1 = month_start(end);
+        let (months, days) = if m0 < m1 {
+            let days = [(first, m0), (m1, end)]
+                .into_iter()
+                .filter(|(a, b)| a < b)
+                .collect();
+            (Some((m0, m1)), days)
+        } else {
+            (None, vec![(first, end)])
+        };
         Plan {
-            days: Some((first, end)),
+            whole_days: Some((first, end)),
+            months,
+            days,
             edges,
         }
     }
+
+    /// The rollup reads of this plan that `parts` need.
+    pub fn queries(&self, parts: &[CellPart]) -> Vec<CellQuery> {
+        let mut out = Vec::new();
+        for &part in parts {
+            if part == CellPart::Trend {
+                if let Some((first_day, end_day)) = self.whole_days {
+                    out.push(CellQuery {
+                        grain: Grain::Day,
+                        first_day,
+                        end_day,
+                        part,
+                    });
+                }
+                continue;
+            }
+            if let Some((first_day, end_day)) = self.months {
+                out.push(CellQuery {
+                    grain: Grain::Month,
+                    first_day,
+                    end_day,
+                    part,
+                });
+            }
+            for &(first_day, end_day) in &self.days {
+                out.push(CellQuery {
+                    grain: Grain::Day,
+                    first_day,
+                    end_day,
+                    part,
+                });
+            }
+        }
+        out
+    }
 }
 
-/// The cells of `[from, to)`: whole days from the rollups, partial days at
-/// the edges from the offers and leads themselves.
+/// The cells of `[from, to)` that `parts` need: whole months and days from
+/// the rollups, partial days at the edges from the offers and leads
+/// themselves.
 pub fn period_cells(
     tx: &dyn ReadTx,
     from: Timestamp,
     to: Timestamp,
     team: Option<&str>,
+    parts: &[CellPart],
 ) -> Result<Cells> {
     let plan = Plan::of(from, to);
-    let mut cells = match plan.days {
-        Some((first, end)) => tx.report_cells(first, end, team)?,
-        None => Cells::default(),
-    };
+    let mut cells = Cells::default();
+    for q in plan.queries(parts) {
+        cells.merge(tx.report_cells(&q, team)?);
+    }
     for (a, b) in plan.edges {
         let mut edge = Cells::default();
         for f in tx.assignment_facts(a, b, team)? {
             edge.add_fact(&f);
         }
-        // Edge leads are counted whatever their team once a team is asked
-        // for: lead_scores filters by it already.
+        // With a team asked for, lead_scores holds that team's leads only.
         for score in tx.lead_scores(a, b, team)? {
             edge.add_lead(day_of(a), team, score, 1);
         }
@@ -1029,29 +1205,59 @@ mod tests {
     }
 
     #[test]
-    fn a_period_splits_into_whole_days_and_partial_edges() {
-        let t = |d: i64, h: i64| Timestamp(d * DAY_MS + h * 3_600_000);
+    fn a_period_splits_into_months_whole_days_and_partial_edges() {
+        let day = |y: i64, m: u32, d: u32| {
+            (0..50_000)
+                .map(|n| n - 10_000)
+                .find(|&n| civil_from_days(n) == (y, m, d))
+                .unwrap()
+        };
+        assert_eq!(day(1970, 1, 1), 0);
+        assert_eq!(civil_from_days(day(2024, 2, 29)), (2024, 2, 29));
+        assert_eq!(month_start(day(2024, 2, 29)), day(2024, 2, 1));
+        assert_eq!(next_month_start(day(2024, 12, 31)), day(2025, 1, 1));
+        assert_eq!(next_month_start(day(2025, 1, 1)), day(2025, 2, 1));
+        let at = |d: i64, h: i64| Timestamp(d * DAY_MS + h * 3_600_000);
+
+        // 10 March 06:00 → 20 May 18:00: edges, 11-31 March and 1-19 May
+        // daily, April monthly; the trend reads every whole day.
+        let (mar10, may20) = (day(2026, 3, 10), day(2026, 5, 20));
+        let p = Plan::of(at(mar10, 6), at(may20, 18));
+        assert_eq!(p.whole_days, Some((mar10 + 1, may20)));
+        assert_eq!(p.months, Some((day(2026, 4, 1), day(2026, 5, 1))));
         assert_eq!(
-            Plan::of(t(10, 6), t(13, 18)),
-            Plan {
-                days: Some((11, 13)),
-                edges: vec![(t(10, 6), t(11, 0)), (t(13, 0), t(13, 18))]
-            }
+            p.days,
+            vec![(mar10 + 1, day(2026, 4, 1)), (day(2026, 5, 1), may20)]
         );
         assert_eq!(
-            Plan::of(t(10, 0), t(12, 0)),
-            Plan {
-                days: Some((10, 12)),
-                edges: vec![]
-            }
+            p.edges,
+            vec![
+                (at(mar10, 6), at(mar10 + 1, 0)),
+                (at(may20, 0), at(may20, 18))
+            ]
         );
+        let q = p.queries(&[CellPart::Trend, CellPart::Groups]);
+        assert_eq!(q.len(), 4);
+        assert_eq!((q[0].grain, q[0].part), (Grain::Day, CellPart::Trend));
         assert_eq!(
-            Plan::of(t(10, 3), t(11, 2)),
-            Plan {
-                days: None,
-                edges: vec![(t(10, 3), t(11, 2))]
-            }
+            (q[1].grain, q[1].first_day),
+            (Grain::Month, day(2026, 4, 1))
         );
+
+        // Whole days inside one month: no months.
+        let p = Plan::of(at(mar10, 0), at(mar10 + 5, 0));
+        assert_eq!(
+            (p.months, p.days.clone(), p.edges.len()),
+            (None, vec![(mar10, mar10 + 5)], 0)
+        );
+        // Exactly two months.
+        let p = Plan::of(at(day(2026, 1, 1), 0), at(day(2026, 3, 1), 0));
+        assert_eq!(p.months, Some((day(2026, 1, 1), day(2026, 3, 1))));
+        assert!(p.days.is_empty());
+        // Less than a day.
+        let p = Plan::of(at(mar10, 3), at(mar10 + 1, 2));
+        assert_eq!((p.whole_days, p.edges.len()), (None, 1));
+
         assert_eq!(monday_of(0), -3);
         assert_eq!(
             day_label(monday_of(day_of(Timestamp(1_764_115_200_000)))),

@@ -1,4 +1,4 @@
-//! The report rollups against the offers themselves: twelve days of handoffs
+//! The report rollups against the offers themselves: 64 days of handoffs
 //! replayed through the real routing code into a real SQLite file, then
 //! every figure of a report that reads whole days from the rollups (and its
 //! partial edges from the rows) checked against answers this test counts
@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use baton_protocol::{AssignmentOutcome, HandoffReport, Timestamp};
 use baton_server::history::{self, HistorySpec};
-use baton_server::report::{self, DAY_MS, RELATIVE_ERROR, day_of};
+use baton_server::report::{self, CellPart, DAY_MS, RELATIVE_ERROR, day_of};
 use baton_server::store::AssignmentFact;
 use baton_server::{Baton, calibration, demo};
 
-const DAYS: u32 = 12;
+/// Long enough to hold at least one whole calendar month.
+const DAYS: u32 = 64;
 
 async fn replayed(path: &std::path::Path) -> (Baton, Arc<baton_server::Config>, i64) {
     let cfg = demo::config(1800);
@@ -34,7 +35,7 @@ async fn replayed(path: &std::path::Path) -> (Baton, Arc<baton_server::Config>, 
         cfg.clone(),
         HistorySpec {
             days: DAYS,
-            leads_per_day: 120,
+            leads_per_day: 40,
             seed: 7,
             end_day,
         },
@@ -62,7 +63,13 @@ async fn report_of(
     baton
         .db()
         .read(move |tx| {
-            let cells = report::period_cells(tx, from, to, team)?;
+            let cells = report::period_cells(
+                tx,
+                from,
+                to,
+                team,
+                &[CellPart::Trend, CellPart::Groups, CellPart::Calibration],
+            )?;
             let reps = tx.reps()?;
             let mut r = report::aggregate(&cfg, &cells, &reps, team, from, to);
             r.queue_waits = report::queue_waits(&tx.queue_episodes(from, to, team)?, to);
@@ -181,11 +188,13 @@ async fn rollup_reports_match_counts_from_the_offers_themselves() {
     // Partial days at both edges, whole days between; then one team only.
     let from = Timestamp(first_day * DAY_MS + 10 * 3_600_000);
     let to = Timestamp((end_day - 1) * DAY_MS + 15 * 3_600_000);
-    assert!(report::Plan::of(from, to).days.is_some());
-    assert_eq!(report::Plan::of(from, to).edges.len(), 2);
+    let plan = report::Plan::of(from, to);
+    assert!(plan.months.is_some(), "whole months, read monthly");
+    assert!(!plan.days.is_empty(), "whole days around them, read daily");
+    assert_eq!(plan.edges.len(), 2, "partial days, read from the offers");
     for team in [None, Some("emea")] {
         let (r, facts, cal, scores) = report_of(&baton, &cfg, from, to, team).await;
-        assert!(facts.len() > 500, "{}", facts.len());
+        assert!(facts.len() > 1000, "{}", facts.len());
         let all = expect_by(&facts, |_| "all".into());
         check_rows("totals", std::slice::from_ref(&r.totals), all);
         check_rows(

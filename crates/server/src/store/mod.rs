@@ -21,7 +21,9 @@ use baton_protocol::{
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::report::{Cells, QueueEpisode};
+#[cfg(doc)]
+use crate::report::CellPart;
+use crate::report::{CellQuery, Cells, QueueEpisode};
 
 /// Who a bearer token belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,9 +169,9 @@ pub trait ReadTx {
         to: Timestamp,
         team: Option<&str>,
     ) -> Result<Vec<AssignmentFact>>;
-    /// The report rollups of whole UTC days `[first_day, end_day)` (with
-    /// `team`: that team's offers and leads only).
-    fn report_cells(&self, first_day: i64, end_day: i64, team: Option<&str>) -> Result<Cells>;
+    /// What `q` asks of the report rollups (with `team`: that team's
+    /// offers and leads only); see [`CellPart`] for what each part holds.
+    fn report_cells(&self, q: &CellQuery, team: Option<&str>) -> Result<Cells>;
     /// Stays in a team's queue that began in `[from, to)`.
     fn queue_episodes(
         &self,

@@ -25,13 +25,18 @@ use super::{
     NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx,
 };
 use crate::error::{Error, Result};
-use crate::report::{Cells, LeadScoreKey, QueueEpisode, day_of};
+use crate::report::{CellQuery, Cells, LeadScoreKey, QueueEpisode, day_of};
 
 /// Numbered migrations, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_report_rollups.sql")),
+    (3, include_str!("../../migrations/0003_monthly_rollups.sql")),
 ];
+
+/// The migration after which the report rollups are (re)filled from the
+/// rows: the last one that changed what they hold.
+const ROLLUPS_COMPLETE: i64 = 3;
 
 /// Most jobs one commit takes; bounds the latency a batch adds to its first job.
 const MAX_BATCH: usize = 512;
@@ -98,7 +103,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
-        if *version == 2 {
+        if *version == ROLLUPS_COMPLETE {
             // The rollups start from what the database already holds.
             rollups::rebuild(&tx)?;
         }
@@ -635,8 +640,8 @@ impl ReadTx for SqliteTx<'_> {
         Ok(rows)
     }
 
-    fn report_cells(&self, first_day: i64, end_day: i64, team: Option<&str>) -> Result<Cells> {
-        rollups::read(self.conn, first_day, end_day, team)
+    fn report_cells(&self, q: &CellQuery, team: Option<&str>) -> Result<Cells> {
+        rollups::read(self.conn, q, team)
     }
 
     fn queue_episodes(

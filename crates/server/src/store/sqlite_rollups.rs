@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::AssignmentFact;
 use crate::error::{Error, Result};
 use crate::report::{
-    Cells, Counts, Dim, LeadScoreKey, OfferKey, QueueEpisode, ReasonKey, ScoreKey, day_of,
+    CellPart, CellQuery, Cells, Counts, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode,
+    ReasonKey, ScoreKey, day_of, month_start,
 };
 
 /// An offer with what report grouping needs; `WHERE` clauses are appended.
@@ -42,41 +43,69 @@ pub(super) fn fact_of_assignment(conn: &Connection, id: i64) -> Result<Assignmen
         .ok_or_else(|| Error::Internal(format!("assignment {id} is not readable for reports")))
 }
 
-/// Adds `cells` to the stored rollups.
+/// The rollup tables of one grain.
+struct Tables {
+    offers: &'static str,
+    reasons: &'static str,
+    scores: &'static str,
+    lead_scores: &'static str,
+}
+
+fn tables(grain: Grain) -> Tables {
+    match grain {
+        Grain::Day => Tables {
+            offers: "report_offers",
+            reasons: "report_reasons",
+            scores: "report_scores",
+            lead_scores: "report_lead_scores",
+        },
+        Grain::Month => Tables {
+            offers: "report_offers_monthly",
+            reasons: "report_reasons_monthly",
+            scores: "report_scores_monthly",
+            lead_scores: "report_lead_scores_monthly",
+        },
+    }
+}
+
+/// Adds `cells` (keyed by day) to the daily and the monthly rollups.
 pub(super) fn apply(conn: &Connection, cells: &Cells) -> Result<()> {
+    apply_grain(conn, cells, Grain::Day)?;
+    apply_grain(conn, &cells.by_month(), Grain::Month)
+}
+
+fn apply_grain(conn: &Connection, cells: &Cells, grain: Grain) -> Result<()> {
+    let t = tables(grain);
     for (k, c) in &cells.offers {
         // The speed part is a blob: merge it in Rust when this delta has one.
         let speed = if c.has_speed() {
             let mut stored = Counts::default();
-            let mut read = conn.prepare_cached(
-                "SELECT speed FROM report_offers WHERE day = ?1 AND team = ?2 AND dim = ?3 AND key = ?4",
-            )?;
+            let mut read = conn.prepare_cached(&format!(
+                "SELECT speed FROM {} WHERE day = ?1 AND team = ?2 AND dim = ?3 AND key = ?4",
+                t.offers
+            ))?;
             let old: Option<Vec<u8>> = read
                 .query_row(params![k.day, k.team, k.dim.as_str(), k.key], |r| r.get(0))
                 .optional()?;
             if let Some(old) = old {
-                stored.decode_speed(&old).ok_or_else(|| {
-                    Error::Storage(format!(
-                        "report rollup ({}, {}, {}) is unreadable; run `baton-server rebuild-reports`",
-                        k.day,
-                        k.dim.as_str(),
-                        k.key
-                    ))
-                })?;
+                stored
+                    .decode_speed(&old)
+                    .ok_or_else(|| unreadable(t.offers))?;
             }
             stored.merge(c);
             Some(stored.encode_speed())
         } else {
             None
         };
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO report_offers (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO {} (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?9, x'')) \
              ON CONFLICT (day, team, dim, key) DO UPDATE SET \
              assigned = assigned + excluded.assigned, accepted = accepted + excluded.accepted, \
              rejected = rejected + excluded.rejected, sla_expired = sla_expired + excluded.sla_expired, \
              speed = COALESCE(?9, speed)",
-        )?;
+            t.offers
+        ))?;
         stmt.execute(params![
             k.day,
             k.team,
@@ -90,10 +119,11 @@ pub(super) fn apply(conn: &Connection, cells: &Cells) -> Result<()> {
         ])?;
     }
     for (k, &n) in &cells.reasons {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO report_reasons (day, team, dim, key, reason, rejections) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO {} (day, team, dim, key, reason, rejections) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (day, team, dim, key, reason) DO UPDATE SET rejections = rejections + excluded.rejections",
-        )?;
+            t.reasons
+        ))?;
         stmt.execute(params![
             k.day,
             k.team,
@@ -104,107 +134,144 @@ pub(super) fn apply(conn: &Connection, cells: &Cells) -> Result<()> {
         ])?;
     }
     for (k, &(a, r)) in &cells.scores {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO report_scores (day, team, channel, score, accepted, rejected) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO {} (day, team, channel, score, accepted, rejected) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (day, team, channel, score) DO UPDATE SET \
              accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected",
-        )?;
+            t.scores
+        ))?;
         stmt.execute(params![
             k.day, k.team, k.channel, k.score, a as i64, r as i64
         ])?;
     }
     for (k, &n) in &cells.lead_scores {
-        add_lead_score(conn, k, n as i64)?;
+        add_lead_score_to(conn, t.lead_scores, k, n as i64)?;
     }
     Ok(())
 }
 
-/// One lead more (or, with a negative `delta`, fewer) at a score.
+fn unreadable(table: &str) -> Error {
+    Error::Storage(format!(
+        "a report rollup in {table} is unreadable; run `baton-server rebuild-reports`"
+    ))
+}
+
+/// One lead more (or, with a negative `delta`, fewer) at a score, in the
+/// daily and the monthly rollup.
 pub(super) fn add_lead_score(conn: &Connection, k: &LeadScoreKey, delta: i64) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO report_lead_scores (day, team, score, leads) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (day, team, score) DO UPDATE SET leads = leads + excluded.leads",
-    )?;
+    add_lead_score_to(conn, "report_lead_scores", k, delta)?;
+    let month = LeadScoreKey {
+        day: month_start(k.day),
+        ..k.clone()
+    };
+    add_lead_score_to(conn, "report_lead_scores_monthly", &month, delta)
+}
+
+fn add_lead_score_to(conn: &Connection, table: &str, k: &LeadScoreKey, delta: i64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO {table} (day, team, score, leads) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (day, team, score) DO UPDATE SET leads = leads + excluded.leads"
+    ))?;
     stmt.execute(params![k.day, k.team, k.score, delta])?;
     Ok(())
 }
 
-/// The rollups of whole days `[first, end)` (of one team's offers, if given).
-pub(super) fn read(conn: &Connection, first: i64, end: i64, team: Option<&str>) -> Result<Cells> {
+/// What `q` asks of the rollups (of one team's offers and leads, if given).
+/// Apart from the daily trend, rows are summed over the range: by SQLite
+/// where they are plain counts, here where they carry speed sketches.
+pub(super) fn read(conn: &Connection, q: &CellQuery, team: Option<&str>) -> Result<Cells> {
+    let t = tables(q.grain);
     let mut cells = Cells::default();
-    let bad = |what: &str| {
-        Error::Storage(format!(
-            "a {what} report rollup is unreadable; run `baton-server rebuild-reports`"
-        ))
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, speed FROM report_offers \
-         WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3)",
-    )?;
-    let mut rows = stmt.query(params![first, end, team])?;
-    while let Some(r) = rows.next()? {
-        let dim: String = r.get(2)?;
-        let mut c = Counts {
-            assigned: r.get::<_, i64>(4)? as u64,
-            accepted: r.get::<_, i64>(5)? as u64,
-            rejected: r.get::<_, i64>(6)? as u64,
-            sla_expired: r.get::<_, i64>(7)? as u64,
-            ..Default::default()
-        };
-        let speed = r.get_ref(8)?.as_blob().map_err(|_| bad("speed"))?;
-        c.decode_speed(speed).ok_or_else(|| bad("speed"))?;
-        let key = OfferKey {
-            day: r.get(0)?,
-            team: r.get(1)?,
-            dim: Dim::parse(&dim).ok_or_else(|| bad("grouping"))?,
-            key: r.get(3)?,
-        };
-        cells.offers.entry(key).or_default().merge(&c);
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, team, dim, key, reason, rejections FROM report_reasons \
-         WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3)",
-    )?;
-    let mut rows = stmt.query(params![first, end, team])?;
-    while let Some(r) = rows.next()? {
-        let dim: String = r.get(2)?;
-        let key = ReasonKey {
-            day: r.get(0)?,
-            team: r.get(1)?,
-            dim: Dim::parse(&dim).ok_or_else(|| bad("reason"))?,
-            key: r.get(3)?,
-            reason: r.get(4)?,
-        };
-        *cells.reasons.entry(key).or_default() += r.get::<_, i64>(5)? as u64;
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, team, channel, score, accepted, rejected FROM report_scores \
-         WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3)",
-    )?;
-    let mut rows = stmt.query(params![first, end, team])?;
-    while let Some(r) = rows.next()? {
-        let key = ScoreKey {
-            day: r.get(0)?,
-            team: r.get(1)?,
-            channel: r.get(2)?,
-            score: r.get(3)?,
-        };
-        let e = cells.scores.entry(key).or_default();
-        e.0 += r.get::<_, i64>(4)? as u64;
-        e.1 += r.get::<_, i64>(5)? as u64;
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, team, score, leads FROM report_lead_scores \
-         WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3) AND leads > 0",
-    )?;
-    let mut rows = stmt.query(params![first, end, team])?;
-    while let Some(r) = rows.next()? {
-        let key = LeadScoreKey {
-            day: r.get(0)?,
-            team: r.get(1)?,
-            score: r.get(2)?,
-        };
-        *cells.lead_scores.entry(key).or_default() += r.get::<_, i64>(3)? as u64;
+    let range = params![q.first_day, q.end_day, team];
+    match q.part {
+        CellPart::Trend | CellPart::Groups => {
+            let (dims, keep_day) = if q.part == CellPart::Trend {
+                ("dim = 'all'", true)
+            } else {
+                ("dim <> 'all'", false)
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, speed FROM {} \
+                 WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3) AND {dims}",
+                t.offers
+            ))?;
+            let mut rows = stmt.query(range)?;
+            while let Some(r) = rows.next()? {
+                let dim: String = r.get(2)?;
+                let key = OfferKey {
+                    day: if keep_day { r.get(0)? } else { q.first_day },
+                    team: r.get(1)?,
+                    dim: Dim::parse(&dim).ok_or_else(|| unreadable(t.offers))?,
+                    key: r.get(3)?,
+                };
+                let c = cells.offers.entry(key).or_default();
+                c.assigned += r.get::<_, i64>(4)? as u64;
+                c.accepted += r.get::<_, i64>(5)? as u64;
+                c.rejected += r.get::<_, i64>(6)? as u64;
+                c.sla_expired += r.get::<_, i64>(7)? as u64;
+                let speed = r.get_ref(8)?.as_blob().map_err(|_| unreadable(t.offers))?;
+                c.add_speed(speed).ok_or_else(|| unreadable(t.offers))?;
+            }
+            if q.part == CellPart::Trend {
+                return Ok(cells);
+            }
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT team, dim, key, reason, SUM(rejections) FROM {} \
+                 WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3) \
+                 GROUP BY team, dim, key, reason",
+                t.reasons
+            ))?;
+            let mut rows = stmt.query(range)?;
+            while let Some(r) = rows.next()? {
+                let dim: String = r.get(1)?;
+                let key = ReasonKey {
+                    day: q.first_day,
+                    team: r.get(0)?,
+                    dim: Dim::parse(&dim).ok_or_else(|| unreadable(t.reasons))?,
+                    key: r.get(2)?,
+                    reason: r.get(3)?,
+                };
+                *cells.reasons.entry(key).or_default() += r.get::<_, i64>(4)? as u64;
+            }
+        }
+        CellPart::Calibration => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT team, channel, score, SUM(accepted), SUM(rejected) FROM {} \
+                 WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3) \
+                 GROUP BY team, channel, score",
+                t.scores
+            ))?;
+            let mut rows = stmt.query(range)?;
+            while let Some(r) = rows.next()? {
+                let key = ScoreKey {
+                    day: q.first_day,
+                    team: r.get(0)?,
+                    channel: r.get(1)?,
+                    score: r.get(2)?,
+                };
+                let e = cells.scores.entry(key).or_default();
+                e.0 += r.get::<_, i64>(3)? as u64;
+                e.1 += r.get::<_, i64>(4)? as u64;
+            }
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT team, score, SUM(leads) FROM {} \
+                 WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3) \
+                 GROUP BY team, score",
+                t.lead_scores
+            ))?;
+            let mut rows = stmt.query(range)?;
+            while let Some(r) = rows.next()? {
+                let n = r.get::<_, i64>(2)?;
+                if n > 0 {
+                    let key = LeadScoreKey {
+                        day: q.first_day,
+                        team: r.get(0)?,
+                        score: r.get(1)?,
+                    };
+                    *cells.lead_scores.entry(key).or_default() += n as u64;
+                }
+            }
+        }
     }
     Ok(cells)
 }
@@ -212,10 +279,12 @@ pub(super) fn read(conn: &Connection, first: i64, end: i64, team: Option<&str>) 
 /// Refills every rollup from the offers, decisions and leads themselves:
 /// when migration 0002 runs, and on `baton-server rebuild-reports`.
 pub(super) fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "DELETE FROM report_offers; DELETE FROM report_reasons; \
-         DELETE FROM report_scores; DELETE FROM report_lead_scores;",
-    )?;
+    for grain in [Grain::Day, Grain::Month] {
+        let t = tables(grain);
+        for table in [t.offers, t.reasons, t.scores, t.lead_scores] {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+    }
     let mut cells = Cells::default();
     {
         let mut stmt = conn.prepare(FACT_SELECT)?;
