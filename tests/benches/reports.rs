@@ -55,7 +55,7 @@ fn start(db: &std::path::Path, days: u64, per_day: u64) -> Demo {
         .args(["--history-days", &days.to_string()])
         .args(["--history-leads-per-day", &per_day.to_string()])
         .args(["--extra-reps", "40", "--seed", "2026"])
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "warn,baton_server=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
