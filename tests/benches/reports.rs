@@ -133,6 +133,14 @@ async fn main() {
             ),
         ),
         (
+            "handoff, the whole year, 10,000-decision log (as the app asks)",
+            format!(
+                "/v1/reports/handoff?from={}&to={}&limit=10000",
+                q(year_from),
+                q(now)
+            ),
+        ),
+        (
             "handoff, last 30 days (default)",
             "/v1/reports/handoff".into(),
         ),
@@ -162,7 +170,7 @@ async fn main() {
         year.by_rep.len(),
         year.daily.len()
     );
-    let cal: CalibrationReport = get(&cases[3].1).await.unwrap().json().await.unwrap();
+    let cal: CalibrationReport = get(&cases[4].1).await.unwrap().json().await.unwrap();
     assert_eq!(
         cal.decided, decided,
         "both reports count the same decisions"

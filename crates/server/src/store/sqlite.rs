@@ -672,8 +672,14 @@ impl ReadTx for SqliteTx<'_> {
         limit: u32,
     ) -> Result<Vec<FeedbackLogEntry>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.id, d.lead_id, l.external_id, l.payload, l.channel, l.score, d.rep_id, r.name, \
-             d.decision, d.reason, d.note, a.assigned_at, d.decided_at \
+            // Only the contact's name and company of each payload: SQLite
+            // reads them without the whole lead being deserialised. Source
+            // and score are the offer's, as in the report's rows.
+            "SELECT d.id, d.lead_id, l.external_id, \
+             json_extract(l.payload, '$.contact.name'), COALESCE(a.channel, l.channel), \
+             COALESCE(a.score, l.score), d.rep_id, r.name, \
+             d.decision, d.reason, d.note, a.assigned_at, d.decided_at, \
+             json_extract(l.payload, '$.contact.company') \
              FROM decisions d JOIN leads l ON l.id = d.lead_id JOIN reps r ON r.id = d.rep_id \
              JOIN assignments a ON a.id = d.assignment_id \
              WHERE d.decided_at >= ?1 AND d.decided_at < ?2 AND (?4 IS NULL OR a.team = ?4) \
@@ -681,22 +687,14 @@ impl ReadTx for SqliteTx<'_> {
         )?;
         let rows = stmt
             .query_map(params![from.millis(), to.millis(), limit, team], |r| {
-                let payload: String = r.get(3)?;
-                let intake: LeadIntake = serde_json::from_str(&payload).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        3,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?;
                 let assigned_at: i64 = r.get(11)?;
                 let decided_at: i64 = r.get(12)?;
                 Ok(FeedbackLogEntry {
                     decision_id: r.get(0)?,
                     lead_id: r.get(1)?,
                     external_id: r.get(2)?,
-                    lead_name: intake.contact.name,
-                    company: intake.contact.company,
+                    lead_name: r.get(3)?,
+                    company: r.get(13)?,
                     source: r.get(4)?,
                     score: r.get(5)?,
                     rep_id: r.get(6)?,
