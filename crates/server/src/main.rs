@@ -50,6 +50,7 @@ enum Command {
     Config(ConfigCommand),
     /// Refill the report rollups from the offers and decisions themselves
     /// (they are kept up to date as the server runs; this repairs them).
+    /// Stop the server first: the rebuild holds the database's write lock.
     RebuildReports {
         /// SQLite database file.
         #[arg(long, env = "BATON_DB")]

@@ -115,7 +115,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// Refills the report rollups of the database at `path` in one transaction
-/// (migrating it first if need be); safe while a server runs on it.
+/// (migrating it first if need be). It holds the write lock throughout
+/// (about 15 s for a year of data), so stop the server first: its writes
+/// would otherwise give up after their 5 s busy timeout.
 pub fn rebuild_reports(path: &Path) -> Result<()> {
     let mut conn = open_write_connection(path)?;
     migrate(&mut conn)?;
