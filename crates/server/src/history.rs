@@ -66,6 +66,16 @@ pub async fn replay(db: &Db, cfg: Arc<Config>, spec: HistorySpec) -> Result<Hist
         last_offer: 0,
         summary: HistorySummary::default(),
     };
+    // Offers already in the database are not the replay's to decide.
+    state.last_offer = db
+        .read(|tx| {
+            let mut last = 0;
+            while let Some(a) = tx.offers_after(last, 10_000)?.last() {
+                last = a.id;
+            }
+            Ok(last)
+        })
+        .await?;
     let first = spec.end_day - i64::from(spec.days);
     for day in first..spec.end_day {
         let cfg = cfg.clone();
