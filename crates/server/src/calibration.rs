@@ -214,6 +214,20 @@ mod tests {
 
     const SCORES: &[u32] = &[40, 55, 60, 62, 65, 68, 70, 75, 80, 85, 90, 95];
 
+    /// The suggestion over eight() and SCORES at `threshold` for `target`.
+    fn suggestion(threshold: u32, target: f64) -> ThresholdSuggestion {
+        calibrate(
+            Timestamp(0),
+            Timestamp(1),
+            &eight(),
+            &counts(SCORES),
+            threshold,
+            Some(target),
+        )
+        .suggestion
+        .expect("a target was given")
+    }
+
     fn counts(scores: &[u32]) -> [u64; 101] {
         let mut out = [0; 101];
         for &s in scores {
@@ -254,16 +268,7 @@ mod tests {
     #[test]
     fn a_higher_target_raises_the_threshold_and_keeps_leads_from_sales() {
         // ≥ 60: 6/8 = 0.75; ≥ 61..=65: 5/7; ≥ 66..=70: 5/6 = 0.833 — first ≥ 0.8.
-        let s = calibrate(
-            Timestamp(0),
-            Timestamp(1),
-            &eight(),
-            &counts(SCORES),
-            60,
-            Some(0.8),
-        )
-        .suggestion
-        .unwrap();
+        let s = suggestion(60, 0.8);
         assert_eq!(s.threshold, Some(66));
         assert_eq!(s.acceptance_rate, Some(5.0 / 6.0));
         assert_eq!(s.decided_at_or_above, 6);
@@ -271,16 +276,7 @@ mod tests {
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 3));
 
         // ≥ 71..=75: 4/5; ≥ 76..=80: 4/4 — first ≥ 0.95.
-        let s = calibrate(
-            Timestamp(0),
-            Timestamp(1),
-            &eight(),
-            &counts(SCORES),
-            60,
-            Some(0.95),
-        )
-        .suggestion
-        .unwrap();
+        let s = suggestion(60, 0.95);
         assert_eq!(s.threshold, Some(76));
         assert_eq!(s.leads_from_sales, 6, "60, 62, 65, 68, 70 and 75");
     }
@@ -289,16 +285,7 @@ mod tests {
     fn a_met_target_stays_where_the_evidence_is() {
         // 0.75 ≥ 0.5 already at 60, and nothing below 60 was ever decided:
         // no evidence for a lower threshold.
-        let s = calibrate(
-            Timestamp(0),
-            Timestamp(1),
-            &eight(),
-            &counts(SCORES),
-            60,
-            Some(0.5),
-        )
-        .suggestion
-        .unwrap();
+        let s = suggestion(60, 0.5);
         assert_eq!(s.threshold, Some(60));
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 0));
     }
@@ -307,16 +294,7 @@ mod tests {
     fn a_lower_threshold_moves_leads_to_sales_when_decisions_show_it() {
         // The threshold was 60 for part of the period, now 70: decisions
         // exist at 60-69, so a threshold below 70 can be judged.
-        let s = calibrate(
-            Timestamp(0),
-            Timestamp(1),
-            &eight(),
-            &counts(SCORES),
-            70,
-            Some(0.7),
-        )
-        .suggestion
-        .unwrap();
+        let s = suggestion(70, 0.7);
         assert_eq!(s.threshold, Some(60), "6/8 = 0.75 ≥ 0.7 from 60 on");
         // 60, 62, 65 and 68 would have gone to sales.
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (4, 0));
@@ -324,16 +302,7 @@ mod tests {
 
     #[test]
     fn an_unreachable_target_has_no_threshold() {
-        let s = calibrate(
-            Timestamp(0),
-            Timestamp(1),
-            &eight(),
-            &counts(SCORES),
-            60,
-            Some(1.01),
-        )
-        .suggestion
-        .unwrap();
+        let s = suggestion(60, 1.01);
         assert_eq!(s.threshold, None);
         assert_eq!((s.leads_to_sales, s.leads_from_sales), (0, 0));
     }

@@ -121,10 +121,6 @@ impl Sketch {
         self.counts.iter().sum()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.counts.iter().all(|&c| c == 0)
-    }
-
     /// The value at quantile `q`, in seconds, interpolated between the two
     /// nearest ranks as [`quantile`] does.
     pub fn quantile(&self, q: f64) -> Option<f64> {
@@ -357,7 +353,9 @@ pub struct Cells {
     pub lead_scores: HashMap<LeadScoreKey, u64>,
 }
 
-fn offer_keys(f: &AssignmentFact) -> [(Dim, String); 5] {
+/// The cells an offer counts in: one per grouping, on the day it was made.
+fn offer_keys(f: &AssignmentFact) -> impl Iterator<Item = OfferKey> + '_ {
+    let day = day_of(f.assigned_at);
     [
         (Dim::All, String::new()),
         (Dim::Rep, f.rep_id.to_string()),
@@ -365,19 +363,19 @@ fn offer_keys(f: &AssignmentFact) -> [(Dim, String); 5] {
         (Dim::Campaign, f.campaign.clone().unwrap_or_default()),
         (Dim::Band, score_band(f.score)),
     ]
+    .into_iter()
+    .map(move |(dim, key)| OfferKey {
+        day,
+        team: f.team.clone(),
+        dim,
+        key,
+    })
 }
 
 impl Cells {
     /// Counts `f` as an offer made (whatever became of it).
     pub fn add_offer(&mut self, f: &AssignmentFact) {
-        let day = day_of(f.assigned_at);
-        for (dim, key) in offer_keys(f) {
-            let k = OfferKey {
-                day,
-                team: f.team.clone(),
-                dim,
-                key,
-            };
+        for k in offer_keys(f) {
             self.offers.entry(k).or_default().assigned += 1;
         }
     }
@@ -405,16 +403,10 @@ impl Cells {
                 delta.accept.add(ms);
             }
         }
-        let day = day_of(f.assigned_at);
-        for (dim, key) in offer_keys(f) {
-            let k = OfferKey {
-                day,
-                team: f.team.clone(),
-                dim,
-                key,
-            };
+        for k in offer_keys(f) {
             self.offers.entry(k).or_default().merge(&delta);
         }
+        let day = day_of(f.assigned_at);
         if decided {
             let accepted = f.outcome == AssignmentOutcome::Accepted;
             let e = self
