@@ -9,7 +9,6 @@
 //! trait below.
 
 pub mod sqlite;
-mod sqlite_rollups;
 
 use std::sync::Arc;
 

@@ -19,13 +19,14 @@ use baton_protocol::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::sqlite_rollups as rollups;
 use super::{
     AssignmentFact, CommitEffects, JobOutcome, LeadFilter, LeadRow, NewAssignment, NewDecision,
     NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx,
 };
 use crate::error::{Error, Result};
 use crate::report::{CellQuery, Cells, LeadScoreKey, QueueEpisode, day_of};
+
+mod rollups;
 
 /// Numbered migrations, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[(i64, &str)] = &[

@@ -5,12 +5,13 @@
 use baton_protocol::{AssignmentOutcome, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::AssignmentFact;
+use super::{enum_from_str, opt_ts, ts};
 use crate::error::{Error, Result};
 use crate::report::{
     CellPart, CellQuery, Cells, Counts, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode,
     ReasonKey, ScoreKey, day_of, month_start,
 };
+use crate::store::AssignmentFact;
 
 /// An offer with what report grouping needs; `WHERE` clauses are appended.
 pub(super) const FACT_SELECT: &str = "SELECT a.rep_id, r.name, COALESCE(a.channel, ''), \
@@ -19,17 +20,14 @@ pub(super) const FACT_SELECT: &str = "SELECT a.rep_id, r.name, COALESCE(a.channe
      LEFT JOIN decisions d ON d.assignment_id = a.id";
 
 pub(super) fn fact_from_row(r: &Row<'_>) -> rusqlite::Result<AssignmentFact> {
-    let outcome: String = r.get(4)?;
     Ok(AssignmentFact {
         rep_id: r.get(0)?,
         rep_name: r.get(1)?,
         channel: r.get(2)?,
         score: r.get(3)?,
-        outcome: serde_json::from_value(serde_json::Value::String(outcome)).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        assigned_at: Timestamp::from_millis(r.get(5)?),
-        ended_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_millis),
+        outcome: enum_from_str(r.get(4)?)?,
+        assigned_at: ts(r.get(5)?),
+        ended_at: opt_ts(r.get(6)?),
         reason: r.get(7)?,
         team: r.get(8)?,
         campaign: r.get::<_, Option<String>>(9)?.filter(|c| !c.is_empty()),
@@ -296,12 +294,7 @@ pub(super) fn rebuild(conn: &Connection) -> Result<()> {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let team: Option<String> = r.get(1)?;
-            cells.add_lead(
-                day_of(Timestamp::from_millis(r.get(0)?)),
-                team.as_deref(),
-                r.get(2)?,
-                1,
-            );
+            cells.add_lead(day_of(ts(r.get(0)?)), team.as_deref(), r.get(2)?, 1);
         }
     }
     apply(conn, &cells)
@@ -322,8 +315,8 @@ pub(super) fn queue_episodes(
         .query_map(params![from.millis(), to.millis(), team], |r| {
             Ok(QueueEpisode {
                 team: r.get(0)?,
-                queued_at: Timestamp::from_millis(r.get(1)?),
-                left_at: r.get::<_, Option<i64>>(2)?.map(Timestamp::from_millis),
+                queued_at: ts(r.get(1)?),
+                left_at: opt_ts(r.get(2)?),
                 assigned: r.get::<_, Option<String>>(3)?.as_deref() == Some("assigned"),
             })
         })?
