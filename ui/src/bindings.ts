@@ -359,11 +359,11 @@ share: number, };
 export type ReasonSplit = { key: string, label: string, code: string, reason_label: string, rejections: number, };
 
 /**
- * One UTC day's offers.
+ * One UTC day's offers (in `weekly`, one ISO week's).
  */
 export type DailyRow = { 
 /**
- * `YYYY-MM-DD`.
+ * `YYYY-MM-DD`: the day, or the week's Monday.
  */
 day: string, assigned: number, accepted: number, rejected: number, acceptance_rate?: number | null, median_seconds_to_decision?: number | null, p90_seconds_to_decision?: number | null, decided_within_1_hour?: number | null, };
 

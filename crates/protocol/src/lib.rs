@@ -769,12 +769,12 @@ pub struct ReasonSplit {
     pub rejections: u64,
 }
 
-/// One UTC day's offers.
+/// One UTC day's offers (in `weekly`, one ISO week's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct DailyRow {
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`: the day, or the week's Monday.
     pub day: String,
     pub assigned: u64,
     pub accepted: u64,

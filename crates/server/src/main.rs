@@ -457,6 +457,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         tracing::info!(
             days = a.history_days,
             leads = done.leads,
+            offers = done.offers,
             decisions = done.decisions,
             secs = started.elapsed().as_secs_f64(),
             "replayed past handoffs"
