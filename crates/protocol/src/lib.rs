@@ -997,8 +997,16 @@ pub enum ErrorCode {
     IdempotencyKeyMissing,
     /// The idempotency key was already used for a different request.
     IdempotencyKeyReused,
-    /// The server is shutting down or overloaded; retry later.
+    /// The server is shutting down or overloaded; retry after `Retry-After` seconds.
     Unavailable,
+    /// This token sent more requests than its limit allows; retry after `Retry-After` seconds.
+    RateLimited,
+    /// This token already has as many live streams open as it may; close one first.
+    TooManyStreams,
+    /// The request (headers, body or handling) took longer than the server allows.
+    RequestTimeout,
+    /// The lead's `external_id` belongs to a source another intake key was issued for.
+    ExternalIdTaken,
     Internal,
     #[serde(other)]
     Unknown,
@@ -1020,6 +1028,10 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyMissing => "idempotency_key_missing",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyStreams => "too_many_streams",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::ExternalIdTaken => "external_id_taken",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }
@@ -1049,7 +1061,7 @@ mod tests {
     fn older_clients_survive_new_variants() {
         let c: Change = serde_json::from_str(r#"{"type":"lead_merged"}"#).unwrap();
         assert_eq!(c, Change::Unknown);
-        let e: ErrorCode = serde_json::from_str(r#""rate_limited""#).unwrap();
+        let e: ErrorCode = serde_json::from_str(r#""tenant_suspended""#).unwrap();
         assert_eq!(e, ErrorCode::Unknown);
     }
 

@@ -22,22 +22,32 @@ use baton_protocol::{
     StreamReady, SyncPage, Team, TeamList, Timestamp,
 };
 use serde::de::DeserializeOwned;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::token_hash;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::{Db, LeadFilter, LeadRow, Principal, ReadTx};
+use crate::hub::Hub;
+use crate::ratelimit::{Budget, RateLimiter};
+use crate::store::{Db, FeedSlice, Health, LeadFilter, LeadRow, Principal, ReadTx};
 use crate::{calibration, report, routing, validate};
+
+/// Changes a live stream reads per page, and the most bytes of them; with
+/// the small channel below this bounds a stream's memory.
+const STREAM_PAGE: u32 = 200;
+const STREAM_PAGE_BYTES: usize = 1024 * 1024;
+/// Events a live stream holds ready for a client that reads slowly.
+const STREAM_BUFFER: usize = 8;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    /// Rep ids whose feed grew, published after each commit.
-    pub feed_events: broadcast::Sender<RepId>,
+    /// Wakes live streams when their rep's feed grows; counts streams per token.
+    pub hub: Arc<Hub>,
+    pub limiter: Arc<RateLimiter>,
     /// Becomes true when the server starts shutting down; ends live streams.
     pub shutdown: watch::Receiver<bool>,
     pub heartbeat: Duration,
@@ -81,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             validate::MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_deadline,
+        ))
         // Spans carry method and path only: headers (and so tokens) are never logged.
         .layer(
             TraceLayer::new_for_http()
@@ -89,6 +103,21 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .with_state(state)
+}
+
+/// Every request (reading its body included) is answered within
+/// `limits.request_timeout_secs`. A live stream's handler returns as soon as
+/// the stream is set up, so the deadline does not cut streams short.
+async fn request_deadline(
+    State(s): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let secs = s.config.limits.request_timeout_secs;
+    match tokio::time::timeout(Duration::from_secs(secs), next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Error::RequestTimeout { secs }.into_response(),
+    }
 }
 
 async fn no_such_route() -> Error {
@@ -105,7 +134,19 @@ async fn method_not_allowed() -> Error {
 /// The authenticated caller.
 pub struct Auth(pub Principal);
 
+/// The caller with the hash of the token it used (for per-token bounds).
+pub struct AuthWithToken(pub Principal, pub Vec<u8>);
+
 impl FromRequestParts<AppState> for Auth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let AuthWithToken(principal, _) = AuthWithToken::from_request_parts(parts, state).await?;
+        Ok(Auth(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for AuthWithToken {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
@@ -124,14 +165,15 @@ impl FromRequestParts<AppState> for Auth {
                 "the Authorization header must be Bearer <token>",
             ))?;
         let hash = token_hash(token);
+        let lookup = hash.clone();
         let principal = state
             .db
-            .read(move |tx| tx.principal_by_token_hash(&hash))
+            .read(move |tx| tx.principal_by_token_hash(&lookup))
             .await?
             .ok_or(Error::Unauthorized(
                 "this token is unknown or revoked; ask your Baton admin for a new one",
             ))?;
-        Ok(Auth(principal))
+        Ok(AuthWithToken(principal, hash))
     }
 }
 
@@ -139,8 +181,11 @@ impl FromRequestParts<AppState> for Auth {
 pub struct RepAuth(pub RepId);
 /// A manager's token.
 pub struct ManagerAuth;
-/// An intake key.
-pub struct IntakeAuth;
+/// An intake key: its hash and the source it was issued for.
+pub struct IntakeAuth {
+    pub key_hash: Vec<u8>,
+    pub source: String,
+}
 
 impl FromRequestParts<AppState> for RepAuth {
     type Rejection = Error;
@@ -172,8 +217,20 @@ impl FromRequestParts<AppState> for IntakeAuth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        match Auth::from_request_parts(parts, state).await?.0.role {
-            Role::Intake => Ok(IntakeAuth),
+        match AuthWithToken::from_request_parts(parts, state).await? {
+            AuthWithToken(
+                Principal {
+                    role: Role::Intake,
+                    source,
+                    name,
+                    ..
+                },
+                key_hash,
+            ) => Ok(IntakeAuth {
+                key_hash,
+                // Keys from before sources were recorded are their own source.
+                source: source.unwrap_or(name),
+            }),
             _ => Err(Error::Forbidden(
                 "only an intake key can push leads (baton-server intake-key add)",
             )),
@@ -317,26 +374,54 @@ fn check_cursor(tx: &dyn ReadTx, after: i64, field: &str) -> Result<()> {
 // ---------------------------------------------------------------------------
 // Handlers.
 
-async fn healthz(State(s): State<AppState>) -> Result<Json<serde_json::Value>> {
-    s.db.read(|tx| tx.feed_max_seq()).await?;
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+/// 200 when the database can be read and written; 503 naming what is wrong
+/// otherwise (a load balancer takes the instance out of rotation).
+async fn healthz(State(s): State<AppState>) -> Response {
+    let read = s.db.read(|tx| tx.feed_max_seq()).await;
+    let problem = match (s.db.health(), read) {
+        (Health::Unhealthy(why), _) => Some(why),
+        (Health::Ok, Err(e)) => Some(format!("the database cannot be read: {e}")),
+        (Health::Ok, Ok(_)) => None,
+    };
+    match problem {
+        None => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Some(why) => {
+            tracing::error!(problem = %why, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unhealthy", "problem": why })),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Intake, shared by the HTTP handler and the demo's lead generator.
-pub async fn submit_lead(s: &AppState, lead: LeadIntake) -> Result<baton_protocol::IntakeResponse> {
+pub async fn submit_lead(
+    s: &AppState,
+    lead: LeadIntake,
+    source: &str,
+) -> Result<baton_protocol::IntakeResponse> {
     let now = Timestamp::now();
     let lead = validate::lead_intake(lead, now)?;
     let config = s.config.clone();
-    s.db.write(move |tx| routing::intake(tx, &config, lead, now))
+    let source = source.to_string();
+    s.db.write(move |tx| routing::intake(tx, &config, lead, &source, now))
         .await
 }
 
 async fn post_lead(
     State(s): State<AppState>,
-    _auth: IntakeAuth,
+    auth: IntakeAuth,
     JsonBody(lead): JsonBody<LeadIntake>,
 ) -> Result<Response> {
-    let resp = submit_lead(&s, lead).await?;
+    let limits = &s.config.limits;
+    s.limiter.take(
+        Budget::IntakeKey(auth.key_hash),
+        limits.intake_per_second,
+        limits.intake_burst,
+    )?;
+    let resp = submit_lead(&s, lead, &auth.source).await?;
     let status = match resp.outcome {
         IntakeOutcome::Created => StatusCode::CREATED,
         _ => StatusCode::OK,
@@ -461,6 +546,7 @@ async fn post_feedback(
             "must be at most 200 characters",
         ));
     }
+    take_rep_write(&s, rep)?;
     let config = s.config.clone();
     let now = Timestamp::now();
     let answer =
@@ -475,6 +561,16 @@ async fn post_feedback(
         .into_response())
 }
 
+/// Draws one write from the rep's budget.
+fn take_rep_write(s: &AppState, rep: RepId) -> Result<()> {
+    let limits = &s.config.limits;
+    s.limiter.take(
+        Budget::Rep(rep),
+        limits.rep_writes_per_second,
+        limits.rep_write_burst,
+    )
+}
+
 async fn sync(
     State(s): State<AppState>,
     RepAuth(rep): RepAuth,
@@ -483,12 +579,14 @@ async fn sync(
     let p = params(q)?;
     let after = parse_cursor(p.get("cursor").map(String::as_str), "cursor")?;
     let limit = int_param(&p, "limit", 200, 1, 1000)? as u32;
+    let max_bytes = s.config.limits.feed_page_bytes;
     let page =
         s.db.read(move |tx| {
             check_cursor(tx, after, "cursor")?;
-            let mut changes = tx.feed_after(rep, after, limit + 1)?;
-            let has_more = changes.len() > limit as usize;
-            changes.truncate(limit as usize);
+            let FeedSlice {
+                entries: changes,
+                has_more,
+            } = tx.feed_after(rep, after, limit, max_bytes)?;
             let next_cursor = changes
                 .last()
                 .map(|e| e.cursor.clone())
@@ -505,10 +603,19 @@ async fn sync(
 
 async fn stream(
     State(s): State<AppState>,
-    RepAuth(rep): RepAuth,
+    auth: AuthWithToken,
     headers: HeaderMap,
     q: Params,
 ) -> Result<impl IntoResponse> {
+    let AuthWithToken(principal, token) = auth;
+    let rep = match principal {
+        Principal {
+            role: Role::Rep,
+            subject_id: Some(id),
+            ..
+        } => id,
+        _ => return Err(Error::Forbidden("only a rep's token can do this")),
+    };
     let p = params(q)?;
     let resume = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         Some(id) if !id.trim().is_empty() => Some(("Last-Event-ID", id.to_string())),
@@ -517,8 +624,13 @@ async fn stream(
             .filter(|c| !c.trim().is_empty())
             .map(|c| ("cursor", c.clone())),
     };
-    // Subscribe before reading the head, so no commit falls between the two.
-    let mut wakeups = s.feed_events.subscribe();
+    let slot = s
+        .hub
+        .open_stream(&token, s.config.limits.streams_per_token)?;
+    // Subscribe before reading the head, so no commit (and no revocation)
+    // falls between the two.
+    let mut wakeups = s.hub.subscribe(rep);
+    let mut revocations = s.hub.revocations();
     let start = match resume {
         Some((field, c)) => {
             let after = parse_cursor(Some(&c), field)?;
@@ -527,10 +639,21 @@ async fn stream(
         }
         None => s.db.read(move |tx| tx.feed_head(rep)).await?,
     };
-    let (tx, rx) = mpsc::channel::<std::result::Result<Event, Infallible>>(64);
+    let (tx, rx) = mpsc::channel::<std::result::Result<Event, Infallible>>(STREAM_BUFFER);
     let db = s.db.clone();
     let mut shutdown = s.shutdown.clone();
     tokio::spawn(async move {
+        let _slot = slot;
+        let revoked = |db: Db, token: Vec<u8>| async move {
+            !matches!(
+                db.read(move |t| t.principal_by_token_hash(&token)).await,
+                Ok(Some(_))
+            )
+        };
+        // The token may have been revoked between authentication and subscribing.
+        if revoked(db.clone(), token.clone()).await {
+            return;
+        }
         let ready = Event::default()
             .event("ready")
             .json_data(StreamReady {
@@ -542,15 +665,18 @@ async fn stream(
         }
         let mut cursor = start;
         loop {
-            let page = match db.read(move |t| t.feed_after(rep, cursor, 500)).await {
+            let page = match db
+                .read(move |t| t.feed_after(rep, cursor, STREAM_PAGE, STREAM_PAGE_BYTES))
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(error = %e, "live stream read failed; closing it");
                     return;
                 }
             };
-            let full = page.len() == 500;
-            for entry in page {
+            let more = page.has_more;
+            for entry in page.entries {
                 let id = entry.cursor.0.clone();
                 cursor = id.parse().unwrap_or(cursor);
                 let ev = Event::default()
@@ -558,22 +684,38 @@ async fn stream(
                     .event("change")
                     .json_data(&entry)
                     .expect("serialisable");
-                if tx.send(Ok(ev)).await.is_err() {
-                    return;
+                // A client that stops reading blocks here; the connection's
+                // write-stall limit then closes it, which drops the receiver.
+                loop {
+                    tokio::select! {
+                        slot = tx.reserve() => match slot {
+                            Ok(slot) => {
+                                slot.send(Ok(ev));
+                                break;
+                            }
+                            Err(_) => return,
+                        },
+                        _ = shutdown.changed() => return,
+                        _ = revocations.changed() => {
+                            if revoked(db.clone(), token.clone()).await {
+                                return;
+                            }
+                        }
+                    }
                 }
             }
-            if full {
+            if more {
                 continue;
             }
-            // Wait for a commit that touched this rep's feed.
+            // Wait for a commit to this rep's feed.
             loop {
                 tokio::select! {
-                    got = wakeups.recv() => match got {
-                        Ok(r) if r == rep => break,
-                        Ok(_) => continue,
-                        Err(broadcast::error::RecvError::Lagged(_)) => break,
-                        Err(broadcast::error::RecvError::Closed) => return,
-                    },
+                    woke = wakeups.changed() => if woke { break } else { return },
+                    _ = revocations.changed() => {
+                        if revoked(db.clone(), token.clone()).await {
+                            return;
+                        }
+                    }
                     _ = shutdown.changed() => return,
                     _ = tx.closed() => return,
                 }
@@ -596,6 +738,7 @@ async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>> {
         role,
         subject_id,
         name,
+        ..
     } = auth.0;
     let rep = match (role, subject_id) {
         (Role::Rep, Some(id)) => s.db.read(move |tx| tx.rep(id)).await?,
@@ -615,6 +758,7 @@ async fn put_availability(
     RepAuth(rep): RepAuth,
     JsonBody(update): JsonBody<AvailabilityUpdate>,
 ) -> Result<Json<baton_protocol::Rep>> {
+    take_rep_write(&s, rep)?;
     let config = s.config.clone();
     let now = Timestamp::now();
     let rep =

@@ -6,21 +6,30 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_protocol::{Rep, RepId, Role, Team, Timestamp};
+use baton_protocol::{Rep, Role, Team, Timestamp};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, watch};
 
 use crate::api::{self, AppState};
 use crate::auth::{new_token, token_hash};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::hub::Hub;
+use crate::ratelimit::RateLimiter;
 use crate::routing;
 use crate::store::sqlite::SqliteStorage;
-use crate::store::{CommitEffects, Db, NewRep};
+use crate::store::{ChangeMarks, CommitEffects, Db, NewRep};
 
-/// How often queues are drained even when nothing inside this process asked
-/// for it: reps added with `baton-server rep add` while the server runs.
-const QUEUE_SWEEP: Duration = Duration::from_secs(10);
+/// How often the server looks for changes the admin commands made to the
+/// database from another process (tokens revoked, reps added). One small
+/// read per interval for the whole server; a revoked token's live streams
+/// close within it.
+const ADMIN_CHANGES_POLL: Duration = Duration::from_millis(250);
+
+/// How often stored feedback answers older than the retention are pruned,
+/// and how many one write job deletes (so pruning never holds the writer long).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+const PRUNE_BATCH: u32 = 5000;
 
 /// An open database with the routing config: what `serve`, `demo` and the
 /// admin commands share.
@@ -33,27 +42,26 @@ pub struct Baton {
 
 impl Baton {
     pub fn open(db_path: &Path, config: Config, heartbeat: Duration) -> Result<Self> {
-        let (feed_events, _) = broadcast::channel::<RepId>(4096);
+        let hub = Hub::new();
         let sla_wakeup = Arc::new(Notify::new());
         let on_commit = {
-            let feed_events = feed_events.clone();
+            let hub = hub.clone();
             let sla_wakeup = sla_wakeup.clone();
             Arc::new(move |effects: &CommitEffects| {
-                for rep in &effects.feed_reps {
-                    let _ = feed_events.send(*rep);
-                }
+                hub.publish(&effects.feed_reps);
                 if effects.sla_changed {
                     sla_wakeup.notify_one();
                 }
             })
         };
-        let storage = SqliteStorage::open(db_path, on_commit)?;
+        let storage = SqliteStorage::open(db_path, config.limits.write_queue, on_commit)?;
         let (shutdown_tx, shutdown) = watch::channel(false);
         Ok(Baton {
             state: AppState {
                 db: Db::new(storage.clone()),
                 config: Arc::new(config),
-                feed_events,
+                hub,
+                limiter: Arc::new(RateLimiter::default()),
                 shutdown,
                 heartbeat,
             },
@@ -102,7 +110,17 @@ impl Baton {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         self.apply_config().await?;
+        // Queued leads may fit reps added or freed while the server was down.
+        let config = self.state.config.clone();
+        let drained = self
+            .db()
+            .write(move |tx| routing::drain_all_queues(tx, &config, Timestamp::now()))
+            .await?;
+        if drained > 0 {
+            tracing::info!(drained, "offered queued leads at start-up");
+        }
         let sweeper = tokio::spawn(sla_sweeper(self.state.clone(), self.sla_wakeup.clone()));
+        let watcher = tokio::spawn(watch_admin_changes(self.state.clone()));
         let app = api::router(self.state.clone());
         let shutdown_tx = self.shutdown_tx.clone();
         let signal = async move {
@@ -110,12 +128,12 @@ impl Baton {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = shutdown_tx.send(true);
         };
-        axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
+        crate::listen::serve(listener, app, &self.state.config.limits, signal)
             .await
             .map_err(|e| Error::Internal(format!("server error: {e}")))?;
         let _ = self.shutdown_tx.send(true);
         let _ = sweeper.await;
+        let _ = watcher.await;
         self.storage.close();
         tracing::info!("stopped");
         Ok(())
@@ -172,7 +190,7 @@ impl Baton {
                     rr_pass,
                     created_at: now,
                 })?;
-                tx.insert_token(&hash, Role::Rep, Some(id), &email, now)?;
+                tx.insert_token(&hash, Role::Rep, Some(id), &email, None, now)?;
                 // Queued leads reach the new rep through the running server's
                 // queue sweep, so that its live streams announce them.
                 tx.rep(id)?
@@ -193,7 +211,14 @@ impl Baton {
                 let rep = tx
                     .rep_by_email(&email)?
                     .ok_or_else(|| Error::NotFound(format!("no rep has email {email}")))?;
-                tx.insert_token(&hash, Role::Rep, Some(rep.id), &rep.email, Timestamp::now())?;
+                tx.insert_token(
+                    &hash,
+                    Role::Rep,
+                    Some(rep.id),
+                    &rep.email,
+                    None,
+                    Timestamp::now(),
+                )?;
                 Ok(rep)
             })
             .await?;
@@ -212,28 +237,46 @@ impl Baton {
                     Some(id) => id,
                     None => tx.insert_manager(&name, &email, now)?,
                 };
-                tx.insert_token(&hash, Role::Manager, Some(id), &email, now)
+                tx.insert_token(&hash, Role::Manager, Some(id), &email, None, now)
             })
             .await?;
         Ok(token)
     }
 
-    pub async fn add_intake_key(&self, label: &str) -> Result<String> {
+    /// A new intake key for `source`: it may create and update only the leads
+    /// of that source (keys of the same source share them, so a key can be
+    /// rotated without losing its leads).
+    pub async fn add_intake_key(&self, label: &str, source: &str) -> Result<String> {
         crate::validate::text("label", label, 1, 200)?;
+        crate::validate::text("source", source, 1, 64)?;
         let token = new_token(Role::Intake);
         let hash = token_hash(&token);
-        let label = label.to_string();
+        let (label, source) = (label.to_string(), source.to_string());
         self.db()
-            .write(move |tx| tx.insert_token(&hash, Role::Intake, None, &label, Timestamp::now()))
+            .write(move |tx| {
+                tx.insert_token(
+                    &hash,
+                    Role::Intake,
+                    None,
+                    &label,
+                    Some(&source),
+                    Timestamp::now(),
+                )
+            })
             .await?;
         Ok(token)
     }
 
     pub async fn revoke_token(&self, token: &str) -> Result<bool> {
         let hash = token_hash(token.trim());
-        self.db()
+        let revoked = self
+            .db()
             .write(move |tx| tx.revoke_token(&hash, Timestamp::now()))
-            .await
+            .await?;
+        if revoked {
+            self.state.hub.tokens_revoked();
+        }
+        Ok(revoked)
     }
 
     pub async fn reps(&self) -> Result<Vec<Rep>> {
@@ -242,33 +285,25 @@ impl Baton {
 }
 
 /// Takes back offers whose SLA ran out. Sleeps until the earliest deadline,
-/// woken early when a commit creates a new one.
+/// woken early when a commit creates a new one; prunes expired feedback
+/// answers once an hour.
 async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
     let mut shutdown = state.shutdown.clone();
-    let mut last_queue_sweep = tokio::time::Instant::now();
+    let mut next_prune = tokio::time::Instant::now();
     loop {
         let now = Timestamp::now();
         let config = state.config.clone();
-        let sweep_queues = last_queue_sweep.elapsed() >= QUEUE_SWEEP;
-        if sweep_queues {
-            last_queue_sweep = tokio::time::Instant::now();
-        }
         let result = state
             .db
             .write(move |tx| {
                 let expired = routing::expire_overdue(tx, &config, now)?;
-                let drained = if sweep_queues {
-                    routing::drain_all_queues(tx, &config, now)?
-                } else {
-                    0
-                };
-                Ok((expired, drained, tx.next_sla_due()?))
+                Ok((expired, tx.next_sla_due()?))
             })
             .await;
         let next_due = match result {
-            Ok((expired, drained, next)) => {
-                if expired > 0 || drained > 0 {
-                    tracing::info!(expired, drained, "SLA sweep");
+            Ok((expired, next)) => {
+                if expired > 0 {
+                    tracing::info!(expired, "SLA sweep");
                 }
                 next
             }
@@ -277,14 +312,17 @@ async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
                 Some(Timestamp::now().plus_millis(1000))
             }
         };
-        // Sleep until the earliest deadline, and never longer than the queue sweep.
+        if tokio::time::Instant::now() >= next_prune {
+            next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+            prune_answers(&state).await;
+        }
         let instant_of = |t: Option<Timestamp>| {
             let wait = t
                 .map(|t| {
                     Duration::from_millis((t.millis() - Timestamp::now().millis()).max(0) as u64)
                 })
-                .unwrap_or(QUEUE_SWEEP)
-                .min(QUEUE_SWEEP);
+                .unwrap_or(PRUNE_EVERY)
+                .min(PRUNE_EVERY);
             tokio::time::Instant::now() + wait
         };
         let mut wake_at = instant_of(next_due);
@@ -299,6 +337,85 @@ async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
                     }
                 }
                 _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// Deletes stored feedback answers past `limits.idempotency_days`, a batch
+/// per write job.
+async fn prune_answers(state: &AppState) {
+    let days = i64::from(state.config.limits.idempotency_days);
+    let before = Timestamp::now().plus_millis(-days * 24 * 3600 * 1000);
+    let mut pruned = 0u64;
+    loop {
+        match state
+            .db
+            .write(move |tx| tx.prune_answers(before, PRUNE_BATCH))
+            .await
+        {
+            Ok(n) => {
+                pruned += u64::from(n);
+                if n < PRUNE_BATCH {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning stored feedback answers failed; next hour");
+                break;
+            }
+        }
+    }
+    if pruned > 0 {
+        tracing::info!(pruned, days, "pruned expired feedback answers");
+    }
+}
+
+/// Notices what the admin commands change from another process: a revoked
+/// token ends its live streams; a new rep is offered queued leads.
+async fn watch_admin_changes(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    let mut seen: Option<ChangeMarks> = None;
+    let mut tick = tokio::time::interval(ADMIN_CHANGES_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let marks = match state.db.read(|tx| tx.change_marks()).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the admin change marks");
+                continue;
+            }
+        };
+        let Some(before) = seen.replace(marks) else {
+            continue;
+        };
+        if marks.revoked_tokens != before.revoked_tokens {
+            state.hub.tokens_revoked();
+        }
+        if marks.newest_rep != before.newest_rep {
+            let config = state.config.clone();
+            let after = before.newest_rep;
+            let placed = state
+                .db
+                .write(move |tx| {
+                    let mut placed = 0;
+                    for rep in tx.reps_after(after)? {
+                        placed += routing::offer_queued_to(tx, &config, rep.id, Timestamp::now())?;
+                    }
+                    Ok(placed)
+                })
+                .await;
+            match placed {
+                Ok(n) if n > 0 => tracing::info!(placed = n, "offered queued leads to new reps"),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "offering queued leads to new reps failed; retrying");
+                    seen = Some(before);
+                }
             }
         }
     }

@@ -33,6 +33,100 @@ pub struct Config {
     /// Rejection reasons; defaults to [`default_reasons`].
     #[serde(default = "default_reasons")]
     pub reasons: Vec<ReasonConfig>,
+    /// Bounds on what any one client may cost the server; see [`Limits`].
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Every bound the server enforces on connections, requests, streams,
+/// writes and stored history. Each is documented in docs/protocol.md
+/// ("Limits") with what a client sees when it reaches it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// A connection must send a request's headers within this many seconds of
+    /// opening, or of its previous response (so it also bounds idle keep-alive).
+    pub header_timeout_secs: u64,
+    /// A request (body included) must be read and answered within this many
+    /// seconds; live streams are exempt. 408 `request_timeout` otherwise.
+    pub request_timeout_secs: u64,
+    /// Open connections at once; further ones wait in the listen backlog.
+    /// Lowered at start-up to fit the process's open-file limit.
+    pub max_connections: usize,
+    /// A connection whose client reads nothing for this many seconds while
+    /// the server has data to send (a stalled stream reader) is closed.
+    pub write_stall_secs: u64,
+    /// Live `/v1/stream`s one token may hold open; 429 `too_many_streams` beyond.
+    pub streams_per_token: usize,
+    /// After SIGTERM, seconds to let in-flight requests finish before the
+    /// remaining connections are closed.
+    pub shutdown_grace_secs: u64,
+    /// Write jobs waiting for the database writer; 503 `unavailable` with
+    /// `Retry-After` when full.
+    pub write_queue: usize,
+    /// Lead pushes per second one intake key may sustain, and its burst.
+    pub intake_per_second: u32,
+    pub intake_burst: u32,
+    /// Decisions and availability changes per second one rep may sustain, and the burst
+    /// (an outbox flushing after a day offline sends its backlog at once).
+    pub rep_writes_per_second: u32,
+    pub rep_write_burst: u32,
+    /// Most bytes of changes one `/v1/sync` page carries (at least one change
+    /// is always sent, whatever its size).
+    pub feed_page_bytes: usize,
+    /// Days a feedback answer is kept for replay to a retry with the same
+    /// `Idempotency-Key`.
+    pub idempotency_days: u32,
+    /// "Marketing pushed an update" entries kept per lead in its history (the newest).
+    pub update_events_per_lead: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 8192,
+            write_stall_secs: 30,
+            streams_per_token: 4,
+            shutdown_grace_secs: 10,
+            write_queue: 8192,
+            intake_per_second: 2000,
+            intake_burst: 4000,
+            rep_writes_per_second: 10,
+            rep_write_burst: 100,
+            feed_page_bytes: 4 * 1024 * 1024,
+            idempotency_days: 30,
+            update_events_per_lead: 50,
+        }
+    }
+}
+
+impl Limits {
+    fn check(&self) -> std::result::Result<(), String> {
+        let range = |name: &str, v: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("limits.{name} must be from {lo} to {hi}"))
+            }
+        };
+        range("header_timeout_secs", self.header_timeout_secs, 1, 300)?;
+        range("request_timeout_secs", self.request_timeout_secs, 1, 600)?;
+        range("max_connections", self.max_connections as u64, 16, 1_000_000)?;
+        range("write_stall_secs", self.write_stall_secs, 1, 600)?;
+        range("streams_per_token", self.streams_per_token as u64, 1, 100)?;
+        range("shutdown_grace_secs", self.shutdown_grace_secs, 0, 300)?;
+        range("write_queue", self.write_queue as u64, 1, 1_000_000)?;
+        range("intake_per_second", u64::from(self.intake_per_second), 1, 1_000_000)?;
+        range("intake_burst", u64::from(self.intake_burst), 1, 10_000_000)?;
+        range("rep_writes_per_second", u64::from(self.rep_writes_per_second), 1, 10_000)?;
+        range("rep_write_burst", u64::from(self.rep_write_burst), 1, 100_000)?;
+        range("feed_page_bytes", self.feed_page_bytes as u64, 64 * 1024, 256 * 1024 * 1024)?;
+        range("idempotency_days", u64::from(self.idempotency_days), 1, 3650)?;
+        range("update_events_per_lead", u64::from(self.update_events_per_lead), 1, 100_000)?;
+        Ok(())
+    }
 }
 
 fn default_threshold() -> u32 {
@@ -158,6 +252,7 @@ impl Config {
             rules: vec![],
             fallback_team: None,
             reasons: default_reasons(),
+            limits: Limits::default(),
         };
         c.normalise_and_check()?;
         Ok(c)
@@ -165,6 +260,7 @@ impl Config {
 
     fn normalise_and_check(&mut self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
+        self.limits.check().map_err(Error::Config)?;
         if self.qualification_threshold > 100 {
             return bad("qualification_threshold must be between 0 and 100".into());
         }
@@ -252,6 +348,9 @@ impl Config {
             if !codes.insert(r.code.as_str()) {
                 return bad(format!("reason {:?} is defined twice", r.code));
             }
+            // Reason labels reach reps' screens and managers' CSV exports.
+            crate::validate::text(&format!("reason {:?} label", r.code), &r.label, 1, 200)
+                .map_err(|e| Error::Config(e.to_string()))?;
         }
         Ok(())
     }

@@ -10,6 +10,9 @@ use baton_protocol::{
 use crate::config::Config;
 
 /// The demo's routing: two regional teams, an enterprise rule, threshold 50.
+/// The source of the demo's intake key, its lead generator and its replayed history.
+pub const SOURCE: &str = "demo";
+
 pub fn config(sla_seconds: u64) -> Config {
     Config::from_toml(&format!(
         r#"

@@ -37,6 +37,24 @@ pub enum Error {
     IdempotencyKeyReused,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error(
+        "too many requests from this token; at most {per_second} a second (bursts of {burst}) are accepted; retry after {retry_after} s"
+    )]
+    RateLimited {
+        per_second: u32,
+        burst: u32,
+        retry_after: u64,
+    },
+    #[error(
+        "this token already has {limit} live streams open, the most it may; close one (or wait for a dropped one to time out) and retry"
+    )]
+    TooManyStreams { limit: usize },
+    #[error(
+        "the request took longer than {secs} s to arrive and be handled; it may or may not have been applied: retry it unchanged (intake and feedback are idempotent)"
+    )]
+    RequestTimeout { secs: u64 },
+    #[error("{0}")]
+    ExternalIdTaken(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("storage: {0}")]
@@ -77,6 +95,10 @@ impl Error {
             Error::IdempotencyKeyMissing => ErrorCode::IdempotencyKeyMissing,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::TooManyStreams { .. } => ErrorCode::TooManyStreams,
+            Error::RequestTimeout { .. } => ErrorCode::RequestTimeout,
+            Error::ExternalIdTaken(_) => ErrorCode::ExternalIdTaken,
             Error::Config(_) | Error::Storage(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -95,9 +117,24 @@ impl Error {
             Error::IdempotencyKeyMissing => StatusCode::BAD_REQUEST,
             Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::RateLimited { .. } | Error::TooManyStreams { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Error::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Error::ExternalIdTaken(_) => StatusCode::CONFLICT,
             Error::Config(_) | Error::Storage(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+        }
+    }
+
+    /// Seconds a client should wait before retrying, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            Error::TooManyStreams { .. } => Some(5),
+            Error::Unavailable(_) => Some(1),
+            _ => None,
         }
     }
 
@@ -142,6 +179,13 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (status, axum::Json(self.body())).into_response()
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after() {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }

@@ -128,7 +128,7 @@ fn replay_day(
         state.next_lead += 1;
         let mut intake = demo::lead(&mut state.rng, n, Timestamp(at));
         intake.external_id = format!("hist-{}-{n}", spec.seed);
-        routing::intake(tx, cfg, intake, Timestamp(at))?;
+        routing::intake(tx, cfg, intake, demo::SOURCE, Timestamp(at))?;
         state.summary.leads += 1;
         draw_decisions(tx, Timestamp(at), state)?;
     }

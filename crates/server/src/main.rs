@@ -179,6 +179,11 @@ enum IntakeKeyCommand {
         /// What the key is for, e.g. "HubSpot workflow".
         #[arg(long)]
         label: String,
+        /// The source whose leads the key may create and update (keys of
+        /// one source share its leads, so a key can be rotated); default:
+        /// the label.
+        #[arg(long)]
+        source: Option<String>,
     },
 }
 
@@ -290,10 +295,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::IntakeKey(IntakeKeyCommand::Add { db, label }) => {
+        Command::IntakeKey(IntakeKeyCommand::Add { db, label, source }) => {
             let baton = open_admin(&db).await?;
-            let token = baton.add_intake_key(&label).await?;
-            eprintln!("intake key {label:?} (shown once):");
+            let source = source.unwrap_or_else(|| label.clone());
+            let token = baton.add_intake_key(&label, &source).await?;
+            eprintln!("intake key {label:?} for source {source:?} (shown once):");
             println!("{token}");
             Ok(())
         }
@@ -420,7 +426,9 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         Duration::from_secs(a.heartbeat_secs),
     )?;
     baton.apply_config().await?;
-    let intake_key = baton.add_intake_key("Demo marketing automation").await?;
+    let intake_key = baton
+        .add_intake_key("Demo marketing automation", demo::SOURCE)
+        .await?;
     let manager_token = baton.add_manager(demo::MANAGER.0, demo::MANAGER.1).await?;
     let mut rep_tokens = Vec::new();
     for (name, email, team, weight, max_open) in demo::REPS {
@@ -488,7 +496,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         };
         for _ in 0..backlog {
             let lead = push(&mut rng);
-            if let Err(e) = api::submit_lead(&state, lead).await {
+            if let Err(e) = api::submit_lead(&state, lead, demo::SOURCE).await {
                 tracing::warn!(error = %e, "demo lead refused");
             }
         }
@@ -503,7 +511,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
                 _ = shutdown.changed() => return,
             }
             let lead = push(&mut rng);
-            match api::submit_lead(&state, lead).await {
+            match api::submit_lead(&state, lead, demo::SOURCE).await {
                 Ok(r) => tracing::info!(
                     lead = r.lead.id,
                     status = r.lead.status.as_str(),

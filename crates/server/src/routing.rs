@@ -264,15 +264,43 @@ fn qualify_and_route(
     Ok(())
 }
 
-/// Intake of one pushed lead: create, update or recognise a replay.
+/// Test builds only: an intake whose `external_id` is `fault:NAME` makes
+/// storage misbehave on purpose when `BATON_TEST_FAULTS` is set (see
+/// [`WriteTx::inject_fault`]); `fault:panic` panics inside the write job.
+#[cfg(debug_assertions)]
+fn injected_fault(tx: &mut dyn WriteTx, external_id: &str) -> Result<()> {
+    if std::env::var_os("BATON_TEST_FAULTS").is_none() {
+        return Ok(());
+    }
+    match external_id.strip_prefix("fault:") {
+        Some("panic") => panic!("injected fault: a write job panics"),
+        Some(fault) => tx.inject_fault(fault),
+        None => Ok(()),
+    }
+}
+
+/// Intake of one pushed lead from an intake key issued for `source`: create,
+/// update or recognise a replay. A key may write only its own source's leads.
 pub fn intake(
     tx: &mut dyn WriteTx,
     cfg: &Config,
     intake: LeadIntake,
+    source: &str,
     now: Timestamp,
 ) -> Result<IntakeResponse> {
+    #[cfg(debug_assertions)]
+    injected_fault(tx, &intake.external_id)?;
     let hash = payload_hash(&intake);
-    let (outcome, row) = match tx.lead_by_external_id(&intake.external_id)? {
+    let existing = tx.lead_by_external_id(&intake.external_id)?;
+    if let Some(owner) = existing.as_ref().and_then(|l| l.intake_source.as_deref())
+        && owner != source
+    {
+        return Err(Error::ExternalIdTaken(format!(
+            "external_id {:?} belongs to a lead from another source; an intake key may create and update only its own source's leads (use ids unique to your source, e.g. prefixed with its name)",
+            intake.external_id
+        )));
+    }
+    let (outcome, row) = match existing {
         None => {
             let mut row = LeadRow {
                 id: 0,
@@ -287,6 +315,7 @@ pub fn intake(
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                intake_source: Some(source.to_string()),
             };
             row.id = tx.insert_lead(&row)?;
             tx.append_event(
@@ -302,11 +331,20 @@ pub fn intake(
             qualify_and_route(tx, cfg, &mut row, now)?;
             (IntakeOutcome::Created, row)
         }
-        Some(row) if row.payload_hash == hash => (IntakeOutcome::Unchanged, row),
+        Some(mut row) if row.payload_hash == hash => {
+            if row.intake_source.is_none() {
+                // A lead from before sources were recorded joins this key's source.
+                row.intake_source = Some(source.to_string());
+                tx.update_lead(&row)?;
+            }
+            (IntakeOutcome::Unchanged, row)
+        }
         Some(mut row) => {
             let old_score = row.intake.score.value;
             row.intake = intake;
             row.payload_hash = hash;
+            // A lead from before sources were recorded joins the first source to update it.
+            row.intake_source = Some(source.to_string());
             touch(&mut row, now);
             tx.update_lead(&row)?;
             tx.append_event(
@@ -319,6 +357,13 @@ pub fn intake(
                     row.intake.score.value
                 ),
             )?;
+            // However often a lead is re-pushed, its history keeps a bounded
+            // number of these entries (the newest).
+            tx.trim_events(
+                row.id,
+                LeadEventKind::Updated,
+                cfg.limits.update_events_per_lead,
+            )?;
             match row.status {
                 LeadStatus::Assigned | LeadStatus::Accepted => {
                     if let Some(a) = row
@@ -328,6 +373,10 @@ pub fn intake(
                         .flatten()
                     {
                         let view = lead_view(tx, &row)?;
+                        // The new entry carries the whole lead, so the older
+                        // updates of it are redundant: a client syncing later
+                        // fetches one copy, however often marketing re-pushed.
+                        tx.delete_feed_updates(a.rep_id, row.id)?;
                         tx.append_feed(
                             a.rep_id,
                             now,
@@ -367,9 +416,50 @@ pub fn intake(
     })
 }
 
+/// Offers queued leads to `rep`, who may now have room (a decision, an SLA
+/// take-back, back from away, newly added): only the leads of their team they
+/// never passed on, longest-waiting first, and no more than their free
+/// places. The other queued leads cannot have become placeable, so they are
+/// not looked at: the cost follows what can move, not the queue's length.
+pub fn offer_queued_to(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    rep_id: RepId,
+    now: Timestamp,
+) -> Result<u32> {
+    let mut placed = 0;
+    loop {
+        let Some(rep) = tx.rep(rep_id)? else {
+            return Ok(placed);
+        };
+        let free = rep.max_open.saturating_sub(rep.open_leads);
+        if rep.availability != Availability::Available || free == 0 {
+            return Ok(placed);
+        }
+        let ids = tx.queued_leads_open_to(rep_id, &rep.team, free.min(100))?;
+        if ids.is_empty() {
+            return Ok(placed);
+        }
+        let mut placed_now = 0;
+        for id in ids {
+            let Some(mut lead) = tx.lead(id)? else {
+                continue;
+            };
+            if let Placement::Assigned(_) = route_lead(tx, cfg, &mut lead, now)? {
+                placed_now += 1;
+            }
+        }
+        if placed_now == 0 {
+            return Ok(placed);
+        }
+        placed += placed_now;
+    }
+}
+
 /// Offers queued leads of `team` to reps with room, longest-waiting first.
 /// Leads no rep of the team may take (all passed on them) are stepped over,
-/// so they never block the leads behind them.
+/// so they never block the leads behind them. Scans the whole queue: for
+/// start-up; later changes use [`offer_queued_to`].
 pub fn drain_queue(tx: &mut dyn WriteTx, cfg: &Config, team: &str, now: Timestamp) -> Result<u32> {
     let mut placed = 0;
     let mut after = None;
@@ -406,7 +496,7 @@ pub fn drain_all_queues(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> R
 /// Takes back every offer whose SLA ran out and routes each lead on.
 pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Result<u32> {
     let due = tx.due_assignments(now, 500)?;
-    let mut teams = Vec::new();
+    let mut freed = Vec::new();
     for a in &due {
         tx.end_assignment(a.id, AssignmentOutcome::SlaExpired, now)?;
         tx.release_offer(a.rep_id)?;
@@ -437,12 +527,13 @@ pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Res
         )?;
         lead.current_assignment = None;
         route_lead(tx, cfg, &mut lead, now)?;
-        if !teams.contains(&a.team) {
-            teams.push(a.team.clone());
+        if !freed.contains(&a.rep_id) {
+            freed.push(a.rep_id);
         }
     }
-    for team in teams {
-        drain_queue(tx, cfg, &team, now)?;
+    // Each take-back freed a place with its rep, for leads they have not passed on.
+    for rep in freed {
+        offer_queued_to(tx, cfg, rep, now)?;
     }
     Ok(due.len() as u32)
 }
@@ -496,11 +587,17 @@ pub fn record_feedback(
             status: 200,
             body: serde_json::to_string(&response)?,
         },
-        Err(e @ Error::LeadNotYours(_)) => StoredAnswer {
-            request_hash,
-            status: 409,
-            body: serde_json::to_string(&e.body())?,
-        },
+        // A refusal is not stored: it changed nothing, and asking again gives
+        // the same refusal (a lead this rep decided, or let expire, is never
+        // offered to them again). Storing it would let a rep grow the
+        // database by sending fresh keys at a decided lead.
+        Err(e @ Error::LeadNotYours(_)) => {
+            return Ok(StoredAnswer {
+                request_hash,
+                status: 409,
+                body: serde_json::to_string(&e.body())?,
+            });
+        }
         Err(e) => return Err(e),
     };
     tx.store_answer(rep, idempotency_key, &answer, now)?;
@@ -635,7 +732,7 @@ fn decide(
         },
     )?;
     // The decision freed a place in this rep's cap.
-    drain_queue(tx, cfg, &offer.team, now)?;
+    offer_queued_to(tx, cfg, rep, now)?;
     Ok(FeedbackResponse {
         decision,
         disposition,
@@ -657,7 +754,7 @@ pub fn set_availability(
         tx.set_rep_availability(rep_id, availability)?;
         if availability == Availability::Available {
             tx.catch_up_rotation(rep_id, &rep.team)?;
-            drain_queue(tx, cfg, &rep.team, now)?;
+            offer_queued_to(tx, cfg, rep_id, now)?;
         }
     }
     tx.rep(rep_id)?

@@ -31,6 +31,33 @@ pub struct Principal {
     /// The rep's or manager's id; `None` for intake keys.
     pub subject_id: Option<i64>,
     pub name: String,
+    /// For intake keys: the source the key was issued for. A key may create
+    /// and update only its own source's leads.
+    pub source: Option<String>,
+}
+
+/// A page of a rep's feed.
+#[derive(Clone, Debug, Default)]
+pub struct FeedSlice {
+    pub entries: Vec<FeedEntry>,
+    /// Entries beyond this page exist (it ended at its count or byte budget).
+    pub has_more: bool,
+}
+
+/// Marks of changes other processes (the admin commands) make to the same
+/// database, which a running server must notice: tokens revoked and reps added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChangeMarks {
+    pub revoked_tokens: i64,
+    pub newest_rep: RepId,
+}
+
+/// Whether the storage can still take writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Writes cannot be applied; the text says why.
+    Unhealthy(String),
 }
 
 /// A lead as stored: the intake payload plus where it stands.
@@ -49,6 +76,9 @@ pub struct LeadRow {
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The source of the intake key that created the lead (`None` for leads
+    /// from before sources were recorded: the next key to update one claims it).
+    pub intake_source: Option<String>,
 }
 
 /// A rep who may receive a lead now, with their place in the team's rotation.
@@ -149,18 +179,22 @@ pub trait ReadTx {
     /// Teams as the config last applied defined them.
     fn teams(&self) -> Result<Vec<Team>>;
     fn queued_leads(&self, limit: u32) -> Result<Vec<QueuedLead>>;
-    /// Entries of `rep`'s feed with a sequence number above `after`, oldest first.
+    /// Entries of `rep`'s feed with a sequence number above `after`, oldest
+    /// first: at most `limit` of them, and no more than `max_bytes` of change
+    /// JSON (the first entry is returned whatever its size).
     ///
     /// A backend must make sequence numbers visible in order: once a reader
     /// sees entry N, no entry below N may commit later. (SQLite's single
     /// writer gives this for free; PostgreSQL needs a per-rep counter row
     /// locked in the writing transaction.)
-    fn feed_after(&self, rep: RepId, after: i64, limit: u32) -> Result<Vec<FeedEntry>>;
+    fn feed_after(&self, rep: RepId, after: i64, limit: u32, max_bytes: usize)
+    -> Result<FeedSlice>;
     /// The sequence number of `rep`'s newest feed entry (0 when none).
     fn feed_head(&self, rep: RepId) -> Result<i64>;
     /// The highest sequence number any feed has reached.
     fn feed_max_seq(&self) -> Result<i64>;
     fn next_sla_due(&self) -> Result<Option<Timestamp>>;
+    fn change_marks(&self) -> Result<ChangeMarks>;
     /// Offers made in `[from, to)` (with `team`: that team's only).
     fn assignment_facts(
         &self,
@@ -188,6 +222,18 @@ pub trait ReadTx {
         team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<FeedbackLogEntry>>;
+}
+
+/// Where a feed entry's change belongs: its kind and lead, stored beside it
+/// so that superseded `lead_updated` entries can be found.
+pub fn feed_keys(change: &Change) -> (&'static str, Option<LeadId>) {
+    match change {
+        Change::LeadAssigned { lead } => ("lead_assigned", Some(lead.id)),
+        Change::LeadUpdated { lead } => ("lead_updated", Some(lead.id)),
+        Change::LeadTakenAway { lead_id, .. } => ("lead_taken_away", Some(*lead_id)),
+        Change::DecisionRecorded { decision, .. } => ("decision_recorded", Some(decision.lead_id)),
+        Change::Unknown => ("unknown", None),
+    }
 }
 
 /// Writes. Besides the rows themselves, a backend keeps the report rollups
@@ -222,6 +268,18 @@ pub trait WriteTx: ReadTx {
     fn insert_decision(&mut self, d: &NewDecision<'_>) -> Result<i64>;
     /// Appends to `rep`'s feed and tells live streams once the job commits.
     fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64>;
+    /// Deletes the `lead_updated` entries for `lead` from `rep`'s feed (a newer
+    /// one, carrying the whole lead, is about to supersede them).
+    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<u32>;
+    /// Keeps only the newest `keep` history events of `kind` for `lead`.
+    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<u32>;
+    /// Deletes up to `limit` stored answers created before `before`; returns how many.
+    fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32>;
+    /// Queued leads of `team` that `rep` never rejected nor let expire,
+    /// longest-waiting first.
+    fn queued_leads_open_to(&mut self, rep: RepId, team: &str, limit: u32) -> Result<Vec<LeadId>>;
+    /// Reps with an id above `after`.
+    fn reps_after(&mut self, after: RepId) -> Result<Vec<Rep>>;
     fn append_event(
         &mut self,
         lead: LeadId,
@@ -251,17 +309,26 @@ pub trait WriteTx: ReadTx {
     fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId>;
     fn insert_manager(&mut self, name: &str, email: &str, at: Timestamp) -> Result<i64>;
     fn manager_by_email(&mut self, email: &str) -> Result<Option<i64>>;
+    /// `source`: for intake keys, the source whose leads the key may write.
     fn insert_token(
         &mut self,
         hash: &[u8],
         role: Role,
         subject: Option<i64>,
         label: &str,
+        source: Option<&str>,
         at: Timestamp,
     ) -> Result<()>;
     fn revoke_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool>;
     /// Tells the SLA sweeper, after commit, that a deadline may have moved.
     fn sla_changed(&mut self);
+    /// Test builds only: makes the backend misbehave on purpose
+    /// (`abandon-transaction`, `kill-writer`, `sleep-MS`), so tests can
+    /// prove what callers are told when storage fails.
+    #[cfg(debug_assertions)]
+    fn inject_fault(&mut self, _fault: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What a finished write job hands back to the backend.
@@ -283,9 +350,15 @@ pub struct CommitEffects {
 }
 
 /// A storage backend: runs jobs in transactions.
+///
+/// `submit_write` must not block: a backend with a full queue refuses the
+/// job with [`Error::Unavailable`]. A job that panics must fail alone (its
+/// writes rolled back, its caller told) and leave the backend working; if the
+/// backend can no longer write at all, [`Storage::health`] says so.
 pub trait Storage: Send + Sync + 'static {
     fn submit_write(&self, job: WriteJob) -> Result<()>;
     fn submit_read(&self, job: ReadJob);
+    fn health(&self) -> Health;
 }
 
 /// The async handle on storage that handlers and background tasks share.
@@ -299,6 +372,10 @@ impl Db {
         Db { storage }
     }
 
+    pub fn health(&self) -> Health {
+        self.storage.health()
+    }
+
     /// Runs `work` in a write transaction; its writes are kept only if it
     /// returns `Ok`, and the result arrives only once they are durable.
     pub async fn write<R, F>(&self, work: F) -> Result<R>
@@ -308,7 +385,17 @@ impl Db {
     {
         let (tx, rx) = oneshot::channel();
         let job: WriteJob = Box::new(move |wtx| {
-            let result = work(wtx);
+            // A panic in domain code fails this job only; the backend rolls
+            // its writes back and its caller hears an internal error.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(wtx)))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(Error::Internal(format!("a write job panicked: {what}")))
+                });
             JobOutcome {
                 keep: result.is_ok(),
                 finish: Box::new(move |committed| {

@@ -7,6 +7,8 @@
 //! caller hears "done" before its write is durable. Reads run on a small pool
 //! of connections on tokio's blocking threads, each job in its own snapshot.
 
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
@@ -20,8 +22,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    AssignmentFact, CommitEffects, JobOutcome, LeadFilter, LeadRow, NewAssignment, NewDecision,
-    NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx,
+    AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
+    NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage,
+    StoredAnswer, WriteJob, WriteTx, feed_keys,
 };
 use crate::error::{Error, Result};
 use crate::report::{CellQuery, Cells, LeadScoreKey, QueueEpisode, day_of};
@@ -33,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_report_rollups.sql")),
     (3, include_str!("../../migrations/0003_monthly_rollups.sql")),
+    (4, include_str!("../../migrations/0004_exposure_bounds.sql")),
 ];
 
 /// The migration after which the report rollups are (re)filled from the
@@ -45,9 +49,31 @@ const MAX_BATCH: usize = 512;
 pub type CommitListener = Arc<dyn Fn(&CommitEffects) + Send + Sync>;
 
 pub struct SqliteStorage {
-    writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
+    writer: Mutex<Option<mpsc::SyncSender<WriteJob>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    writer_state: Arc<WriterState>,
     readers: Arc<ReadPool>,
+}
+
+/// What the writer thread last knew about itself, for `/healthz`.
+#[derive(Default)]
+struct WriterState {
+    /// Set when the thread ended other than by `close`.
+    died: Mutex<Option<String>>,
+    /// The last transaction failure, cleared by the next commit.
+    failing: Mutex<Option<String>>,
+}
+
+/// Marks the writer dead if its thread unwinds.
+struct DeathWatch(Arc<WriterState>);
+
+impl Drop for DeathWatch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            *self.0.died.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some("the database writer thread panicked; restart the server".into());
+        }
+    }
 }
 
 struct ReadPool {
@@ -131,17 +157,21 @@ pub fn rebuild_reports(path: &Path) -> Result<()> {
 impl SqliteStorage {
     /// Opens (creating if need be) the database at `path`, migrates it, and
     /// starts the writer thread. `on_commit` hears what each commit changed.
-    pub fn open(path: &Path, on_commit: CommitListener) -> Result<Arc<Self>> {
+    /// `queue` bounds the write jobs waiting for the writer.
+    pub fn open(path: &Path, queue: usize, on_commit: CommitListener) -> Result<Arc<Self>> {
         let mut conn = open_write_connection(path)?;
         migrate(&mut conn)?;
-        let (tx, rx) = mpsc::channel::<WriteJob>();
+        let (tx, rx) = mpsc::sync_channel::<WriteJob>(queue.max(1));
+        let writer_state = Arc::new(WriterState::default());
+        let state = writer_state.clone();
         let thread = std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx, on_commit))
+            .spawn(move || run_writer(conn, rx, on_commit, state))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Arc::new(SqliteStorage {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
+            writer_state,
             readers: Arc::new(ReadPool {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
@@ -164,43 +194,90 @@ impl Drop for SqliteStorage {
     }
 }
 
-fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteJob>, on_commit: CommitListener) {
-    let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
+fn run_writer(
+    conn: Connection,
+    rx: mpsc::Receiver<WriteJob>,
+    on_commit: CommitListener,
+    state: Arc<WriterState>,
+) {
+    let _watch = DeathWatch(state.clone());
+    let mut jobs: VecDeque<WriteJob> = VecDeque::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
+        jobs.push_back(first);
+        while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => jobs.push_back(job),
                 Err(_) => break,
             }
         }
-        let mut effects = CommitEffects::default();
-        let mut finishers = Vec::with_capacity(batch.len());
-        let began = conn.execute_batch("BEGIN IMMEDIATE");
-        if let Err(e) = began {
-            let msg = e.to_string();
-            tracing::error!(error = %msg, "cannot begin a write transaction");
-            // Run nothing: dropping the jobs tells each caller its write was
-            // not applied (Db::write answers `unavailable`).
-            batch.clear();
+        // Usually one transaction; more when SQLite abandoned one midway.
+        while !jobs.is_empty() {
+            let kill = run_transaction(&conn, &mut jobs, &on_commit, &state);
+            #[cfg(debug_assertions)]
+            if kill {
+                panic!("injected fault: the writer thread dies");
+            }
+            let _ = kill;
+        }
+    }
+}
+
+/// Runs queued jobs, each in a savepoint, inside one transaction, and
+/// commits them together. Returns whether a job asked (in a test build) for
+/// the writer to die.
+fn run_transaction(
+    conn: &Connection,
+    jobs: &mut VecDeque<WriteJob>,
+    on_commit: &CommitListener,
+    state: &WriterState,
+) -> bool {
+    let set_failing = |m: Option<String>| {
+        *state.failing.lock().unwrap_or_else(|p| p.into_inner()) = m;
+    };
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        tracing::error!(error = %msg, "cannot begin a write transaction");
+        set_failing(Some(format!("cannot begin a write transaction: {msg}")));
+        // Run nothing: dropping the jobs tells each caller its write was not
+        // applied (Db::write answers `unavailable`).
+        jobs.clear();
+        return false;
+    }
+    let mut effects = CommitEffects::default();
+    let mut finishers = Vec::with_capacity(jobs.len());
+    let mut abandoned = false;
+    let mut kill = false;
+    while let Some(job) = jobs.pop_front() {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!(error = %e, "cannot open a savepoint");
+            drop(job);
+            if conn.is_autocommit() {
+                abandoned = true;
+                break;
+            }
             continue;
         }
-        for job in batch.drain(..) {
-            let mut tx = SqliteTx {
-                conn: &conn,
-                effects: CommitEffects::default(),
-            };
-            let savepoint = conn.execute_batch("SAVEPOINT job");
-            let outcome = match savepoint {
-                Ok(()) => job(&mut tx),
-                Err(e) => JobOutcome {
-                    keep: false,
-                    finish: Box::new(move |_| {
-                        tracing::error!(error = %e, "cannot open a savepoint");
-                    }),
-                },
-            };
-            let closed = if outcome.keep {
+        let mut tx = SqliteTx {
+            conn,
+            effects: CommitEffects::default(),
+            kill_writer: false,
+        };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
+            Ok(outcome) => Some(outcome),
+            Err(_) => {
+                // The job's caller hears `unavailable` (its answer channel
+                // was dropped); the writer goes on.
+                tracing::error!("a write job panicked; its writes are rolled back");
+                None
+            }
+        };
+        kill |= tx.kill_writer;
+        let keep = outcome.as_ref().is_some_and(|o| o.keep);
+        // SQLite may roll back the whole transaction by itself (disk full,
+        // I/O error). Then nothing of this batch so far is written, and what
+        // follows would run outside any transaction: stop here.
+        if !conn.is_autocommit() {
+            let closed = if keep {
                 effects.feed_reps.extend(tx.effects.feed_reps);
                 effects.sla_changed |= tx.effects.sla_changed;
                 conn.execute_batch("RELEASE job")
@@ -210,24 +287,48 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteJob>, on_commit: CommitL
             if let Err(e) = closed {
                 tracing::error!(error = %e, "cannot close a savepoint");
             }
-            finishers.push(outcome.finish);
         }
-        let committed = conn.execute_batch("COMMIT").map_err(Error::from);
-        if committed.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+        if let Some(o) = outcome {
+            finishers.push(o.finish);
         }
-        for finish in finishers {
-            finish(match &committed {
-                Ok(()) => Ok(()),
-                Err(e) => Err(Error::Storage(e.to_string())),
-            });
-        }
-        if committed.is_ok() {
-            effects.feed_reps.sort_unstable();
-            effects.feed_reps.dedup();
-            on_commit(&effects);
+        if conn.is_autocommit() {
+            abandoned = true;
+            break;
         }
     }
+    let committed = if abandoned {
+        tracing::error!(
+            jobs = finishers.len(),
+            "SQLite rolled back a write transaction by itself; its jobs are reported as not applied"
+        );
+        Err(Error::Storage(
+            "the database rolled the transaction back (disk full or I/O error)".into(),
+        ))
+    } else {
+        let c = conn.execute_batch("COMMIT").map_err(Error::from);
+        if c.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        c
+    };
+    match &committed {
+        Ok(()) => set_failing(None),
+        Err(e) => set_failing(Some(e.to_string())),
+    }
+    for finish in finishers {
+        finish(match &committed {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::Storage(e.to_string())),
+        });
+    }
+    if committed.is_ok() {
+        effects.feed_reps.sort_unstable();
+        effects.feed_reps.dedup();
+        if catch_unwind(AssertUnwindSafe(|| on_commit(&effects))).is_err() {
+            tracing::error!("a commit listener panicked");
+        }
+    }
+    kill
 }
 
 impl Storage for SqliteStorage {
@@ -236,9 +337,34 @@ impl Storage for SqliteStorage {
         let sender = guard.as_ref().ok_or(Error::Unavailable(
             "the server is shutting down; retry shortly",
         ))?;
-        sender
-            .send(job)
-            .map_err(|_| Error::Unavailable("the database writer stopped; retry shortly"))
+        sender.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => Error::Unavailable(
+                "the server is busy: its queue of writes is full; retry after the Retry-After delay",
+            ),
+            mpsc::TrySendError::Disconnected(_) => {
+                Error::Unavailable("the database writer stopped; retry shortly")
+            }
+        })
+    }
+
+    fn health(&self) -> Health {
+        let lock = |m: &Mutex<Option<String>>| m.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(why) = lock(&self.writer_state.died) {
+            return Health::Unhealthy(why);
+        }
+        let running = self
+            .writer_thread
+            .lock()
+            .expect("thread lock")
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        if !running {
+            return Health::Unhealthy("the database writer is not running".into());
+        }
+        match lock(&self.writer_state.failing) {
+            Some(why) => Health::Unhealthy(format!("the last write transaction failed: {why}")),
+            None => Health::Ok,
+        }
     }
 
     fn submit_read(&self, job: ReadJob) {
@@ -254,6 +380,7 @@ impl Storage for SqliteStorage {
             let tx = SqliteTx {
                 conn: &conn,
                 effects: CommitEffects::default(),
+                kill_writer: false,
             };
             job(Ok(&tx));
             let _ = conn.execute_batch("COMMIT");
@@ -265,6 +392,8 @@ impl Storage for SqliteStorage {
 struct SqliteTx<'c> {
     conn: &'c Connection,
     effects: CommitEffects,
+    /// Set by an injected fault (test builds): the writer thread dies after this batch.
+    kill_writer: bool,
 }
 
 fn enum_to_str<T: Serialize>(v: &T) -> String {
@@ -308,7 +437,8 @@ fn opt_ts(ms: Option<i64>) -> Option<Timestamp> {
 }
 
 const LEAD_COLUMNS: &str = "id, external_id, status, payload, payload_hash, team, current_assignment, \
-     queued_at, returned_reason, returned_note, returned_by, returned_at, version, created_at, updated_at";
+     queued_at, returned_reason, returned_note, returned_by, returned_at, version, created_at, updated_at, \
+     intake_source";
 
 fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<LeadRow> {
     let payload: String = r.get(3)?;
@@ -338,6 +468,7 @@ fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<LeadRow> {
         version: r.get(12)?,
         created_at: ts(r.get(13)?),
         updated_at: ts(r.get(14)?),
+        intake_source: r.get(15)?,
     })
 }
 
@@ -399,7 +530,7 @@ fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
 impl ReadTx for SqliteTx<'_> {
     fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.role, t.subject_id, t.label, r.name, m.name FROM tokens t \
+            "SELECT t.role, t.subject_id, t.label, r.name, m.name, t.source FROM tokens t \
              LEFT JOIN reps r ON t.role = 'rep' AND r.id = t.subject_id \
              LEFT JOIN managers m ON t.role = 'manager' AND m.id = t.subject_id \
              WHERE t.hash = ?1 AND t.revoked_at IS NULL",
@@ -416,6 +547,7 @@ impl ReadTx for SqliteTx<'_> {
                     role,
                     subject_id: r.get(1)?,
                     name,
+                    source: r.get(5)?,
                 })
             })
             .optional()?;
@@ -585,22 +717,39 @@ impl ReadTx for SqliteTx<'_> {
         Ok(rows)
     }
 
-    fn feed_after(&self, rep: RepId, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
+    fn feed_after(
+        &self,
+        rep: RepId,
+        after: i64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<FeedSlice> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, at, change FROM feed WHERE rep_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let mut rows = stmt.query(params![rep, after, limit])?;
+        // Rows are read one at a time, so the budget also bounds what is read.
+        let mut rows = stmt.query(params![rep, after, i64::from(limit) + 1])?;
         let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut has_more = false;
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
             let change: String = r.get(2)?;
+            bytes = bytes.saturating_add(change.len());
+            if out.len() == limit as usize || (bytes > max_bytes && !out.is_empty()) {
+                has_more = true;
+                break;
+            }
             out.push(FeedEntry {
                 cursor: Cursor(seq.to_string()),
                 at: ts(r.get(1)?),
                 change: serde_json::from_str::<Change>(&change)?,
             });
         }
-        Ok(out)
+        Ok(FeedSlice {
+            entries: out,
+            has_more,
+        })
     }
 
     fn feed_head(&self, rep: RepId) -> Result<i64> {
@@ -615,6 +764,19 @@ impl ReadTx for SqliteTx<'_> {
             .conn
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM feed")?;
         Ok(stmt.query_row([], |r| r.get(0))?)
+    }
+
+    fn change_marks(&self) -> Result<ChangeMarks> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL), \
+             (SELECT COALESCE(MAX(id), 0) FROM reps)",
+        )?;
+        Ok(stmt.query_row([], |r| {
+            Ok(ChangeMarks {
+                revoked_tokens: r.get(0)?,
+                newest_rep: r.get(1)?,
+            })
+        })?)
     }
 
     fn next_sla_due(&self) -> Result<Option<Timestamp>> {
@@ -719,8 +881,8 @@ impl WriteTx for SqliteTx<'_> {
     fn insert_lead(&mut self, l: &LeadRow) -> Result<LeadId> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO leads (external_id, status, payload, payload_hash, score, channel, team, \
-             current_assignment, queued_at, version, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             current_assignment, queued_at, version, created_at, updated_at, intake_source) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         stmt.execute(params![
             l.external_id,
@@ -735,6 +897,7 @@ impl WriteTx for SqliteTx<'_> {
             l.version,
             l.created_at.millis(),
             l.updated_at.millis(),
+            l.intake_source,
         ])?;
         let id = self.conn.last_insert_rowid();
         rollups::add_lead_score(self.conn, &lead_score_key(l), 1)?;
@@ -757,8 +920,8 @@ impl WriteTx for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached(
             "UPDATE leads SET status = ?2, payload = ?3, payload_hash = ?4, score = ?5, channel = ?6, \
              team = ?7, current_assignment = ?8, queued_at = ?9, returned_reason = ?10, \
-             returned_note = ?11, returned_by = ?12, returned_at = ?13, version = ?14, updated_at = ?15 \
-             WHERE id = ?1",
+             returned_note = ?11, returned_by = ?12, returned_at = ?13, version = ?14, updated_at = ?15, \
+             intake_source = ?16 WHERE id = ?1",
         )?;
         let r = l.returned.as_ref();
         let changed = stmt.execute(params![
@@ -777,6 +940,7 @@ impl WriteTx for SqliteTx<'_> {
             r.map(|r| r.at.millis()),
             l.version,
             l.updated_at.millis(),
+            l.intake_source,
         ])?;
         if changed != 1 {
             return Err(Error::Internal(format!("lead {} vanished", l.id)));
@@ -969,12 +1133,66 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT INTO feed (rep_id, at, change) VALUES (?1, ?2, ?3)")?;
-        stmt.execute(params![rep, at.millis(), serde_json::to_string(change)?])?;
+        let (kind, lead) = feed_keys(change);
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO feed (rep_id, at, change, kind, lead_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        stmt.execute(params![
+            rep,
+            at.millis(),
+            serde_json::to_string(change)?,
+            kind,
+            lead
+        ])?;
         self.effects.feed_reps.push(rep);
         Ok(self.conn.last_insert_rowid())
+    }
+
+    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<u32> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM feed WHERE rep_id = ?1 AND lead_id = ?2 AND kind = 'lead_updated'",
+        )?;
+        Ok(stmt.execute(params![rep, lead])? as u32)
+    }
+
+    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<u32> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM lead_events WHERE lead_id = ?1 AND kind = ?2 AND id <= \
+             (SELECT id FROM lead_events WHERE lead_id = ?1 AND kind = ?2 \
+              ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+        )?;
+        Ok(stmt.execute(params![lead, enum_to_str(&kind), keep])? as u32)
+    }
+
+    fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM idempotency WHERE (rep_id, key) IN \
+             (SELECT rep_id, key FROM idempotency WHERE created_at < ?1 LIMIT ?2)",
+        )?;
+        Ok(stmt.execute(params![before.millis(), limit])? as u32)
+    }
+
+    fn queued_leads_open_to(&mut self, rep: RepId, team: &str, limit: u32) -> Result<Vec<LeadId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.id FROM leads l WHERE l.status = 'queued' AND l.team = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.lead_id = l.id AND a.rep_id = ?2 \
+                             AND a.outcome IN ('rejected', 'sla_expired')) \
+             ORDER BY l.queued_at, l.id LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![team, rep, limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn reps_after(&mut self, after: RepId) -> Result<Vec<Rep>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{REP_SELECT} WHERE id > ?1 ORDER BY id"))?;
+        let rows = stmt
+            .query_map([after], rep_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     fn append_event(
@@ -1122,11 +1340,13 @@ impl WriteTx for SqliteTx<'_> {
         role: Role,
         subject: Option<i64>,
         label: &str,
+        source: Option<&str>,
         at: Timestamp,
     ) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO tokens (hash, role, subject_id, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![hash, enum_to_str(&role), subject, label, at.millis()],
+            "INSERT INTO tokens (hash, role, subject_id, label, source, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![hash, enum_to_str(&role), subject, label, source, at.millis()],
         )?;
         Ok(())
     }
@@ -1142,6 +1362,21 @@ impl WriteTx for SqliteTx<'_> {
     fn sla_changed(&mut self) {
         self.effects.sla_changed = true;
     }
+
+    #[cfg(debug_assertions)]
+    fn inject_fault(&mut self, fault: &str) -> Result<()> {
+        match fault {
+            // What SQLite does by itself on a full disk or an I/O error.
+            "abandon-transaction" => self.conn.execute_batch("ROLLBACK")?,
+            "kill-writer" => self.kill_writer = true,
+            other => {
+                if let Some(ms) = other.strip_prefix("sleep-").and_then(|m| m.parse().ok()) {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -1152,7 +1387,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_job_rolls_back_alone_and_others_in_its_batch_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = SqliteStorage::open(&dir.path().join("t.db"), Arc::new(|_| {})).unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("t.db"), 64, Arc::new(|_| {})).unwrap();
         let db = Db::new(storage.clone());
         let now = Timestamp::now();
         let ok = db.write(move |tx| tx.insert_manager("Ada", "ada@x.test", now));
@@ -1183,7 +1418,7 @@ mod tests {
             let c = Connection::open(&path).unwrap();
             c.pragma_update(None, "user_version", 99).unwrap();
         }
-        let err = SqliteStorage::open(&path, Arc::new(|_| {}))
+        let err = SqliteStorage::open(&path, 64, Arc::new(|_| {}))
             .err()
             .unwrap()
             .to_string();
