@@ -535,6 +535,19 @@ impl EventStream {
         }
     }
 
+    /// Whether the server ends the stream within `within` (events before the
+    /// end are skipped).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(_))) => continue,
+                Ok(None) | Ok(Some(Err(_))) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The next `change` event, skipping heartbeats and other events.
     pub async fn next_change(&mut self, within: Duration) -> Option<SseEvent> {
         let deadline = Instant::now() + within;

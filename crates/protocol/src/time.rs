@@ -4,6 +4,11 @@
 //! Written here rather than pulled from a date crate so that the protocol crate
 //! depends on serde alone; it covers exactly what the protocol needs: UTC
 //! output, and input with any offset (`Z`, `+02:00`, `-0500`).
+//!
+//! Parsed instants are kept to what [`Timestamp::to_rfc3339`] writes with
+//! four-digit years, [`Timestamp::MIN`] to [`Timestamp::MAX`], so that every
+//! timestamp read from text (or JSON) is written back in a form that reads
+//! back to the same instant.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +22,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The earliest instant the parser accepts: 0000-01-01T00:00:00.000Z.
+    pub const MIN: Timestamp = Timestamp(days_from_civil(0, 1, 1) * 86_400_000);
+    /// The latest instant the parser accepts: 9999-12-31T23:59:59.999Z.
+    pub const MAX: Timestamp = Timestamp(days_from_civil(10_000, 1, 1) * 86_400_000 - 1);
+
+    /// Any millisecond count, including ones outside [`Timestamp::MIN`] to
+    /// [`Timestamp::MAX`] (their RFC 3339 form does not parse back).
     pub const fn from_millis(ms: i64) -> Self {
         Timestamp(ms)
     }
@@ -55,7 +67,7 @@ impl fmt::Display for TimestampError {
 impl std::error::Error for TimestampError {}
 
 // Howard Hinnant's days-from-civil and civil-from-days, proleptic Gregorian.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -195,7 +207,16 @@ impl FromStr for Timestamp {
         };
         let secs =
             days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_secs;
-        Ok(Timestamp(secs * 1000 + millis))
+        let t = Timestamp(secs * 1000 + millis);
+        // A four-digit local time can be before year 0 or after 9999 in UTC
+        // (0000-01-01T00:00:00+14:00); `to_rfc3339` could not write that back
+        // in a form this parser reads, so it is refused here.
+        if t < Timestamp::MIN || t > Timestamp::MAX {
+            return Err(TimestampError(
+                "is outside the years 0000–9999 once its offset is applied",
+            ));
+        }
+        Ok(t)
     }
 }
 
@@ -213,6 +234,7 @@ impl<'de> Deserialize<'de> for Timestamp {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an RFC 3339 timestamp such as 2026-11-23T18:46:27Z")
             }
+            // Through `FromStr`, so JSON gets the same checks, range included.
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
                 v.parse().map_err(E::custom)
             }
@@ -280,5 +302,116 @@ mod tests {
         ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn min_and_max_are_the_four_digit_years() {
+        assert_eq!(Timestamp::MIN.to_rfc3339(), "0000-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::MAX.to_rfc3339(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp::MIN.millis(), -62_167_219_200_000);
+        assert_eq!(Timestamp::MAX.millis(), 253_402_300_799_999);
+        for t in [Timestamp::MIN, Timestamp::MAX] {
+            assert_eq!(t.to_rfc3339().parse::<Timestamp>(), Ok(t));
+        }
+        // One millisecond outside: written, but not in a form that parses.
+        for t in [
+            Timestamp::MIN.plus_millis(-1),
+            Timestamp::MAX.plus_millis(1),
+        ] {
+            assert!(t.to_rfc3339().parse::<Timestamp>().is_err(), "{t}");
+        }
+    }
+
+    #[test]
+    fn refuses_offsets_that_leave_the_four_digit_years() {
+        for bad in ["0000-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"] {
+            let err = bad.parse::<Timestamp>().unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("outside the years 0000–9999 once its offset is applied"),
+                "{bad}: {err}"
+            );
+            // JSON goes through the same check.
+            let json = serde_json::from_str::<Timestamp>(&format!("\"{bad}\""));
+            let err = json.unwrap_err().to_string();
+            assert!(err.contains("outside the years 0000–9999"), "{bad}: {err}");
+        }
+        // The same wall-clock times with the other sign are inside.
+        let early: Timestamp = "0000-01-01T00:00:00-14:00".parse().unwrap();
+        assert_eq!(early.to_rfc3339(), "0000-01-01T14:00:00.000Z");
+        let late: Timestamp = "9999-12-31T23:59:59+14:00".parse().unwrap();
+        assert_eq!(late.to_rfc3339(), "9999-12-31T09:59:59.000Z");
+    }
+
+    /// For every combination of edge wall-clock times and offsets: the input
+    /// parses exactly when its UTC instant is within MIN..=MAX, it parses to
+    /// that instant, and what it parses to round-trips through `to_rfc3339`.
+    #[test]
+    fn whatever_parses_round_trips() {
+        let locals = [
+            "0000-01-01T00:00:00",
+            "0000-01-01T00:00:00.001",
+            "0000-01-01T13:59:59.999",
+            "0000-01-01T14:00:00",
+            "0000-01-01T23:59:59",
+            "0000-02-29T12:00:00",
+            "0000-12-31T23:59:59.999",
+            "0001-01-01T00:00:00",
+            "1969-12-31T23:59:59.999",
+            "1970-01-01T00:00:00",
+            "2000-02-29T12:00:00.5",
+            "2026-11-23T18:46:27.120",
+            "9998-12-31T23:59:59.999",
+            "9999-01-01T00:00:00",
+            "9999-12-31T00:00:00",
+            "9999-12-31T09:59:59.999",
+            "9999-12-31T10:00:00",
+            "9999-12-31T23:59:59",
+            "9999-12-31T23:59:59.999",
+            "9999-12-31T23:59:59.9999999",
+            "9999-12-31T23:59:60",
+        ];
+        let offsets = [
+            "Z", "z", "+00:00", "-00:00", "+0000", "+14:00", "-14:00", "+1400", "-1400", "+05:30",
+            "-09:30", "+23:59", "-23:59",
+        ];
+        let offset_millis = |o: &str| -> i64 {
+            let b = o.as_bytes();
+            if b.len() == 1 {
+                return 0;
+            }
+            let n: String = o[1..].chars().filter(char::is_ascii_digit).collect();
+            let (hh, mm): (i64, i64) = (n[..2].parse().unwrap(), n[2..].parse().unwrap());
+            let ms = (hh * 60 + mm) * 60_000;
+            if b[0] == b'+' { ms } else { -ms }
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for local in locals {
+            // Every four-digit wall-clock time is in range read as UTC.
+            let utc: Timestamp = format!("{local}Z").parse().unwrap();
+            for offset in offsets {
+                let input = format!("{local}{offset}");
+                let want = utc.plus_millis(-offset_millis(offset));
+                let in_range = (Timestamp::MIN..=Timestamp::MAX).contains(&want);
+                match input.parse::<Timestamp>() {
+                    Ok(t) => {
+                        assert!(in_range, "{input} parsed to {t}, outside MIN..=MAX");
+                        assert_eq!(t, want, "{input}");
+                        assert_eq!(t.to_rfc3339().parse::<Timestamp>(), Ok(t), "{input}");
+                        assert_eq!(t.to_string().len(), 24, "{input} wrote {t}");
+                        accepted += 1;
+                    }
+                    Err(e) => {
+                        assert!(!in_range, "{input} refused: {e}");
+                        assert!(e.to_string().contains("outside the years"), "{input}: {e}");
+                        refused += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 0 && refused > 0,
+            "{accepted} accepted, {refused} refused"
+        );
     }
 }

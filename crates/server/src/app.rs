@@ -148,9 +148,7 @@ impl Baton {
         max_open: u32,
     ) -> Result<(Rep, String)> {
         crate::validate::text("name", name, 1, 200)?;
-        if !email.contains('@') {
-            return Err(Error::field("email", "is not an email address"));
-        }
+        crate::validate::email("email", email)?;
         if !(1..=1000).contains(&weight) {
             return Err(Error::field("weight", "must be from 1 to 1000"));
         }

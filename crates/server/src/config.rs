@@ -113,18 +113,53 @@ impl Limits {
         };
         range("header_timeout_secs", self.header_timeout_secs, 1, 300)?;
         range("request_timeout_secs", self.request_timeout_secs, 1, 600)?;
-        range("max_connections", self.max_connections as u64, 16, 1_000_000)?;
+        range(
+            "max_connections",
+            self.max_connections as u64,
+            16,
+            1_000_000,
+        )?;
         range("write_stall_secs", self.write_stall_secs, 1, 600)?;
         range("streams_per_token", self.streams_per_token as u64, 1, 100)?;
         range("shutdown_grace_secs", self.shutdown_grace_secs, 0, 300)?;
         range("write_queue", self.write_queue as u64, 1, 1_000_000)?;
-        range("intake_per_second", u64::from(self.intake_per_second), 1, 1_000_000)?;
+        range(
+            "intake_per_second",
+            u64::from(self.intake_per_second),
+            1,
+            1_000_000,
+        )?;
         range("intake_burst", u64::from(self.intake_burst), 1, 10_000_000)?;
-        range("rep_writes_per_second", u64::from(self.rep_writes_per_second), 1, 10_000)?;
-        range("rep_write_burst", u64::from(self.rep_write_burst), 1, 100_000)?;
-        range("feed_page_bytes", self.feed_page_bytes as u64, 64 * 1024, 256 * 1024 * 1024)?;
-        range("idempotency_days", u64::from(self.idempotency_days), 1, 3650)?;
-        range("update_events_per_lead", u64::from(self.update_events_per_lead), 1, 100_000)?;
+        range(
+            "rep_writes_per_second",
+            u64::from(self.rep_writes_per_second),
+            1,
+            10_000,
+        )?;
+        range(
+            "rep_write_burst",
+            u64::from(self.rep_write_burst),
+            1,
+            100_000,
+        )?;
+        range(
+            "feed_page_bytes",
+            self.feed_page_bytes as u64,
+            64 * 1024,
+            256 * 1024 * 1024,
+        )?;
+        range(
+            "idempotency_days",
+            u64::from(self.idempotency_days),
+            1,
+            3650,
+        )?;
+        range(
+            "update_events_per_lead",
+            u64::from(self.update_events_per_lead),
+            1,
+            100_000,
+        )?;
         Ok(())
     }
 }

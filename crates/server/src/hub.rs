@@ -102,10 +102,7 @@ impl Drop for FeedWakeups {
     fn drop(&mut self) {
         self.receiver.take();
         let mut map = self.hub.reps.lock().expect("hub lock");
-        if map
-            .get(&self.rep)
-            .is_some_and(|s| s.receiver_count() == 0)
-        {
+        if map.get(&self.rep).is_some_and(|s| s.receiver_count() == 0) {
             map.remove(&self.rep);
         }
     }

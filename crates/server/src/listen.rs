@@ -47,7 +47,7 @@ pub fn connection_capacity(wanted: usize) -> usize {
                         lim.rlim_cur = lim.rlim_max;
                     }
                 }
-                let fit = (lim.rlim_cur as u64).saturating_sub(RESERVED_FDS).max(16);
+                let fit = lim.rlim_cur.saturating_sub(RESERVED_FDS).max(16);
                 return wanted.min(usize::try_from(fit).unwrap_or(usize::MAX));
             }
         }
@@ -116,7 +116,10 @@ pub async fn serve(
     }
     drop(listener);
     let grace = Duration::from_secs(limits.shutdown_grace_secs);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             grace_secs = limits.shutdown_grace_secs,
             "connections still open after the shutdown grace period; closing them"
@@ -143,7 +146,11 @@ impl<T> StallGuard<T> {
         }
     }
 
-    fn on_write<R>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn on_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         match polled {
             Poll::Ready(r) => {
                 self.stalled = None;
@@ -151,9 +158,9 @@ impl<T> StallGuard<T> {
             }
             Poll::Pending => {
                 let limit = self.limit;
-                let timer = self
-                    .stalled
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + limit)));
+                let timer = self.stalled.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(Instant::now() + limit))
+                });
                 if timer.as_mut().poll(cx).is_ready() {
                     self.stalled = None;
                     return Poll::Ready(Err(io::Error::new(
@@ -237,7 +244,9 @@ mod tests {
             let mut total = 0;
             while total < 64 {
                 tokio::time::sleep(Duration::from_secs(3)).await;
-                total += tokio::io::AsyncReadExt::read(&mut far, &mut buf).await.unwrap();
+                total += tokio::io::AsyncReadExt::read(&mut far, &mut buf)
+                    .await
+                    .unwrap();
             }
         });
         // 64 bytes through a 16-byte pipe read every 3 s: slow, but never stalled 5 s.

@@ -79,7 +79,10 @@ mod tests {
             limiter.take_at(Budget::Rep(1), 2, 5, t0).unwrap();
         }
         let e = limiter.take_at(Budget::Rep(1), 2, 5, t0).unwrap_err();
-        assert!(matches!(e, Error::RateLimited { retry_after: 1, .. }), "{e:?}");
+        assert!(
+            matches!(e, Error::RateLimited { retry_after: 1, .. }),
+            "{e:?}"
+        );
         // Another rep has its own bucket.
         limiter.take_at(Budget::Rep(2), 2, 5, t0).unwrap();
         // Half a second refills one request at 2 a second.

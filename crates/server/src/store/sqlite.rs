@@ -1346,7 +1346,14 @@ impl WriteTx for SqliteTx<'_> {
         self.conn.execute(
             "INSERT INTO tokens (hash, role, subject_id, label, source, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![hash, enum_to_str(&role), subject, label, source, at.millis()],
+            params![
+                hash,
+                enum_to_str(&role),
+                subject,
+                label,
+                source,
+                at.millis()
+            ],
         )?;
         Ok(())
     }
@@ -1366,8 +1373,14 @@ impl WriteTx for SqliteTx<'_> {
     #[cfg(debug_assertions)]
     fn inject_fault(&mut self, fault: &str) -> Result<()> {
         match fault {
-            // What SQLite does by itself on a full disk or an I/O error.
-            "abandon-transaction" => self.conn.execute_batch("ROLLBACK")?,
+            // What SQLite does on a full disk or an I/O error: the statement
+            // fails and the whole transaction is rolled back.
+            "abandon-transaction" => {
+                self.conn.execute_batch("ROLLBACK")?;
+                return Err(Error::Storage(
+                    "injected fault: database or disk is full".into(),
+                ));
+            }
             "kill-writer" => self.kill_writer = true,
             other => {
                 if let Some(ms) = other.strip_prefix("sleep-").and_then(|m| m.parse().ok()) {
