@@ -58,6 +58,10 @@ fn the_spec_lists_every_error_code() {
         baton_protocol::ErrorCode::IdempotencyKeyMissing,
         baton_protocol::ErrorCode::IdempotencyKeyReused,
         baton_protocol::ErrorCode::Unavailable,
+        baton_protocol::ErrorCode::RateLimited,
+        baton_protocol::ErrorCode::TooManyStreams,
+        baton_protocol::ErrorCode::RequestTimeout,
+        baton_protocol::ErrorCode::ExternalIdTaken,
         baton_protocol::ErrorCode::Internal,
     ] {
         assert!(
