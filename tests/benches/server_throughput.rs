@@ -167,9 +167,11 @@ async fn main() {
     for _ in 0..half_open_n {
         use tokio::io::AsyncWriteExt;
         let mut s = tokio::net::TcpStream::connect(at).await.unwrap();
-        s.write_all(b"POST /v1/leads HTTP/1.1\r\nHost: baton\r\nContent-Type: application/json\r\n")
-            .await
-            .unwrap();
+        s.write_all(
+            b"POST /v1/leads HTTP/1.1\r\nHost: baton\r\nContent-Type: application/json\r\n",
+        )
+        .await
+        .unwrap();
         half_open.push(s);
     }
     let mut streams = Vec::new();
