@@ -45,6 +45,41 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Sends probe leads one at a time and times each from sending the intake
+/// request to its SSE event arriving on `stream`.
+struct Probe<'a> {
+    http: &'a reqwest::Client,
+    url: &'a str,
+    token: &'a str,
+}
+
+impl Probe<'_> {
+    async fn latencies(&self, stream: &mut EventStream, tag: &str, n: usize) -> Vec<f64> {
+        let mut ms = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut l = lead(&format!("{tag}-{i}"));
+            l.source.channel = "latency_probe".into();
+            let body = serde_json::to_vec(&l).unwrap();
+            let sent = Instant::now();
+            let req = self
+                .http
+                .post(self.url)
+                .bearer_auth(self.token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send();
+            let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
+            let received = sent.elapsed();
+            assert!(resp.unwrap().status().is_success());
+            ev.expect("event for the probe lead");
+            ms.push(received.as_secs_f64() * 1000.0);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        ms.sort_by(f64::total_cmp);
+        ms
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let leads = env_or("BENCH_LEADS", 20_000);
@@ -130,26 +165,12 @@ async fn main() {
     // routing and the durable commit: an upper bound on commit → event.
     let mut stream = probe_rep.stream(None).await;
     stream.next(Duration::from_secs(5)).await.expect("ready");
-    let mut lat_ms = Vec::with_capacity(probes);
-    for i in 0..probes {
-        let mut l = lead(&format!("probe-{i}"));
-        l.source.channel = "latency_probe".into();
-        let body = serde_json::to_vec(&l).unwrap();
-        let sent = Instant::now();
-        let req = http
-            .post(&url)
-            .bearer_auth(&intake.token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send();
-        let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
-        let received = sent.elapsed();
-        assert!(resp.unwrap().status().is_success());
-        ev.expect("event for the probe lead");
-        lat_ms.push(received.as_secs_f64() * 1000.0);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    lat_ms.sort_by(f64::total_cmp);
+    let probe = Probe {
+        http: &http,
+        url: &url,
+        token: &intake.token,
+    };
+    let lat_ms = probe.latencies(&mut stream, "probe", probes).await;
     println!(
         "intake→SSE event ({probes} probes): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         percentile(&lat_ms, 0.5),
@@ -181,30 +202,11 @@ async fn main() {
             streams.push(rep.stream(None).await);
         }
     }
-    let mut loaded_ms = Vec::with_capacity(probes);
     let started = Instant::now();
-    for i in 0..probes {
-        let mut l = lead(&format!("loaded-probe-{i}"));
-        l.source.channel = "latency_probe".into();
-        let body = serde_json::to_vec(&l).unwrap();
-        let sent = Instant::now();
-        let req = http
-            .post(&url)
-            .bearer_auth(&intake.token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send();
-        let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
-        let received = sent.elapsed();
-        assert!(resp.unwrap().status().is_success());
-        ev.expect("event for the probe lead");
-        loaded_ms.push(received.as_secs_f64() * 1000.0);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let loaded_ms = probe.latencies(&mut stream, "loaded-probe", probes).await;
     // The half-open connections are dropped at the 10 s header deadline; the
     // probes above ran while they were held (the loop takes a few seconds).
     let held = started.elapsed();
-    loaded_ms.sort_by(f64::total_cmp);
     println!(
         "intake→SSE event under load ({half_open_n} half-open requests, {} flood streams, {:.1} s): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         streams.len(),

@@ -1423,6 +1423,37 @@ mod tests {
         assert!(ada.is_some());
     }
 
+    #[tokio::test]
+    async fn a_job_that_panics_in_the_writer_fails_alone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("t.db"), 64, Arc::new(|_| {})).unwrap();
+        let db = Db::new(storage.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        // A raw job (no Db::write around it) that writes, then panics.
+        storage
+            .submit_write(Box::new(move |wtx| {
+                let _keep_until_unwound = tx;
+                wtx.insert_manager("Eve", "eve@x.test", Timestamp::now())
+                    .unwrap();
+                panic!("a bug in a write job");
+            }))
+            .unwrap();
+        assert!(
+            rx.await.is_err(),
+            "the panicking job's caller hears nothing applied"
+        );
+        let now = Timestamp::now();
+        db.write(move |tx| tx.insert_manager("Ada", "ada@x.test", now))
+            .await
+            .expect("the writer still takes writes");
+        let eve = db
+            .write(|tx| tx.manager_by_email("eve@x.test"))
+            .await
+            .unwrap();
+        assert_eq!(eve, None, "the panicking job's write was rolled back");
+        assert_eq!(storage.health(), Health::Ok);
+    }
+
     #[test]
     fn refuses_a_database_from_a_newer_server() {
         let dir = tempfile::tempdir().unwrap();
