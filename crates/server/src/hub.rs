@@ -65,11 +65,6 @@ impl Hub {
         })
     }
 
-    /// Open streams of all tokens (for tests and health).
-    pub fn open_streams(&self) -> usize {
-        self.streams.lock().expect("hub lock").values().sum()
-    }
-
     pub fn revocations(&self) -> watch::Receiver<u64> {
         self.revocations.subscribe()
     }
