@@ -461,6 +461,26 @@ when = [{ field = "region", in = ["emea"] }]
     }
 
     #[test]
+    fn limits_default_when_absent_and_are_range_checked() {
+        let c = Config::from_toml(SAMPLE).unwrap();
+        assert_eq!(c.limits, Limits::default());
+        let c = Config::from_toml(&format!("{SAMPLE}\n[limits]\nstreams_per_token = 2\n")).unwrap();
+        assert_eq!(c.limits.streams_per_token, 2);
+        assert_eq!(c.limits.write_queue, Limits::default().write_queue);
+        let e = Config::from_toml(&format!("{SAMPLE}\n[limits]\nheader_timeout_secs = 0\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("limits.header_timeout_secs must be from 1 to 300"),
+            "{e}"
+        );
+        let e = Config::from_toml(&format!("{SAMPLE}\n[limits]\nstream_per_token = 2\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stream_per_token"), "{e}");
+    }
+
+    #[test]
     fn refuses_typos_and_empty_conditions() {
         let e = Config::from_toml("qualification_treshold = 5\n[[teams]]\nname='a'")
             .unwrap_err()
