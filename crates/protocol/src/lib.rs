@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod names;
 mod time;
+pub use names::{UnknownName, WireName};
 pub use time::{Timestamp, TimestampError};
 
 /// Server-assigned identifier of a lead.
@@ -154,6 +156,8 @@ pub enum IntakeOutcome {
     Unchanged,
 }
 
+impl WireName for IntakeOutcome {}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
@@ -182,17 +186,7 @@ pub enum LeadStatus {
     Unknown,
 }
 
-impl LeadStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeadStatus::Nurture => "nurture",
-            LeadStatus::Queued => "queued",
-            LeadStatus::Assigned => "assigned",
-            LeadStatus::Accepted => "accepted",
-            LeadStatus::Unknown => "unknown",
-        }
-    }
-}
+impl WireName for LeadStatus {}
 
 /// A lead with its full context and where it stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -269,17 +263,7 @@ pub enum AssignmentOutcome {
     Unknown,
 }
 
-impl AssignmentOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentOutcome::Pending => "pending",
-            AssignmentOutcome::Accepted => "accepted",
-            AssignmentOutcome::Rejected => "rejected",
-            AssignmentOutcome::SlaExpired => "sla_expired",
-            AssignmentOutcome::Unknown => "unknown",
-        }
-    }
-}
+impl WireName for AssignmentOutcome {}
 
 /// One line of a lead's history, for the lead view and the manager's audit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -312,6 +296,8 @@ pub enum LeadEventKind {
     Unknown,
 }
 
+impl WireName for LeadEventKind {}
+
 // ---------------------------------------------------------------------------
 // Feedback: the rep's decision.
 
@@ -323,14 +309,7 @@ pub enum DecisionKind {
     Reject,
 }
 
-impl DecisionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionKind::Accept => "accept",
-            DecisionKind::Reject => "reject",
-        }
-    }
-}
+impl WireName for DecisionKind {}
 
 /// Body of `POST /v1/leads/{id}/feedback`; sent with an `Idempotency-Key` header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -443,6 +422,8 @@ pub enum Disposition {
     Unknown,
 }
 
+impl WireName for Disposition {}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
@@ -483,6 +464,8 @@ pub enum Role {
     Intake,
 }
 
+impl WireName for Role {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -490,6 +473,8 @@ pub enum Availability {
     Available,
     Away,
 }
+
+impl WireName for Availability {}
 
 /// Body of `PUT /v1/me/availability`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -648,6 +633,8 @@ pub enum TakeAwayReason {
     #[serde(other)]
     Unknown,
 }
+
+impl WireName for TakeAwayReason {}
 
 /// `GET /v1/sync`: the changes after a cursor, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1012,31 +999,7 @@ pub enum ErrorCode {
     Unknown,
 }
 
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidBody => "invalid_body",
-            ErrorCode::InvalidField => "invalid_field",
-            ErrorCode::InvalidQuery => "invalid_query",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::LeadNotYours => "lead_not_yours",
-            ErrorCode::IdempotencyKeyMissing => "idempotency_key_missing",
-            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::TooManyStreams => "too_many_streams",
-            ErrorCode::RequestTimeout => "request_timeout",
-            ErrorCode::ExternalIdTaken => "external_id_taken",
-            ErrorCode::Internal => "internal",
-            ErrorCode::Unknown => "unknown",
-        }
-    }
-}
+impl WireName for ErrorCode {}
 
 #[cfg(test)]
 mod tests {

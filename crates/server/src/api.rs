@@ -2,6 +2,7 @@
 //! stream. Handlers translate HTTP to calls on `routing` and the store; they
 //! make no routing decisions of their own.
 
+use baton_protocol::WireName;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -432,15 +433,13 @@ async fn post_lead(
 fn parse_status(p: &HashMap<String, String>) -> Result<Option<LeadStatus>> {
     match p.get("status").map(String::as_str) {
         None | Some("all") => Ok(None),
-        Some(s) => {
-            match serde_json::from_value::<LeadStatus>(serde_json::Value::String(s.into())) {
-                Ok(LeadStatus::Unknown) | Err(_) => Err(Error::query(
-                    "status",
-                    "must be one of nurture, queued, assigned, accepted, all",
-                )),
-                Ok(st) => Ok(Some(st)),
-            }
-        }
+        Some(s) => match LeadStatus::parse(s) {
+            Ok(LeadStatus::Unknown) | Err(_) => Err(Error::query(
+                "status",
+                "must be one of nurture, queued, assigned, accepted, all",
+            )),
+            Ok(st) => Ok(Some(st)),
+        },
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `baton-server` binary: serve, demo, and admin commands.
 
+use baton_protocol::WireName;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! docs/openapi.yaml describes exactly the routes the server serves, and
 //! every error code the server can answer.
 
+use baton_protocol::WireName;
 use std::collections::BTreeSet;
 
 use baton_server::api::API_ROUTES;

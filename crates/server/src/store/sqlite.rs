@@ -7,6 +7,7 @@
 //! caller hears "done" before its write is durable. Reads run on a small pool
 //! of connections on tokio's blocking threads, each job in its own snapshot.
 
+use baton_protocol::WireName;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,6 @@ use baton_protocol::{
     RepId, ReturnedToMarketing, Role, Team, Timestamp,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
-use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
@@ -396,15 +396,9 @@ struct SqliteTx<'c> {
     kill_writer: bool,
 }
 
-fn enum_to_str<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => unreachable!("unit enum variants serialise to strings"),
-    }
-}
-
-fn enum_from_str<T: DeserializeOwned>(s: String) -> rusqlite::Result<T> {
-    serde_json::from_value(serde_json::Value::String(s)).map_err(|e| {
+/// A stored enum column, read through its serde name (see `baton_protocol::names`).
+fn enum_from_str<T: WireName>(s: String) -> rusqlite::Result<T> {
+    T::parse(&s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
@@ -1161,7 +1155,7 @@ impl WriteTx for SqliteTx<'_> {
              (SELECT id FROM lead_events WHERE lead_id = ?1 AND kind = ?2 \
               ORDER BY id DESC LIMIT 1 OFFSET ?3)",
         )?;
-        Ok(stmt.execute(params![lead, enum_to_str(&kind), keep])? as u32)
+        Ok(stmt.execute(params![lead, kind.as_str(), keep])? as u32)
     }
 
     fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32> {
@@ -1206,7 +1200,7 @@ impl WriteTx for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO lead_events (lead_id, at, kind, rep_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        stmt.execute(params![lead, at.millis(), enum_to_str(&kind), rep, detail])?;
+        stmt.execute(params![lead, at.millis(), kind.as_str(), rep, detail])?;
         Ok(())
     }
 
@@ -1346,14 +1340,7 @@ impl WriteTx for SqliteTx<'_> {
         self.conn.execute(
             "INSERT INTO tokens (hash, role, subject_id, label, source, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                hash,
-                enum_to_str(&role),
-                subject,
-                label,
-                source,
-                at.millis()
-            ],
+            params![hash, role.as_str(), subject, label, source, at.millis()],
         )?;
         Ok(())
     }
