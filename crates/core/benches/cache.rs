@@ -319,7 +319,7 @@ fn main() {
             }
         });
         for prepared in rx {
-            store.apply_prepared(&prepared, now).unwrap();
+            store.apply_prepared(prepared, now).unwrap();
         }
         preparer.join().unwrap();
         let applied_secs = started.elapsed().as_secs_f64();
@@ -457,7 +457,9 @@ fn main() {
             }
         };
         let t = Instant::now();
-        store.decide(i, &req, &format!("key-{i}"), now).unwrap();
+        store
+            .decide(i, &req, &format!("key-{i}"), now, now)
+            .unwrap();
         decide.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     report("accept/reject durably committed (synchronous=FULL)", decide);

@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    CalibrationReport, ErrorBody, HandoffReport, Lead, LeadHistory, LeadId, Me, QueueList,
-    ReasonList, SyncPage, Timestamp,
+    CalibrationReport, ErrorBody, ErrorCode, FeedbackResponse, HandoffReport, Lead, LeadHistory,
+    LeadId, Me, QueueList, ReasonList, Rep, SyncPage, Timestamp,
 };
-use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, Result};
@@ -16,8 +15,9 @@ use crate::error::{CoreError, Result};
 pub enum WriteAnswer {
     /// Recorded (or a replay of the recorded answer); the body as sent.
     Recorded(String),
-    /// Refused for good: retrying cannot help. `lead_gone`: the lead is no
-    /// longer the rep's (409); otherwise the request itself was invalid.
+    /// Refused for good by baton-server, in its own error body: retrying
+    /// cannot help. `lead_gone`: the lead is no longer the rep's (or no
+    /// longer exists); otherwise the request itself was invalid.
     Refused { message: String, lead_gone: bool },
 }
 
@@ -33,27 +33,100 @@ fn offline(e: reqwest::Error) -> CoreError {
         "timed out".to_string()
     } else if e.is_connect() {
         "connection refused or unreachable".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while the answer was being read".to_string()
     } else {
         e.to_string()
     };
     CoreError::Offline(what)
 }
 
-async fn error_of(resp: reqwest::Response) -> CoreError {
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => (b.error.code.as_str().to_string(), b.error.message),
-        Err(_) => ("unknown".to_string(), text.chars().take(300).collect()),
+/// The most of a foreign body quoted in a message (it is shown to the rep).
+const QUOTE_CHARS: usize = 120;
+
+/// A short, printable description of a body that is not Baton's.
+fn describe_foreign(content_type: &str, text: &str) -> String {
+    let kind = if content_type.is_empty() {
+        "no content type".to_string()
+    } else {
+        content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
     };
-    if status == StatusCode::UNAUTHORIZED {
-        return CoreError::Unauthorized(message);
+    if text.trim().is_empty() {
+        return format!("an empty body ({kind})");
     }
-    CoreError::Server {
-        status: status.as_u16(),
-        code,
-        message,
+    let quote: String = text
+        .chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .take(QUOTE_CHARS)
+        .collect();
+    format!("a {kind} body that is not baton-server's: {quote:?}")
+}
+
+/// Classifies a non-success answer. Only a Baton error body with a code this
+/// client knows can refuse; everything else (a proxy's HTML page, an empty
+/// body, an unknown code, a gateway error) is transient.
+pub(crate) fn classify_error(status: u16, content_type: &str, text: &str) -> CoreError {
+    let baton = serde_json::from_str::<ErrorBody>(text)
+        .ok()
+        .filter(|b| b.error.code != ErrorCode::Unknown);
+    let Some(body) = baton else {
+        let what = describe_foreign(content_type, text);
+        let hint = match status {
+            502..=504 => "a proxy or load balancer could not reach baton-server",
+            _ => "something between this app and baton-server answered instead of it",
+        };
+        return CoreError::ServerError {
+            status,
+            message: format!("HTTP {status} with {what}: {hint}; retrying"),
+        };
+    };
+    let message = body.error.message;
+    match (status, body.error.code) {
+        (401, _) | (_, ErrorCode::Unauthorized) => CoreError::Unauthorized(message),
+        (_, ErrorCode::RateLimited)
+        | (_, ErrorCode::Unavailable)
+        | (_, ErrorCode::RequestTimeout)
+        | (_, ErrorCode::TooManyStreams)
+        | (_, ErrorCode::Internal) => CoreError::ServerError { status, message },
+        (500.., _) => CoreError::ServerError { status, message },
+        (_, code) => CoreError::Refused {
+            status,
+            code,
+            message,
+        },
     }
+}
+
+async fn error_of(resp: reqwest::Response) -> CoreError {
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // A cut-off error body is still an error, not a refusal.
+    let text = match resp.text().await {
+        Ok(t) => t,
+        Err(_) => String::new(),
+    };
+    classify_error(status, &content_type, &text)
+}
+
+/// Decodes a success body; one this client cannot read means the server is
+/// not the baton-server this client speaks to.
+fn decode<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        CoreError::IncompatibleServer(format!("{what}: {e}; it began {:?}", {
+            let head: String = text.chars().take(60).collect();
+            head
+        }))
+    })
 }
 
 impl ApiClient {
@@ -92,7 +165,11 @@ impl ApiClient {
         if !resp.status().is_success() {
             return Err(error_of(resp).await);
         }
-        resp.json().await.map_err(offline)
+        let text = resp.text().await.map_err(offline)?;
+        decode(
+            &format!("GET {}", path.split('?').next().unwrap_or(path)),
+            &text,
+        )
     }
 
     pub async fn me(&self) -> Result<Me> {
@@ -159,13 +236,17 @@ impl ApiClient {
             .await
     }
 
-    async fn write(
+    /// One outbox write. A success counts only when its body is the
+    /// answer `T` baton-server gives; the same idempotency key makes a retry
+    /// of a write that did land harmless.
+    async fn write<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: &str,
         key: Option<&str>,
     ) -> Result<WriteAnswer> {
+        let what = format!("{method} {path}");
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -177,26 +258,22 @@ impl ApiClient {
             req = req.header("Idempotency-Key", k);
         }
         let resp = req.send().await.map_err(offline)?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(WriteAnswer::Recorded(resp.text().await.map_err(offline)?));
+        if resp.status().is_success() {
+            let text = resp.text().await.map_err(offline)?;
+            decode::<T>(&what, &text)?;
+            return Ok(WriteAnswer::Recorded(text));
         }
-        let err = error_of(resp).await;
-        match &err {
-            CoreError::Server {
-                status, message, ..
-            } if (400..500).contains(status) && *status != 408 && *status != 429 => {
-                Ok(WriteAnswer::Refused {
-                    message: message.clone(),
-                    lead_gone: *status == 409 || *status == 404,
-                })
-            }
-            _ => Err(err),
+        match error_of(resp).await {
+            CoreError::Refused { code, message, .. } => Ok(WriteAnswer::Refused {
+                message,
+                lead_gone: matches!(code, ErrorCode::LeadNotYours | ErrorCode::NotFound),
+            }),
+            other => Err(other),
         }
     }
 
     pub async fn feedback(&self, lead: LeadId, body: &str, key: &str) -> Result<WriteAnswer> {
-        self.write(
+        self.write::<FeedbackResponse>(
             reqwest::Method::POST,
             &format!("/v1/leads/{lead}/feedback"),
             body,
@@ -206,7 +283,7 @@ impl ApiClient {
     }
 
     pub async fn availability(&self, body: &str) -> Result<WriteAnswer> {
-        self.write(reqwest::Method::PUT, "/v1/me/availability", body, None)
+        self.write::<Rep>(reqwest::Method::PUT, "/v1/me/availability", body, None)
             .await
     }
 
@@ -241,4 +318,91 @@ fn team_query(team: Option<&str>) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baton(code: &str) -> String {
+        format!(r#"{{"error":{{"code":"{code}","message":"said by baton"}}}}"#)
+    }
+
+    #[test]
+    fn only_batons_own_error_body_with_a_known_code_refuses() {
+        for (status, code) in [
+            (409, "lead_not_yours"),
+            (404, "not_found"),
+            (400, "invalid_field"),
+        ] {
+            let e = classify_error(status, "application/json", &baton(code));
+            assert!(
+                matches!(e, CoreError::Refused { .. }),
+                "{status} {code}: {e:?}"
+            );
+            assert!(!e.is_transient());
+        }
+        let proxies = [
+            (
+                404,
+                "text/html",
+                "<html><body><h1>404 Not Found</h1><hr>nginx</body></html>",
+            ),
+            (403, "text/html", "<html>Request blocked by WAF</html>"),
+            (
+                413,
+                "text/html",
+                "<html>413 Request Entity Too Large</html>",
+            ),
+            (502, "text/html", "<html>502 Bad Gateway</html>"),
+            (503, "", ""),
+            (
+                409,
+                "application/json",
+                r#"{"error":{"code":"from_the_future","message":"?"}}"#,
+            ),
+            (409, "application/json", r#"{"message":"conflict"}"#),
+            (400, "application/json", "{\"error\":"),
+        ];
+        for (status, ct, body) in proxies {
+            let e = classify_error(status, ct, body);
+            assert!(
+                matches!(e, CoreError::ServerError { .. }),
+                "{status} {body:?} must be transient, got {e:?}"
+            );
+            assert!(e.is_transient());
+        }
+    }
+
+    #[test]
+    fn batons_own_overload_answers_are_retried_and_401_is_the_token() {
+        for (status, code) in [
+            (429, "rate_limited"),
+            (503, "unavailable"),
+            (408, "request_timeout"),
+            (500, "internal"),
+        ] {
+            let e = classify_error(status, "application/json", &baton(code));
+            assert!(e.is_transient(), "{status}: {e:?}");
+        }
+        let e = classify_error(401, "application/json", &baton("unauthorized"));
+        assert!(matches!(e, CoreError::Unauthorized(_)), "{e:?}");
+    }
+
+    #[test]
+    fn a_foreign_body_is_quoted_short_and_without_control_characters() {
+        let body = format!("<html>\u{1b}[31m{}</html>", "x".repeat(10_000));
+        let msg = classify_error(404, "text/html; charset=utf-8", &body).to_string();
+        assert!(msg.contains("text/html"), "{msg}");
+        assert!(!msg.contains('\u{1b}'), "{msg}");
+        assert!(msg.len() < 400, "{} chars", msg.len());
+    }
+
+    #[test]
+    fn a_success_body_that_does_not_decode_is_an_incompatible_server() {
+        let e = decode::<SyncPage>("GET /v1/sync", r#"{"hello":"older server"}"#).unwrap_err();
+        assert!(matches!(e, CoreError::IncompatibleServer(_)), "{e:?}");
+        assert!(e.is_transient());
+        assert_eq!(e.code(), crate::error::ErrorCode::IncompatibleServer);
+    }
 }

@@ -3,21 +3,26 @@
 //! app and the CLI are thin shells over it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use baton_protocol::{
-    Availability, DecisionKind, FeedbackRequest, LeadId, Me, RejectReason, Timestamp,
+    Availability, DecisionKind, ErrorCode as ServerCode, FeedbackRequest, LeadId, Me, RejectReason,
+    StreamReady, Timestamp,
 };
 use futures_util::StreamExt;
-use serde::Serialize;
-use tokio::sync::{Notify, watch};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::api::{ApiClient, WriteAnswer};
 use crate::error::{CoreError, Result};
 use crate::notify::{self, Notification, Notifier, QuietHours};
 use crate::profile::Profile;
-use crate::store::{Applied, InboxCounts, LeadSummary, OutboxKind, PreparedPage, Store};
+use crate::store::{
+    Applied, InboxCounts, InboxQuery, LeadDetail, LeadSummary, OutboxKind, PreparedPage, Store,
+    Undoable,
+};
 
 /// Page size when pulling the feed.
 const PULL_PAGE: u32 = 1000;
@@ -27,6 +32,17 @@ const SUMMARY_OVER: usize = 3;
 /// How often the cache is refreshed by pulling, with and without a live stream.
 const POLL_WHILE_LIVE: Duration = Duration::from_secs(60);
 const POLL_WHILE_DOWN: Duration = Duration::from_secs(10);
+/// The live stream is given up as dead after this many heartbeat intervals
+/// of silence (a half-open connection behind a proxy says nothing at all).
+const SILENT_HEARTBEATS: u32 = 3;
+/// The heartbeat interval assumed when the server does not say.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+/// The longest line or event the live stream may send; a longer one (or
+/// bytes that never form an event) ends the connection, which is retried.
+const STREAM_EVENT_LIMIT: usize = 64 * 1024;
+/// The desktop app's undo window: a decision is sent this long after the
+/// keypress unless taken back.
+pub const DESKTOP_UNDO_WINDOW: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -42,6 +58,59 @@ pub enum Connection {
     Offline,
 }
 
+/// Why the last exchange with the server failed, in words a rep can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// No answer: the network, the server's host, or a proxy that hung up.
+    Offline,
+    /// An answer that is not baton-server's, or baton-server overloaded.
+    ServerError,
+    /// The server's answers cannot be read by this version of Baton.
+    IncompatibleServer,
+    /// The server no longer accepts this profile's token.
+    Unauthorized,
+    /// Anything else (the cache, a refusal).
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn of(e: &CoreError) -> Problem {
+        let kind = match e {
+            CoreError::Offline(_) => ProblemKind::Offline,
+            CoreError::ServerError { .. } => ProblemKind::ServerError,
+            CoreError::IncompatibleServer(_) => ProblemKind::IncompatibleServer,
+            CoreError::Unauthorized(_) => ProblemKind::Unauthorized,
+            _ => ProblemKind::Other,
+        };
+        Problem {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What the engine tells its shells as it happens (besides [`SyncStatus`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// The server refused a decision the rep made; the lead shows why.
+    DecisionRefused {
+        lead_id: LeadId,
+        name: String,
+        message: String,
+    },
+}
+
 /// What the shells show about syncing.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -50,7 +119,12 @@ pub struct SyncStatus {
     pub connection: Connection,
     pub last_success: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// The last failure, classified; `None` after a success.
+    pub problem: Option<Problem>,
+    /// Writes the server has not recorded yet, those in their undo window included.
     pub outbox_depth: u32,
+    /// Decisions that can still be taken back, oldest first.
+    pub undoable: Vec<Undoable>,
     /// Grows whenever the cached leads change (a pull applied changes, a
     /// decision was saved, sent or refused): a shell re-reads its lists when
     /// it moves, and only then.
@@ -93,6 +167,9 @@ pub struct Engine {
     /// Serialises pulls: two at once would race on the cursor.
     pull_lock: tokio::sync::Mutex<()>,
     push_lock: tokio::sync::Mutex<()>,
+    events: broadcast::Sender<EngineEvent>,
+    /// How long a decision waits for an undo before it is sent (ms).
+    undo_window_ms: AtomicU64,
 }
 
 fn new_key() -> String {
@@ -123,11 +200,18 @@ impl Engine {
             .and_then(|v| v.parse().ok())
             .map(Timestamp);
         let outbox_depth = store.outbox_depth().unwrap_or(0);
+        let problem: Option<Problem> = store
+            .get_kv("last_problem")
+            .ok()
+            .flatten()
+            .and_then(|p| serde_json::from_str(&p).ok());
         let (status, _) = watch::channel(SyncStatus {
             connection: Connection::Idle,
             last_success,
-            last_error: store.get_kv("last_error").ok().flatten(),
+            last_error: problem.as_ref().map(|p| p.message.clone()),
+            problem,
             outbox_depth,
+            undoable: store.undoable(Timestamp::now()).unwrap_or_default(),
             cache_version: 0,
         });
         Arc::new(Engine {
@@ -140,15 +224,55 @@ impl Engine {
             reminder_wake: Notify::new(),
             pull_lock: tokio::sync::Mutex::new(()),
             push_lock: tokio::sync::Mutex::new(()),
+            events: broadcast::channel(64).0,
+            undo_window_ms: AtomicU64::new(0),
         })
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Runs blocking cache work off the async executor.
+    async fn on_store<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Store) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| CoreError::Storage(format!("a cache task failed: {e}")))?
     }
 
-    pub fn api(&self) -> &ApiClient {
-        &self.api
+    /// How long each decision waits for an undo before it is sent; zero
+    /// (the CLI's default) sends at once.
+    pub fn set_undo_window(&self, window: Duration) {
+        self.undo_window_ms
+            .store(window.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Events as they happen: refusals of the rep's decisions.
+    pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    /// One page of the inbox.
+    pub async fn inbox(&self, query: InboxQuery) -> Result<Vec<LeadSummary>> {
+        self.on_store(move |s| s.inbox(&query)).await
+    }
+
+    /// One lead with everything the lead view shows.
+    pub async fn lead(&self, id: LeadId) -> Result<LeadDetail> {
+        self.on_store(move |s| s.lead(id)?.ok_or(CoreError::LeadNotFound(id)))
+            .await
+    }
+
+    /// One row of the inbox.
+    pub async fn summary(&self, id: LeadId) -> Result<LeadSummary> {
+        self.on_store(move |s| s.summary(id)?.ok_or(CoreError::LeadNotFound(id)))
+            .await
+    }
+
+    /// The quiet-hours window set in this profile, if any.
+    pub fn quiet_hours_setting(&self) -> Option<QuietHours> {
+        self.quiet_hours()
     }
 
     /// Sync state, updated as it changes.
@@ -164,31 +288,52 @@ impl Engine {
         self.store.counts()
     }
 
+    /// Re-reads what the status tells about the outbox.
+    fn refresh_outbox(&self, cache_changed: bool) {
+        let depth = self.store.outbox_depth().unwrap_or(0);
+        let undoable = self.store.undoable(Timestamp::now()).unwrap_or_default();
+        self.status.send_if_modified(|s| {
+            let changed = s.outbox_depth != depth || s.undoable != undoable || cache_changed;
+            s.outbox_depth = depth;
+            s.undoable = undoable;
+            if cache_changed {
+                s.cache_version += 1;
+            }
+            changed
+        });
+    }
+
     fn set_connection(&self, c: Connection) {
         self.status.send_modify(|s| s.connection = c);
     }
 
     fn record_success(&self) {
-        let depth = self.store.outbox_depth().unwrap_or(0);
-        let _ = self.store.delete_kv("last_error");
+        if self.status.borrow().problem.is_some() {
+            let _ = self.store.delete_kv("last_problem");
+        }
         self.status.send_modify(|s| {
             s.last_success = Some(Timestamp::now());
             s.last_error = None;
-            s.outbox_depth = depth;
+            s.problem = None;
         });
+        self.refresh_outbox(false);
     }
 
     fn record_error(&self, e: &CoreError) {
-        let msg = e.to_string();
-        let _ = self.store.set_kv("last_error", &msg);
-        let depth = self.store.outbox_depth().unwrap_or(0);
+        let problem = Problem::of(e);
+        if self.status.borrow().problem.as_ref() != Some(&problem)
+            && let Ok(json) = serde_json::to_string(&problem)
+        {
+            let _ = self.store.set_kv("last_problem", &json);
+        }
         self.status.send_modify(|s| {
-            s.last_error = Some(msg);
-            s.outbox_depth = depth;
-            if e.is_transient() {
+            s.last_error = Some(problem.message.clone());
+            s.problem = Some(problem);
+            if e.is_transient() || matches!(e, CoreError::Unauthorized(_)) {
                 s.connection = Connection::Offline;
             }
         });
+        self.refresh_outbox(false);
     }
 
     /// Who the server says we are.
@@ -238,9 +383,10 @@ impl Engine {
         let mut committing: Option<tokio::task::JoinHandle<Result<Applied>>> = None;
         loop {
             let page = match self.api.sync(cursor.as_deref(), PULL_PAGE).await {
-                Err(CoreError::Server {
-                    status: 400, code, ..
-                }) if code == "invalid_query" && cursor.is_some() && committing.is_none() => {
+                Err(CoreError::Refused {
+                    code: ServerCode::InvalidQuery,
+                    ..
+                }) if cursor.is_some() && committing.is_none() => {
                     // The server does not know our cursor (its database was
                     // replaced): read its feed from the start.
                     tracing::warn!(
@@ -265,7 +411,7 @@ impl Engine {
             }
             let store = self.store.clone();
             committing = Some(tokio::task::spawn_blocking(move || {
-                store.apply_prepared(&prepared, Timestamp::now())
+                store.apply_prepared(prepared, Timestamp::now())
             }));
             if !has_more {
                 break;
@@ -279,11 +425,14 @@ impl Engine {
         }
         if report.changes > 0 {
             self.status.send_modify(|s| s.cache_version += 1);
-            let store = self.store.clone();
-            let changes = report.changes;
-            let _ = tokio::task::spawn_blocking(move || store.after_pull(changes)).await;
         }
         self.announce(&fresh);
+        if report.changes > 0 {
+            let changes = report.changes;
+            if let Err(e) = self.on_store(move |s| s.after_pull(changes)).await {
+                tracing::warn!(error = %e, "cache housekeeping after a pull failed");
+            }
+        }
         if !fresh.is_empty() {
             // New offers bring new SLA deadlines to remind about.
             self.reminder_wake.notify_one();
@@ -345,9 +494,9 @@ impl Engine {
     }
 
     /// Raises SLA reminders that fell due; returns how many.
-    pub fn remind(&self) -> Result<usize> {
+    pub async fn remind(&self) -> Result<usize> {
         let now = Timestamp::now();
-        let due = self.store.take_due_reminders(now)?;
+        let due = self.on_store(move |s| s.take_due_reminders(now)).await?;
         for s in &due {
             let left = s
                 .sla_due_at
@@ -366,22 +515,31 @@ impl Engine {
             .map_err(|p| CoreError::InvalidInput(format!("{}: {}", p.field, p.message)))
     }
 
-    fn decide(&self, lead: LeadId, req: FeedbackRequest) -> Result<LeadSummary> {
+    async fn decide(&self, lead: LeadId, req: FeedbackRequest) -> Result<LeadSummary> {
         self.validate(&req)?;
+        let now = Timestamp::now();
+        let send_after = now.plus_millis(self.undo_window_ms.load(Ordering::Relaxed) as i64);
         let summary = self
-            .store
-            .decide(lead, &req, &new_key(), Timestamp::now())?;
-        let depth = self.store.outbox_depth().unwrap_or(0);
-        self.status.send_modify(|s| {
-            s.outbox_depth = depth;
-            s.cache_version += 1;
-        });
+            .on_store(move |s| s.decide(lead, &req, &new_key(), now, send_after))
+            .await?;
+        self.refresh_outbox(true);
         self.outbox_wake.notify_one();
         Ok(summary)
     }
 
-    /// Accepts a lead: saved durably at once, sent when the server is reachable.
-    pub fn accept(&self, lead: LeadId, note: Option<String>) -> Result<LeadSummary> {
+    /// Takes back a decision still in its undo window: nothing is sent, and
+    /// the lead awaits a decision again.
+    pub async fn undo(&self, lead: LeadId) -> Result<LeadSummary> {
+        let summary = self
+            .on_store(move |s| s.undo(lead, Timestamp::now()))
+            .await?;
+        self.refresh_outbox(true);
+        Ok(summary)
+    }
+
+    /// Accepts a lead: saved durably at once, sent when its undo window ends
+    /// and the server is reachable.
+    pub async fn accept(&self, lead: LeadId, note: Option<String>) -> Result<LeadSummary> {
         self.decide(
             lead,
             FeedbackRequest {
@@ -390,10 +548,16 @@ impl Engine {
                 note: note.filter(|n| !n.trim().is_empty()),
             },
         )
+        .await
     }
 
     /// Rejects a lead with one of the server's reasons.
-    pub fn reject(&self, lead: LeadId, reason: &str, note: Option<String>) -> Result<LeadSummary> {
+    pub async fn reject(
+        &self,
+        lead: LeadId,
+        reason: &str,
+        note: Option<String>,
+    ) -> Result<LeadSummary> {
         self.decide(
             lead,
             FeedbackRequest {
@@ -402,12 +566,14 @@ impl Engine {
                 note: note.filter(|n| !n.trim().is_empty()),
             },
         )
+        .await
     }
 
     /// Queues an availability change through the outbox.
-    pub fn set_availability(&self, availability: Availability) -> Result<()> {
-        self.store
-            .queue_availability(availability, &new_key(), Timestamp::now())?;
+    pub async fn set_availability(&self, availability: Availability) -> Result<()> {
+        self.on_store(move |s| s.queue_availability(availability, &new_key(), Timestamp::now()))
+            .await?;
+        self.refresh_outbox(false);
         self.outbox_wake.notify_one();
         Ok(())
     }
@@ -421,7 +587,7 @@ impl Engine {
     pub async fn push(&self) -> Result<PushReport> {
         let _guard = self.push_lock.lock().await;
         let mut report = PushReport::default();
-        while let Some(row) = self.store.next_outbox()? {
+        while let Some(row) = self.store.next_outbox(Timestamp::now())? {
             let answer = match row.kind {
                 OutboxKind::Feedback => {
                     let lead = row.lead_id.ok_or_else(|| {
@@ -435,30 +601,44 @@ impl Engine {
             };
             match answer {
                 Ok(WriteAnswer::Recorded(body)) => {
-                    self.store.outbox_done(&row, &body, Timestamp::now())?;
+                    let done = row.clone();
+                    self.on_store(move |s| s.outbox_done(&done, &body, Timestamp::now()))
+                        .await?;
                     report.sent += 1;
                 }
                 Ok(WriteAnswer::Refused { message, lead_gone }) => {
-                    self.store
-                        .outbox_refused(&row, &message, lead_gone, Timestamp::now())?;
+                    let (refused, why) = (row.clone(), message.clone());
+                    self.on_store(move |s| {
+                        s.outbox_refused(&refused, &why, lead_gone, Timestamp::now())
+                    })
+                    .await?;
                     report.refused += 1;
+                    if let Some(lead_id) = row.lead_id {
+                        let name = self
+                            .store
+                            .summary(lead_id)
+                            .ok()
+                            .flatten()
+                            .map(|l| l.name)
+                            .unwrap_or_default();
+                        let _ = self.events.send(EngineEvent::DecisionRefused {
+                            lead_id,
+                            name,
+                            message,
+                        });
+                    }
                 }
                 Err(e) => {
-                    self.store.outbox_attempt_failed(&row, &e.to_string())?;
+                    let (failed, what) = (row.clone(), e.to_string());
+                    self.on_store(move |s| s.outbox_attempt_failed(&failed, &what))
+                        .await?;
                     self.record_error(&e);
                     return Err(e);
                 }
             }
         }
         report.pending = self.store.outbox_depth()?;
-        let pending = report.pending;
-        let changed = report.sent + report.refused > 0;
-        self.status.send_modify(|s| {
-            s.outbox_depth = pending;
-            if changed {
-                s.cache_version += 1;
-            }
-        });
+        self.refresh_outbox(report.sent + report.refused > 0);
         Ok(report)
     }
 
@@ -483,7 +663,7 @@ impl Engine {
         }
     }
 
-    fn backoff() -> impl Iterator<Item = Duration> {
+    fn backoff() -> backon::ExponentialBackoff {
         ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
             .with_max_delay(Duration::from_secs(30))
@@ -500,31 +680,11 @@ impl Engine {
             }
             match self.api.stream().await {
                 Ok(resp) => {
-                    let mut body = resp.bytes_stream();
-                    let mut buf = String::new();
-                    loop {
-                        tokio::select! {
-                            chunk = body.next() => match chunk {
-                                Some(Ok(bytes)) => {
-                                    buf.push_str(&String::from_utf8_lossy(&bytes));
-                                    while let Some(pos) = buf.find("\n\n") {
-                                        let block: String = buf.drain(..pos + 2).collect();
-                                        if block.lines().any(|l| l == "event: ready") {
-                                            self.set_connection(Connection::Online);
-                                            backoff = Self::backoff();
-                                            self.pull_wake.notify_one();
-                                            self.outbox_wake.notify_one();
-                                        } else if block.lines().any(|l| l == "event: change") {
-                                            self.pull_wake.notify_one();
-                                        }
-                                    }
-                                }
-                                _ => break,
-                            },
-                            _ = shutdown.changed() => return,
-                        }
-                    }
-                    tracing::info!("live stream closed; reconnecting");
+                    let ended = tokio::select! {
+                        ended = self.read_stream(resp, &mut backoff) => ended,
+                        _ = shutdown.changed() => return,
+                    };
+                    tracing::info!(why = %ended, "live stream ended; reconnecting");
                     self.set_connection(Connection::Offline);
                 }
                 Err(e) => {
@@ -539,6 +699,52 @@ impl Engine {
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Reads one live stream until it ends; returns why. Bounded in memory
+    /// ([`STREAM_EVENT_LIMIT`]) and in silence ([`SILENT_HEARTBEATS`]).
+    async fn read_stream(
+        &self,
+        resp: reqwest::Response,
+        backoff: &mut backon::ExponentialBackoff,
+    ) -> String {
+        let mut body = resp.bytes_stream();
+        let mut events = SseEvents::default();
+        let mut silence = DEFAULT_HEARTBEAT * SILENT_HEARTBEATS;
+        loop {
+            let chunk = match tokio::time::timeout(silence, body.next()).await {
+                Err(_) => {
+                    return format!(
+                        "nothing heard for {} s (no heartbeat): the connection is dead",
+                        silence.as_secs()
+                    );
+                }
+                Ok(None) => return "the server closed it".into(),
+                Ok(Some(Err(e))) => return format!("read failed: {e}"),
+                Ok(Some(Ok(bytes))) => bytes,
+            };
+            let parsed = match events.push(&chunk) {
+                Ok(parsed) => parsed,
+                Err(why) => return why,
+            };
+            for (name, data) in parsed {
+                match name.as_str() {
+                    "ready" => {
+                        if let Ok(ready) = serde_json::from_str::<StreamReady>(&data)
+                            && let Some(secs) = ready.heartbeat_secs
+                        {
+                            silence = Duration::from_secs(secs.clamp(1, 3600)) * SILENT_HEARTBEATS;
+                        }
+                        self.set_connection(Connection::Online);
+                        *backoff = Self::backoff();
+                        self.pull_wake.notify_one();
+                        self.outbox_wake.notify_one();
+                    }
+                    "change" => self.pull_wake.notify_one(),
+                    _ => {}
+                }
             }
         }
     }
@@ -571,8 +777,19 @@ impl Engine {
             match self.push().await {
                 Ok(_) => {
                     backoff = Self::backoff();
+                    // Sleep until a decision's undo window ends, or a new write.
+                    let next = self.store.next_send_at(Timestamp::now()).ok().flatten();
+                    let wait = next
+                        .map(|t| {
+                            (t.millis() - Timestamp::now().millis()).clamp(0, 3_600_000) as u64
+                        })
+                        .unwrap_or(3_600_000);
                     tokio::select! {
                         _ = self.outbox_wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                            // The window ended: the undo bar loses the decision.
+                            self.refresh_outbox(false);
+                        }
                         _ = shutdown.changed() => return,
                     }
                 }
@@ -595,7 +812,7 @@ impl Engine {
 
     async fn reminder_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         loop {
-            if let Err(e) = self.remind() {
+            if let Err(e) = self.remind().await {
                 tracing::warn!(error = %e, "cannot check SLA reminders");
             }
             let next = self.store.next_reminder_at().ok().flatten();
@@ -608,5 +825,101 @@ impl Engine {
                 _ = shutdown.changed() => return,
             }
         }
+    }
+}
+
+/// Splits a `text/event-stream` body into events `(name, data)`, holding at
+/// most [`STREAM_EVENT_LIMIT`] bytes of an unfinished event.
+#[derive(Default)]
+struct SseEvents {
+    pending: Vec<u8>,
+}
+
+impl SseEvents {
+    fn push(&mut self, chunk: &[u8]) -> std::result::Result<Vec<(String, String)>, String> {
+        self.pending.extend_from_slice(chunk);
+        let mut out = Vec::new();
+        loop {
+            // Events end with a blank line; the spec allows \n, \r\n or \r.
+            let normalised_end = find_event_end(&self.pending);
+            let Some((end, skip)) = normalised_end else {
+                break;
+            };
+            let block: Vec<u8> = self.pending.drain(..end + skip).take(end).collect();
+            let text = String::from_utf8_lossy(&block);
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in text.split(['\n', '\r']) {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim_start().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    if !data.is_empty() {
+                        data.push('\n');
+                    }
+                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            out.push((name, data));
+        }
+        if self.pending.len() > STREAM_EVENT_LIMIT {
+            return Err(format!(
+                "an event longer than {} KiB (or bytes that never end an event): not Baton's stream",
+                STREAM_EVENT_LIMIT / 1024
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Where the first event ends (the blank line's start) and the length of
+/// the blank line's separator.
+fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    for i in 0..buf.len() {
+        for sep in [&b"\r\n\r\n"[..], b"\n\n", b"\r\r"] {
+            if buf[i..].starts_with(sep) {
+                return Some((i, sep.len()));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_events_split_across_chunks_and_line_endings() {
+        let mut sse = SseEvents::default();
+        assert!(sse.push(b"event: ready\ndata: {\"cur").unwrap().is_empty());
+        let got = sse
+            .push(b"sor\":\"1\"}\n\n: heartbeat\n\nevent: change\r\ndata: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("ready".into(), "{\"cursor\":\"1\"}".into()),
+                ("message".into(), String::new()),
+                ("change".into(), "x".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn sse_buffer_is_bounded_when_no_event_ever_ends() {
+        let mut sse = SseEvents::default();
+        let chunk = vec![b'a'; 16 * 1024];
+        let mut result = Ok(Vec::new());
+        for _ in 0..5 {
+            result = sse.push(&chunk);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(
+            result.is_err(),
+            "80 KiB without an event end must end the stream"
+        );
+        assert!(sse.pending.len() <= STREAM_EVENT_LIMIT + chunk.len());
     }
 }

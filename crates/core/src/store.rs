@@ -6,14 +6,14 @@
 //! notification is recorded as raised in the transaction that brought the
 //! assignment, so it is never raised twice.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use baton_protocol::{
     Availability, AvailabilityUpdate, Change, DecisionKind, FeedbackRequest, Lead, LeadId,
-    SyncPage, TakeAwayReason, Timestamp,
+    SyncPage, TakeAwayReason, Timestamp, WireName,
 };
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
@@ -24,7 +24,18 @@ const CACHE_KIB_IDLE: u32 = 8 * 1024;
 /// Page cache while a pull of many pages applies.
 const CACHE_KIB_BULK: u32 = 64 * 1024;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+/// Page cache of each read connection.
+const CACHE_KIB_READER: u32 = 4 * 1024;
+/// A small pull checkpoints once the write-ahead log is larger than this.
+const CHECKPOINT_OVER_BYTES: u64 = 32 << 20;
+/// Read connections kept open between reads (more are opened when several
+/// read at once, and closed after).
+const IDLE_READERS: usize = 4;
+
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_undo_window.sql")),
+];
 
 /// Where a lead stands in this rep's inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,25 +50,7 @@ pub enum LocalStatus {
     TakenAway,
 }
 
-impl LocalStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LocalStatus::New => "new",
-            LocalStatus::Accepted => "accepted",
-            LocalStatus::Rejected => "rejected",
-            LocalStatus::TakenAway => "taken_away",
-        }
-    }
-
-    fn parse(s: &str) -> LocalStatus {
-        match s {
-            "accepted" => LocalStatus::Accepted,
-            "rejected" => LocalStatus::Rejected,
-            "taken_away" => LocalStatus::TakenAway,
-            _ => LocalStatus::New,
-        }
-    }
-}
+impl WireName for LocalStatus {}
 
 /// Whether the server has the rep's decision yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,16 +65,7 @@ pub enum DecisionState {
     Refused,
 }
 
-impl DecisionState {
-    fn parse(s: &str) -> Option<DecisionState> {
-        match s {
-            "pending" => Some(DecisionState::Pending),
-            "confirmed" => Some(DecisionState::Confirmed),
-            "refused" => Some(DecisionState::Refused),
-            _ => None,
-        }
-    }
-}
+impl WireName for DecisionState {}
 
 /// A row of the inbox.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,6 +142,19 @@ pub struct Applied {
     pub taken_away: Vec<LeadId>,
 }
 
+/// A decision still inside its undo window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct Undoable {
+    pub lead_id: LeadId,
+    pub name: String,
+    pub decision: DecisionKind,
+    pub reason: Option<String>,
+    /// When the pusher sends it; undo works until then.
+    pub send_at: Timestamp,
+}
+
 /// A write waiting to reach the server.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutboxRow {
@@ -169,28 +166,69 @@ pub struct OutboxRow {
     pub attempts: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OutboxKind {
     Feedback,
     Availability,
 }
 
+impl WireName for OutboxKind {}
+
+/// The cache. Writes run one at a time on a thread of their own (as the
+/// server's writer does), so a pull's page commit, an index merge or a
+/// checkpoint never holds a lock a read waits for; reads go through their
+/// own connections, which WAL lets read while the writer writes.
 pub struct Store {
-    conn: Mutex<Connection>,
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    path: PathBuf,
+    idle_readers: Mutex<Vec<Connection>>,
+    /// A page of a many-page pull raised the writer's page cache.
+    bulk: std::sync::atomic::AtomicBool,
+}
+
+/// A write, run on the writer's connection. The queue holds at most one
+/// job per waiting caller: every caller waits for its answer.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after the jobs already queued;
+        // waiting for it closes the file before, say, sign-out removes it.
+        self.jobs.take();
+        if let Some(t) = self.writer.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads a stored enum column through its serde name; a value the enum does
+/// not have is an error, never a guess.
+fn column<T: WireName>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    T::parse(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn column_opt<T: WireName>(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<T>> {
+    match r.get::<_, Option<String>>(i)? {
+        None => Ok(None),
+        Some(text) => T::parse(&text).map(Some).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        }),
+    }
 }
 
 /// Qualified, so the FTS join cannot make them ambiguous.
 const SUMMARY_COLUMNS: &str = "leads.id, leads.external_id, leads.status, leads.name, leads.company, leads.email, leads.title, leads.channel, leads.score, leads.assignment_id, leads.assigned_at, leads.sla_due_at, leads.decision, leads.decision_reason, leads.decision_note, leads.decision_state, leads.refused_message, leads.taken_away_reason";
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<LeadSummary> {
-    let status: String = r.get(2)?;
-    let decision: Option<String> = r.get(12)?;
-    let state: Option<String> = r.get(15)?;
-    let taken: Option<String> = r.get(17)?;
     Ok(LeadSummary {
         id: r.get(0)?,
         external_id: r.get(1)?,
-        status: LocalStatus::parse(&status),
+        status: column(r, 2)?,
         name: r.get(3)?,
         company: r.get(4)?,
         email: r.get(5)?,
@@ -200,20 +238,12 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<LeadSummary> {
         assignment_id: r.get(9)?,
         assigned_at: r.get::<_, Option<i64>>(10)?.map(Timestamp),
         sla_due_at: r.get::<_, Option<i64>>(11)?.map(Timestamp),
-        decision: decision.as_deref().map(|d| {
-            if d == "accept" {
-                DecisionKind::Accept
-            } else {
-                DecisionKind::Reject
-            }
-        }),
+        decision: column_opt(r, 12)?,
         decision_reason: r.get(13)?,
         decision_note: r.get(14)?,
-        decision_state: state.as_deref().and_then(DecisionState::parse),
+        decision_state: column_opt(r, 15)?,
         refused_message: r.get(16)?,
-        taken_away_reason: taken.map(|t| {
-            serde_json::from_value(serde_json::Value::String(t)).unwrap_or(TakeAwayReason::Unknown)
-        }),
+        taken_away_reason: column_opt(r, 17)?,
     })
 }
 
@@ -266,11 +296,20 @@ fn expand_prefix(c: &Connection, word: &str) -> Result<Option<String>> {
 }
 
 impl Store {
-    /// Opens (creating and migrating) the cache at `path`.
+    /// Opens (creating and migrating) the cache at `path`: a file only its
+    /// owner can read, in a directory only its owner can enter.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| CoreError::Storage(format!("cannot create {}: {e}", dir.display())))?;
+            crate::profile::create_private_dir(dir)?;
+        }
+        // SQLite gives the WAL and shared-memory files the database file's
+        // mode, so creating it 0600 keeps all three private.
+        crate::profile::ensure_private_file(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            if side.exists() {
+                crate::profile::ensure_private_file(&side)?;
+            }
         }
         let mut conn = Connection::open(path).map_err(|e| {
             CoreError::Storage(format!("cannot open the cache {}: {e}", path.display()))
@@ -281,10 +320,10 @@ impl Store {
         conn.execute_batch(&format!(
             "PRAGMA page_size=16384; PRAGMA cache_size=-{CACHE_KIB_IDLE};"
         ))?;
-        // Checkpoint in larger steps (128 MiB of WAL): a first sync otherwise
-        // copies the same index pages back into the file again and again.
-        // `checkpoint` runs after every pull.
-        conn.execute_batch("PRAGMA wal_autocheckpoint=8192;")?;
+        // The writer never checkpoints by itself: a commit that did would
+        // keep every write queued behind it waiting. `after_pull` checkpoints
+        // from a connection of its own.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         // FULL: an accepted decision survives power loss, not only a crash.
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
@@ -302,30 +341,98 @@ impl Store {
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()?;
         }
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("baton-cache-writer".into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| CoreError::Storage(format!("cannot start the cache's writer: {e}")))?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            jobs: Some(jobs),
+            writer: Some(writer),
+            path: path.to_path_buf(),
+            idle_readers: Mutex::new(Vec::new()),
+            bulk: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
-        let mut conn = self
-            .conn
+    /// Runs `f` on a read connection. Reads never wait for the writer.
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let idle = self
+            .idle_readers
             .lock()
-            .map_err(|_| CoreError::Storage("the cache lock was poisoned".into()))?;
-        f(&mut conn)
+            .map_err(|_| CoreError::Storage("the cache's reader pool was poisoned".into()))?
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open_reader()?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle_readers.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn open_reader(&self) -> Result<Connection> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| {
+            CoreError::Storage(format!(
+                "cannot open the cache {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        c.busy_timeout(std::time::Duration::from_secs(5))?;
+        c.execute_batch(&format!(
+            "PRAGMA query_only=ON; PRAGMA cache_size=-{CACHE_KIB_READER};"
+        ))?;
+        Ok(c)
+    }
+
+    /// Runs `f` on the writer thread and waits for its answer. A panic in
+    /// `f` fails only this write (its transaction rolls back).
+    fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let stopped = || CoreError::Storage("the cache's writer has stopped".into());
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move |c| {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c)))
+                .unwrap_or_else(|_| {
+                    Err(CoreError::Storage(
+                        "a write to the cache failed unexpectedly and was not applied".into(),
+                    ))
+                });
+            let _ = answer.send(result);
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(job)
+            .map_err(|_| stopped())?;
+        answered.recv().map_err(|_| stopped())?
     }
 
     pub fn get_kv(&self, key: &str) -> Result<Option<String>> {
-        self.with(|c| {
-            Ok(
-                c.query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
-                    .optional()?,
-            )
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT value FROM kv WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?)
         })
     }
 
     pub fn set_kv(&self, key: &str, value: &str) -> Result<()> {
-        self.with(|c| {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |c| {
             c.execute(
                 "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 params![key, value],
@@ -335,7 +442,8 @@ impl Store {
     }
 
     pub fn delete_kv(&self, key: &str) -> Result<()> {
-        self.with(|c| {
+        let key = key.to_string();
+        self.write(move |c| {
             c.execute("DELETE FROM kv WHERE key = ?1", [key])?;
             Ok(())
         })
@@ -346,21 +454,65 @@ impl Store {
         self.get_kv("cursor")
     }
 
-    /// Housekeeping after a pull of `changes` entries: after a large one,
-    /// merge the search index into one segment (searches then read one
-    /// doclist per token); always fold the write-ahead log back into the file.
+    /// Housekeeping after a pull of `changes` entries, done so that no write
+    /// waits long behind it:
+    /// - after a large pull, the search index's segments are merged (searches
+    ///   then read one doclist per token) in small steps, each a job of its
+    ///   own, so a decision queued meanwhile is written between two steps;
+    /// - the writer's bulk page cache is given back;
+    /// - the write-ahead log is folded back into the file by a connection of
+    ///   its own (a passive checkpoint runs beside the writer, not on it).
+    ///
+    /// A small pull (a lead or two arriving) costs nothing here until the
+    /// log has grown.
     pub fn after_pull(&self, changes: usize) -> Result<()> {
-        self.with(|c| {
-            if changes >= 5_000 {
-                c.execute("INSERT INTO leads_fts (leads_fts) VALUES ('optimize')", [])?;
+        let bulk = self.bulk.swap(false, std::sync::atomic::Ordering::Relaxed);
+        if changes >= 5_000 {
+            // Each step writes at most this many pages (16 KiB each).
+            const MERGE_PAGES: i64 = 256;
+            // Bounded, though each step merges and the index is finite.
+            for _ in 0..100_000 {
+                let worked = self.write(move |c| {
+                    let before = c.total_changes();
+                    c.execute(
+                        "INSERT INTO leads_fts (leads_fts, rank) VALUES ('merge', ?1)",
+                        [-MERGE_PAGES],
+                    )?;
+                    // SQLite's documented test: two or more changes means the step merged something.
+                    Ok(c.total_changes() - before >= 2)
+                })?;
+                if !worked {
+                    break;
+                }
             }
-            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-            // Back to a small cache, and give the bulk cache's memory back.
-            c.execute_batch(&format!(
-                "PRAGMA cache_size=-{CACHE_KIB_IDLE}; PRAGMA shrink_memory;"
-            ))?;
-            Ok(())
-        })
+        }
+        if bulk || changes >= 1_000 {
+            self.write(|c| {
+                c.execute_batch(&format!(
+                    "PRAGMA cache_size=-{CACHE_KIB_IDLE}; PRAGMA shrink_memory;"
+                ))?;
+                Ok(())
+            })?;
+        }
+        let wal = std::fs::metadata(format!("{}-wal", self.path.display()))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if bulk || changes >= 1_000 || wal > CHECKPOINT_OVER_BYTES {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Copies the write-ahead log into the database file from a connection
+    /// of its own, beside the writer.
+    pub fn checkpoint(&self) -> Result<()> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(std::time::Duration::from_secs(5))?;
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Forgets the cursor, so the next sync reads the feed from the start.
@@ -370,13 +522,16 @@ impl Store {
 
     /// Applies one page of the feed and advances the cursor, in one transaction.
     pub fn apply_page(&self, page: SyncPage, now: Timestamp) -> Result<Applied> {
-        self.apply_prepared(&PreparedPage::new(page)?, now)
+        self.apply_prepared(PreparedPage::new(page)?, now)
     }
 
     /// Applies a page prepared with [`PreparedPage::new`] (which needs no
-    /// lock, so the next page can be prepared on another core meanwhile).
-    pub fn apply_prepared(&self, page: &PreparedPage, now: Timestamp) -> Result<Applied> {
-        self.with(|c| {
+    /// writer, so the next page can be prepared on another core meanwhile).
+    pub fn apply_prepared(&self, page: PreparedPage, now: Timestamp) -> Result<Applied> {
+        if page.has_more() {
+            self.bulk.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.write(move |c| {
             if page.has_more() {
                 // A pull of many pages (a first sync): a large page cache
                 // keeps the indexes' pages hot until `after_pull`.
@@ -385,7 +540,7 @@ impl Store {
             // A page need not survive power loss: its cursor commits with it,
             // so a lost page is simply pulled again. Decisions stay FULL.
             c.execute_batch("PRAGMA synchronous=NORMAL")?;
-            let result = apply_page_in(c, page, now);
+            let result = apply_page_in(c, &page, now);
             c.execute_batch("PRAGMA synchronous=FULL")?;
             result
         })
@@ -535,7 +690,7 @@ impl Store {
                 false,
             ),
         };
-        self.with(|c| {
+        self.read(|c| {
             let mut expression = Vec::with_capacity(words.len());
             for w in &words {
                 match expand_prefix(c, w)? {
@@ -561,14 +716,14 @@ impl Store {
     }
 
     pub fn counts(&self) -> Result<InboxCounts> {
-        self.with(|c| {
+        self.read(|c| {
             let mut counts = InboxCounts::default();
             let mut stmt =
                 c.prepare_cached("SELECT status, COUNT(*) FROM leads GROUP BY status")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let n: u32 = r.get(1)?;
-                match LocalStatus::parse(&r.get::<_, String>(0)?) {
+                match column::<LocalStatus>(r, 0)? {
                     LocalStatus::New => counts.new = n,
                     LocalStatus::Accepted => counts.accepted = n,
                     LocalStatus::Rejected => counts.rejected = n,
@@ -580,7 +735,7 @@ impl Store {
     }
 
     pub fn summary(&self, id: LeadId) -> Result<Option<LeadSummary>> {
-        self.with(|c| {
+        self.read(|c| {
             Ok(c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"
             ))?
@@ -590,7 +745,7 @@ impl Store {
     }
 
     pub fn lead(&self, id: LeadId) -> Result<Option<LeadDetail>> {
-        self.with(|c| {
+        self.read(|c| {
             let found = c
                 .prepare_cached(&format!(
                     "SELECT {SUMMARY_COLUMNS}, lead_json FROM leads WHERE id = ?1"
@@ -634,15 +789,19 @@ impl Store {
     }
 
     /// Records the rep's decision and its outbox row in one durable
-    /// transaction. Refuses leads that are not awaiting a decision.
+    /// transaction; the pusher sends it from `send_after` on, and until then
+    /// [`Store::undo`] takes it back. Refuses leads that are not awaiting a
+    /// decision.
     pub fn decide(
         &self,
         lead_id: LeadId,
         req: &FeedbackRequest,
         idempotency_key: &str,
         now: Timestamp,
+        send_after: Timestamp,
     ) -> Result<LeadSummary> {
-        self.with(|c| {
+        let (req, idempotency_key) = (req.clone(), idempotency_key.to_string());
+        self.write(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let summary = tx
                 .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"))?
@@ -683,15 +842,17 @@ impl Store {
                 index_for_search(&tx, &lead, Some(note), true)?;
             }
             tx.execute(
-                "INSERT INTO outbox (kind, lead_id, body, idempotency_key, created_at) VALUES ('feedback', ?1, ?2, ?3, ?4)",
-                params![lead_id, serde_json::to_string(req)?, idempotency_key, now.millis()],
+                "INSERT INTO outbox (kind, lead_id, body, idempotency_key, created_at, send_after) \
+                 VALUES ('feedback', ?1, ?2, ?3, ?4, ?5)",
+                params![lead_id, serde_json::to_string(&req)?, idempotency_key, now.millis(), send_after.millis()],
             )?;
             let reason = req
                 .reason
                 .as_deref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            history(&tx, lead_id, now, "decided", &format!("you {word} it{reason}; sending to the server"))?;
+            let when = if send_after > now { "; sent when the undo window ends" } else { "; sending to the server" };
+            history(&tx, lead_id, now, "decided", &format!("you {word} it{reason}{when}"))?;
             let summary = tx
                 .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"))?
                 .query_row([lead_id], summary_from_row)?;
@@ -711,7 +872,8 @@ impl Store {
     ) -> Result<()> {
         let body = serde_json::to_string(&AvailabilityUpdate { availability })?;
         let latest = serde_json::to_string(&availability)?;
-        self.with(|c| {
+        let idempotency_key = idempotency_key.to_string();
+        self.write(move |c| {
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO outbox (kind, body, idempotency_key, created_at) VALUES ('availability', ?1, ?2, ?3)",
@@ -735,22 +897,17 @@ impl Store {
         })
     }
 
-    /// The oldest write still to send.
-    pub fn next_outbox(&self) -> Result<Option<OutboxRow>> {
-        self.with(|c| {
+    /// The oldest write due by `now` (its undo window over) still to send.
+    pub fn next_outbox(&self, now: Timestamp) -> Result<Option<OutboxRow>> {
+        self.read(|c| {
             Ok(c.prepare_cached(
                 "SELECT id, kind, lead_id, body, idempotency_key, attempts FROM outbox \
-                 WHERE state = 'pending' ORDER BY id LIMIT 1",
+                 WHERE state = 'pending' AND send_after <= ?1 ORDER BY id LIMIT 1",
             )?
-            .query_row([], |r| {
-                let kind: String = r.get(1)?;
+            .query_row([now.millis()], |r| {
                 Ok(OutboxRow {
                     id: r.get(0)?,
-                    kind: if kind == "feedback" {
-                        OutboxKind::Feedback
-                    } else {
-                        OutboxKind::Availability
-                    },
+                    kind: column(r, 1)?,
                     lead_id: r.get(2)?,
                     body: r.get(3)?,
                     idempotency_key: r.get(4)?,
@@ -761,8 +918,9 @@ impl Store {
         })
     }
 
+    /// Writes not yet recorded by the server, those in their undo window included.
     pub fn outbox_depth(&self) -> Result<u32> {
-        self.with(|c| {
+        self.read(|c| {
             Ok(c.query_row(
                 "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
                 [],
@@ -773,7 +931,8 @@ impl Store {
 
     /// The server recorded the write.
     pub fn outbox_done(&self, row: &OutboxRow, answer: &str, now: Timestamp) -> Result<()> {
-        self.with(|c| {
+        let (row, answer) = (row.clone(), answer.to_string());
+        self.write(move |c| {
             let tx = c.transaction()?;
             tx.execute(
                 "UPDATE outbox SET state = 'done', answer = ?2, attempts = attempts + 1 WHERE id = ?1",
@@ -804,7 +963,8 @@ impl Store {
         lead_gone: bool,
         now: Timestamp,
     ) -> Result<()> {
-        self.with(|c| {
+        let (row, message) = (row.clone(), message.to_string());
+        self.write(move |c| {
             let tx = c.transaction()?;
             tx.execute(
                 "UPDATE outbox SET state = 'refused', answer = ?2, attempts = attempts + 1 WHERE id = ?1",
@@ -840,19 +1000,108 @@ impl Store {
     }
 
     pub fn outbox_attempt_failed(&self, row: &OutboxRow, error: &str) -> Result<()> {
-        self.with(|c| {
+        let (id, error) = (row.id, error.to_string());
+        self.write(move |c| {
             c.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![row.id, error],
+                params![id, error],
             )?;
             Ok(())
+        })
+    }
+
+    /// Takes back the rep's decision on `lead_id` while it is still in its
+    /// undo window: its outbox row goes, and the lead awaits a decision
+    /// again. After the window the pusher may already have sent it, so undo
+    /// is refused ([`CoreError::TooLateToUndo`]); the two never both happen,
+    /// since the pusher reads only rows whose window is over.
+    pub fn undo(&self, lead_id: LeadId, now: Timestamp) -> Result<LeadSummary> {
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let row: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT id, send_after FROM outbox WHERE lead_id = ?1 AND kind = 'feedback' \
+                     AND state = 'pending' ORDER BY id DESC LIMIT 1",
+                )?
+                .query_row([lead_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((row_id, send_after)) = row else {
+                let known: bool = tx
+                    .query_row("SELECT 1 FROM leads WHERE id = ?1", [lead_id], |_| Ok(true))
+                    .optional()?
+                    .unwrap_or(false);
+                if !known {
+                    return Err(CoreError::LeadNotFound(lead_id));
+                }
+                return Err(CoreError::TooLateToUndo(lead_id));
+            };
+            if send_after <= now.millis() {
+                return Err(CoreError::TooLateToUndo(lead_id));
+            }
+            tx.execute("DELETE FROM outbox WHERE id = ?1", [row_id])?;
+            let note: Option<String> = tx.query_row(
+                "SELECT decision_note FROM leads WHERE id = ?1",
+                [lead_id],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE leads SET status = 'new', decision = NULL, decision_reason = NULL, decision_note = NULL, \
+                 decided_at = NULL, decision_state = NULL, updated_at = ?2 WHERE id = ?1",
+                params![lead_id, now.millis()],
+            )?;
+            if note.is_some() {
+                // The note was indexed for search with the decision: drop it.
+                let packed: Vec<u8> =
+                    tx.query_row("SELECT lead_json FROM leads WHERE id = ?1", [lead_id], |r| r.get(0))?;
+                index_for_search(&tx, &unpack_lead(&packed)?, None, true)?;
+            }
+            history(&tx, lead_id, now, "undone", "you took your decision back before it was sent")?;
+            let summary = tx
+                .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"))?
+                .query_row([lead_id], summary_from_row)?;
+            tx.commit()?;
+            Ok(summary)
+        })
+    }
+
+    /// Decisions still inside their undo window at `now`, oldest first.
+    pub fn undoable(&self, now: Timestamp) -> Result<Vec<Undoable>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT outbox.lead_id, leads.name, leads.decision, leads.decision_reason, outbox.send_after \
+                 FROM outbox JOIN leads ON leads.id = outbox.lead_id \
+                 WHERE outbox.state = 'pending' AND outbox.kind = 'feedback' AND outbox.send_after > ?1 \
+                 ORDER BY outbox.id",
+            )?
+            .query_map([now.millis()], |r| {
+                Ok(Undoable {
+                    lead_id: r.get(0)?,
+                    name: r.get(1)?,
+                    decision: column(r, 2)?,
+                    reason: r.get(3)?,
+                    send_at: Timestamp(r.get(4)?),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// When the next write in its undo window falls due.
+    pub fn next_send_at(&self, now: Timestamp) -> Result<Option<Timestamp>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT MIN(send_after) FROM outbox WHERE state = 'pending' AND send_after > ?1",
+                [now.millis()],
+                |r| r.get::<_, Option<i64>>(0),
+            )?
+            .map(Timestamp))
         })
     }
 
     /// Leads awaiting a decision whose SLA ends within a sixth of its length
     /// (10 minutes of an hour) and that had no reminder yet; marks them reminded.
     pub fn take_due_reminders(&self, now: Timestamp) -> Result<Vec<LeadSummary>> {
-        self.with(|c| {
+        self.write(move |c| {
             let tx = c.transaction()?;
             let due = tx
                 .prepare_cached(&format!(
@@ -878,7 +1127,7 @@ impl Store {
 
     /// The earliest moment a reminder could fall due.
     pub fn next_reminder_at(&self) -> Result<Option<Timestamp>> {
-        self.with(|c| {
+        self.read(|c| {
             Ok(c.query_row(
                 "SELECT MIN(sla_due_at - (sla_due_at - assigned_at) / 6) FROM leads \
                  WHERE status = 'new' AND decision_state IS NULL AND sla_due_at IS NOT NULL \
@@ -964,11 +1213,8 @@ struct Existing {
 fn existing_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Existing> {
     Ok(Existing {
         assignment_id: r.get(at)?,
-        decision_state: r
-            .get::<_, Option<String>>(at + 1)?
-            .as_deref()
-            .and_then(DecisionState::parse),
-        status: LocalStatus::parse(&r.get::<_, String>(at + 2)?),
+        decision_state: column_opt(r, at + 1)?,
+        status: column(r, at + 2)?,
         server_version: r.get(at + 3)?,
         decision_note: r.get(at + 4)?,
         notified_assignment: r.get(at + 5)?,
@@ -1303,9 +1549,133 @@ mod tests {
             .queue_availability(Availability::Away, "k1", Timestamp(1))
             .unwrap();
         assert_eq!(store.availability().unwrap(), Some(Availability::Away));
-        let row = store.next_outbox().unwrap().expect("queued");
+        let row = store.next_outbox(Timestamp(1)).unwrap().expect("queued");
         assert_eq!(row.body, r#"{"availability":"away"}"#);
         assert_eq!(store.outbox_depth().unwrap(), 1);
+    }
+
+    fn accept() -> FeedbackRequest {
+        FeedbackRequest {
+            decision: DecisionKind::Accept,
+            reason: None,
+            note: Some("call Tuesday".into()),
+        }
+    }
+
+    #[test]
+    fn undo_inside_the_window_takes_the_decision_back_and_sends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.db")).unwrap();
+        store
+            .apply_page(page_of(&[("Ada", "Salesforce")]), Timestamp::now())
+            .unwrap();
+        let now = Timestamp(1_800_000_000_000);
+        let due = now.plus_millis(5_000);
+        store.decide(1, &accept(), "k1", now, due).unwrap();
+        assert_eq!(store.outbox_depth().unwrap(), 1);
+        assert!(
+            store.next_outbox(now).unwrap().is_none(),
+            "not due inside the window"
+        );
+        assert_eq!(store.undoable(now).unwrap()[0].send_at, due);
+        assert_eq!(search(&store, "tuesday"), vec![1], "the note is searchable");
+
+        let back = store.undo(1, now.plus_millis(4_999)).unwrap();
+        assert_eq!(back.status, LocalStatus::New);
+        assert_eq!(back.decision, None);
+        assert_eq!(store.outbox_depth().unwrap(), 0);
+        assert!(store.next_outbox(due).unwrap().is_none(), "nothing to send");
+        assert!(
+            search(&store, "tuesday").is_empty(),
+            "the note left the index"
+        );
+
+        // Decided again, the window ends: the pusher may send it, undo may not.
+        store.decide(1, &accept(), "k2", now, due).unwrap();
+        assert_eq!(
+            store.next_outbox(due).unwrap().unwrap().idempotency_key,
+            "k2"
+        );
+        let e = store.undo(1, due).unwrap_err();
+        assert!(matches!(e, CoreError::TooLateToUndo(1)), "{e:?}");
+        assert!(matches!(
+            store.undo(99, now),
+            Err(CoreError::LeadNotFound(99))
+        ));
+    }
+
+    #[test]
+    fn a_status_the_cache_does_not_know_is_an_error_not_a_new_lead() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .apply_page(page_of(&[("Ada", "x")]), Timestamp::now())
+            .unwrap();
+        store
+            .write(|c| {
+                // As a damaged file or a foreign writer could leave it.
+                c.execute_batch(
+                    "PRAGMA ignore_check_constraints=ON; \
+                     UPDATE leads SET status = 'maybe' WHERE id = 1; \
+                     PRAGMA ignore_check_constraints=OFF;",
+                )?;
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = store.summary(1).unwrap_err().to_string();
+        assert!(e.contains("\"maybe\" is not a known LocalStatus"), "{e}");
+        assert!(store.counts().is_err());
+    }
+
+    #[test]
+    fn reads_never_wait_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(&dir.path().join("c.db")).unwrap());
+        store
+            .apply_page(page_of(&[("Ada", "x"), ("Grace", "y")]), Timestamp::now())
+            .unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, has_started) = std::sync::mpsc::channel::<()>();
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.write(move |c| {
+                    let tx = c.transaction()?;
+                    tx.execute("UPDATE leads SET name = 'Changing' WHERE id = 1", [])?;
+                    started.send(()).unwrap();
+                    // Holds its transaction open until the reads below are done.
+                    released
+                        .recv_timeout(std::time::Duration::from_secs(20))
+                        .expect("the reads finished while the write was open");
+                    tx.commit()?;
+                    Ok(())
+                })
+            })
+        };
+        has_started.recv().unwrap();
+        assert_eq!(store.counts().unwrap().new, 2);
+        assert_eq!(
+            search(&store, "ada"),
+            vec![1],
+            "the committed state is read"
+        );
+        assert_eq!(store.lead(2).unwrap().unwrap().summary.name, "Grace");
+        release.send(()).unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(store.summary(1).unwrap().unwrap().name, "Changing");
+    }
+
+    #[test]
+    fn a_write_that_panics_fails_alone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.db")).unwrap();
+        let e = store
+            .write::<()>(|_| panic!("a bug in one write"))
+            .unwrap_err();
+        assert!(matches!(e, CoreError::Storage(_)), "{e:?}");
+        store.set_kv("after", "yes").unwrap();
+        assert_eq!(store.get_kv("after").unwrap().as_deref(), Some("yes"));
     }
 
     #[test]

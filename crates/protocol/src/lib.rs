@@ -654,6 +654,11 @@ pub struct SyncPage {
 #[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct StreamReady {
     pub cursor: Cursor,
+    /// Seconds between the stream's heartbeats: a client that hears
+    /// nothing for a few of them treats the stream as dead and reconnects.
+    /// Absent from servers before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_secs: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------

@@ -657,6 +657,7 @@ async fn stream(
             .event("ready")
             .json_data(StreamReady {
                 cursor: Cursor(start.to_string()),
+                heartbeat_secs: Some(s.heartbeat.as_secs().max(1)),
             })
             .expect("serialisable");
         if tx.send(Ok(ready)).await.is_err() {
