@@ -10,6 +10,7 @@
     "reasons",
     "accept",
     "reject",
+    "undo",
     "set_availability",
     "set_quiet_hours",
     "set_autostart",

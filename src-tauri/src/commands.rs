@@ -12,7 +12,7 @@ use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::view::{InboxFilter, InboxPage, SessionView, StatusView};
-use crate::{Session, Shell, open_profile};
+use crate::{Session, Shell, ensure_open};
 
 /// The commands, by name, for the invoke handler and for `build.rs`, which
 /// grants exactly these to the window (see `capabilities/main.json`).
@@ -37,6 +37,7 @@ commands!(
     reasons,
     accept,
     reject,
+    undo,
     set_availability,
     set_quiet_hours,
     set_autostart,
@@ -46,6 +47,10 @@ commands!(
     review_export,
     review_lead,
 );
+
+// Every command is `async`: Tauri runs it on its async runtime, never on the
+// thread that draws the window, and what blocks (the cache, files, the
+// keychain) runs on blocking threads below it.
 
 fn session(shell: &Shell) -> Result<Arc<Session>> {
     shell.session().ok_or(CoreError::NotSignedIn)
@@ -62,33 +67,40 @@ fn lead_id(id: LeadId) -> Result<LeadId> {
     Ok(id)
 }
 
-fn session_view(app: &AppHandle, shell: &Shell, error: Option<String>) -> Result<SessionView> {
-    let settings = shell.profile.settings()?;
-    let quiet_hours = match shell.session() {
-        Some(s) => s.engine.store().get_kv("quiet_hours")?,
-        None => None,
-    };
-    Ok(SessionView {
-        signed_in: settings.is_some() && shell.signed_in(),
-        server: settings.as_ref().map(|s| s.server.clone()),
-        role: settings.as_ref().map(|s| s.role),
-        rep_name: settings.map(|s| s.rep_name),
-        data_dir: shell.profile.dir.display().to_string(),
-        quiet_hours,
-        autostart: app.autolaunch().is_enabled().unwrap_or(false),
-        error,
+async fn session_view(app: &AppHandle, error: Option<String>) -> Result<SessionView> {
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let shell = app.state::<Shell>();
+        let settings = shell.profile.settings()?;
+        let quiet_hours = shell
+            .session()
+            .and_then(|s| s.engine.quiet_hours_setting())
+            .map(|q| q.to_string());
+        let token_notice = settings
+            .as_ref()
+            .and_then(|s| s.token_notice(&shell.profile.dir.join("token")));
+        Ok(SessionView {
+            signed_in: settings.is_some() && shell.signed_in(),
+            server: settings.as_ref().map(|s| s.server.clone()),
+            role: settings.as_ref().map(|s| s.role),
+            rep_name: settings.map(|s| s.rep_name),
+            data_dir: shell.profile.dir.display().to_string(),
+            quiet_hours,
+            autostart: app.autolaunch().is_enabled().unwrap_or(false),
+            token_notice,
+            error,
+        })
     })
+    .await
+    .map_err(|e| CoreError::Profile(format!("cannot read the profile: {e}")))?
 }
 
 #[tauri::command]
-fn session_info(app: AppHandle, shell: State<'_, Shell>) -> Result<SessionView> {
+async fn session_info(app: AppHandle) -> Result<SessionView> {
     // A profile that is signed in but could not be opened (a corrupt cache,
     // a token the keychain lost) is reported, so the UI can say so.
-    let error = match shell.profile.settings()? {
-        Some(_) if !shell.signed_in() => open_profile(&app).err().map(|e| e.to_string()),
-        _ => None,
-    };
-    session_view(&app, &shell, error)
+    let error = ensure_open(&app).await.err().map(|e| e.to_string());
+    session_view(&app, error).await
 }
 
 #[tauri::command]
@@ -107,22 +119,35 @@ async fn sign_in(
         .profile
         .sign_in_as(&server, &token, &[Role::Rep, Role::Manager])
         .await?;
-    open_profile(&app)?;
-    session_view(&app, &shell, None)
+    ensure_open(&app).await?;
+    session_view(&app, None).await
 }
 
 #[tauri::command]
-fn sign_out(app: AppHandle, shell: State<'_, Shell>) -> Result<SessionView> {
+async fn sign_out(app: AppHandle, shell: State<'_, Shell>) -> Result<SessionView> {
+    // Decisions still in their undo window, or waiting for the network,
+    // would go with the cache: send them first, or keep the profile.
+    if let Some(s) = shell.session() {
+        let waiting = s.engine.flush().await?;
+        if waiting > 0 {
+            return Err(CoreError::NotActionable(format!(
+                "{waiting} of your decisions have not reached the server yet: sign out once Baton is online and they are sent"
+            )));
+        }
+    }
     // Dropping the session stops the engine's loops before the cache goes.
     shell.end();
-    shell.profile.sign_out()?;
-    session_view(&app, &shell, None)
+    let profile = shell.profile.clone();
+    tauri::async_runtime::spawn_blocking(move || profile.sign_out())
+        .await
+        .map_err(|e| CoreError::Profile(format!("cannot sign out: {e}")))??;
+    session_view(&app, None).await
 }
 
 #[tauri::command]
-fn status(shell: State<'_, Shell>) -> Result<StatusView> {
+async fn status(shell: State<'_, Shell>) -> Result<StatusView> {
     let s = session(&shell)?;
-    Ok(StatusView::read(&s.engine, s.engine.status()))
+    StatusView::load(&s.engine).await
 }
 
 #[tauri::command]
@@ -143,7 +168,7 @@ async fn inbox(
     };
     let search = search.filter(|q| !q.trim().is_empty());
     let total = if search.is_none() {
-        let c = s.engine.counts()?;
+        let c = s.engine.inbox_counts().await?;
         Some(match filter {
             InboxFilter::New => c.new,
             InboxFilter::Accepted => c.accepted,
@@ -154,12 +179,15 @@ async fn inbox(
         None
     };
     // One more than asked tells whether a search has more hits.
-    let mut rows = s.engine.store().inbox(&InboxQuery {
-        status,
-        search,
-        limit: limit + 1,
-        offset,
-    })?;
+    let mut rows = s
+        .engine
+        .inbox(InboxQuery {
+            status,
+            search,
+            limit: limit + 1,
+            offset,
+        })
+        .await?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     Ok(InboxPage {
@@ -171,13 +199,9 @@ async fn inbox(
 }
 
 #[tauri::command]
-fn lead(shell: State<'_, Shell>, id: LeadId) -> Result<LeadDetail> {
+async fn lead(shell: State<'_, Shell>, id: LeadId) -> Result<LeadDetail> {
     let s = session(&shell)?;
-    let id = lead_id(id)?;
-    s.engine
-        .store()
-        .lead(id)?
-        .ok_or(CoreError::LeadNotFound(id))
+    s.engine.lead(lead_id(id)?).await
 }
 
 #[tauri::command]
@@ -186,44 +210,57 @@ async fn reasons(shell: State<'_, Shell>) -> Result<Vec<RejectReason>> {
     s.engine.reasons().await
 }
 
+/// Decisions are durable at the keypress; the engine sends them when their
+/// undo window ends.
 #[tauri::command]
-fn accept(shell: State<'_, Shell>, id: LeadId) -> Result<LeadSummary> {
+async fn accept(shell: State<'_, Shell>, id: LeadId) -> Result<LeadSummary> {
     let s = session(&shell)?;
-    s.engine.accept(lead_id(id)?, None)
+    s.engine.accept(lead_id(id)?, None).await
 }
 
 #[tauri::command]
-fn reject(
+async fn reject(
     shell: State<'_, Shell>,
     id: LeadId,
     reason: String,
     note: Option<String>,
 ) -> Result<LeadSummary> {
     let s = session(&shell)?;
-    s.engine.reject(lead_id(id)?, &reason, note)
+    s.engine.reject(lead_id(id)?, &reason, note).await
 }
 
 #[tauri::command]
-fn set_availability(shell: State<'_, Shell>, availability: Availability) -> Result<StatusView> {
+async fn undo(shell: State<'_, Shell>, id: LeadId) -> Result<LeadSummary> {
     let s = session(&shell)?;
-    s.engine.set_availability(availability)?;
-    Ok(StatusView::read(&s.engine, s.engine.status()))
+    s.engine.undo(lead_id(id)?).await
 }
 
 #[tauri::command]
-fn set_quiet_hours(
+async fn set_availability(
+    shell: State<'_, Shell>,
+    availability: Availability,
+) -> Result<StatusView> {
+    let s = session(&shell)?;
+    s.engine.set_availability(availability).await?;
+    StatusView::load(&s.engine).await
+}
+
+#[tauri::command]
+async fn set_quiet_hours(
     app: AppHandle,
     shell: State<'_, Shell>,
     window: Option<String>,
 ) -> Result<SessionView> {
     let s = session(&shell)?;
-    let window = window.filter(|w| !w.trim().is_empty());
-    s.engine.set_quiet_hours(window.as_deref().map(str::trim))?;
-    session_view(&app, &shell, None)
+    let window = window
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty());
+    s.engine.save_quiet_hours(window).await?;
+    session_view(&app, None).await
 }
 
 #[tauri::command]
-fn set_autostart(app: AppHandle, shell: State<'_, Shell>, enabled: bool) -> Result<SessionView> {
+async fn set_autostart(app: AppHandle, enabled: bool) -> Result<SessionView> {
     let launcher = app.autolaunch();
     let done = if enabled {
         launcher.enable()
@@ -231,7 +268,7 @@ fn set_autostart(app: AppHandle, shell: State<'_, Shell>, enabled: bool) -> Resu
         launcher.disable()
     };
     done.map_err(|e| CoreError::Profile(format!("cannot change start at login: {e}")))?;
-    session_view(&app, &shell, None)
+    session_view(&app, None).await
 }
 
 #[tauri::command]
@@ -240,7 +277,7 @@ async fn sync_now(shell: State<'_, Shell>) -> Result<StatusView> {
     // A failed sync is already in the status (offline, last error); the
     // rep sees it there rather than as a second message.
     let _ = s.engine.sync_once().await;
-    Ok(StatusView::read(&s.engine, s.engine.status()))
+    StatusView::load(&s.engine).await
 }
 
 #[cfg(test)]
@@ -268,8 +305,11 @@ async fn review_load(shell: State<'_, Shell>, query: ReviewQuery) -> Result<Revi
 }
 
 #[tauri::command]
-fn review_cached(shell: State<'_, Shell>) -> Result<Option<ReviewData>> {
-    let mut data = review_of(&shell)?.cached()?;
+async fn review_cached(shell: State<'_, Shell>) -> Result<Option<ReviewData>> {
+    let review = review_of(&shell)?;
+    let mut data = tauri::async_runtime::spawn_blocking(move || review.cached())
+        .await
+        .map_err(|e| CoreError::Profile(format!("cannot read the saved review: {e}")))??;
     if let Some(d) = data.as_mut() {
         d.offline = true;
     }
@@ -279,17 +319,26 @@ fn review_cached(shell: State<'_, Shell>) -> Result<Option<ReviewData>> {
 /// Saves a table of the last review loaded as CSV in the Downloads folder;
 /// returns where.
 #[tauri::command]
-fn review_export(app: AppHandle, shell: State<'_, Shell>, table: ReviewTable) -> Result<String> {
-    let data = review_of(&shell)?
-        .cached()?
-        .ok_or_else(|| CoreError::NotActionable("load a review before exporting it".into()))?;
+async fn review_export(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    table: ReviewTable,
+) -> Result<String> {
+    let review = review_of(&shell)?;
     let dir = app
         .path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
         .map_err(|e| CoreError::Profile(format!("no folder to save the export in: {e}")))?;
-    let path = review::export(&dir, table, &review::csv(&data, table))?;
-    Ok(path.display().to_string())
+    tauri::async_runtime::spawn_blocking(move || {
+        let data = review
+            .cached()?
+            .ok_or_else(|| CoreError::NotActionable("load a review before exporting it".into()))?;
+        let path = review::export(&dir, table, &review::csv(&data, table))?;
+        Ok(path.display().to_string())
+    })
+    .await
+    .map_err(|e| CoreError::Profile(format!("cannot export: {e}")))?
 }
 
 #[tauri::command]

@@ -13,6 +13,7 @@ pub mod view;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use baton_core::engine::DESKTOP_UNDO_WINDOW;
 use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
 use baton_core::review::Review;
 use baton_core::{Engine, Profile};
@@ -26,6 +27,8 @@ pub mod events {
     pub const STATUS: &str = "status";
     /// A lead id: the rep clicked a notification (or its Open action).
     pub const OPEN_LEAD: &str = "open-lead";
+    /// A [`baton_core::engine::EngineEvent`]: the server refused a decision.
+    pub const ENGINE: &str = "engine";
 }
 
 /// Whether the tray icon exists (closing the window then hides it).
@@ -49,6 +52,9 @@ pub(crate) struct Shell {
     pub session: Mutex<Option<Arc<Session>>>,
     /// A manager's review, when a manager is signed in.
     pub review: Mutex<Option<Arc<Review>>>,
+    /// Held while the signed-in profile is being opened, so start-up and a
+    /// window asking at the same time open it once.
+    pub opening: tokio::sync::Mutex<()>,
 }
 
 impl Shell {
@@ -71,13 +77,27 @@ impl Shell {
     }
 }
 
-/// Opens the signed-in profile: a rep's engine, or a manager's review.
-pub(crate) fn open_profile(app: &AppHandle) -> baton_core::Result<()> {
+/// Opens the signed-in profile, unless it is open or nobody is signed in:
+/// a rep's engine, or a manager's review. Reading the token may wait on the
+/// keychain (its unlock prompt, or a service that never answers), so this
+/// runs on a blocking thread and the window keeps drawing meanwhile.
+pub(crate) async fn ensure_open(app: &AppHandle) -> baton_core::Result<()> {
     let shell = app.state::<Shell>();
-    let settings = shell
-        .profile
-        .settings()?
-        .ok_or(baton_core::CoreError::NotSignedIn)?;
+    let _one_at_a_time = shell.opening.lock().await;
+    if shell.signed_in() {
+        return Ok(());
+    }
+    let opener = app.clone();
+    tauri::async_runtime::spawn_blocking(move || open_profile(&opener))
+        .await
+        .map_err(|e| baton_core::CoreError::Profile(format!("cannot open the profile: {e}")))?
+}
+
+fn open_profile(app: &AppHandle) -> baton_core::Result<()> {
+    let shell = app.state::<Shell>();
+    let Some(settings) = shell.profile.settings()? else {
+        return Ok(());
+    };
     match settings.role {
         Role::Manager => {
             let review = Review::open(&shell.profile)?;
@@ -96,6 +116,7 @@ fn start_session(app: &AppHandle) -> baton_core::Result<()> {
         move |action| on_notification_action(&app, action)
     })));
     let engine = Engine::open(&shell.profile, Some(notifier))?;
+    engine.set_undo_window(DESKTOP_UNDO_WINDOW);
     let (stop, stopped) = watch::channel(false);
     let session = Arc::new(Session {
         engine: engine.clone(),
@@ -103,18 +124,45 @@ fn start_session(app: &AppHandle) -> baton_core::Result<()> {
     });
     *shell.session.lock().expect("session lock") = Some(session);
     tauri::async_runtime::spawn(engine.clone().run(stopped.clone()));
+    tauri::async_runtime::spawn(forward_events(app.clone(), engine.clone(), stopped.clone()));
     tauri::async_runtime::spawn(forward_status(app.clone(), engine, stopped));
     Ok(())
+}
+
+/// Sends the engine's events (refusals) to the UI as they happen.
+async fn forward_events(app: AppHandle, engine: Arc<Engine>, mut stopped: watch::Receiver<bool>) {
+    let mut events = engine.events();
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(e) => {
+                    if let Err(err) = app.emit(events::ENGINE, &e) {
+                        tracing::warn!(error = %err, "cannot send an event to the window");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "the window missed engine events");
+                }
+                Err(_) => return,
+            },
+            _ = stopped.changed() => return,
+        }
+    }
 }
 
 /// Sends every engine state change to the UI and the tray.
 async fn forward_status(app: AppHandle, engine: Arc<Engine>, mut stopped: watch::Receiver<bool>) {
     let mut status = engine.subscribe();
     loop {
-        let view = view::StatusView::read(&engine, status.borrow_and_update().clone());
-        tray::show_count(&app, view.counts.new);
-        if let Err(e) = app.emit(events::STATUS, &view) {
-            tracing::warn!(error = %e, "cannot send the status to the window");
+        status.borrow_and_update();
+        match view::StatusView::load(&engine).await {
+            Ok(view) => {
+                tray::show_count(&app, view.counts.new);
+                if let Err(e) = app.emit(events::STATUS, &view) {
+                    tracing::warn!(error = %e, "cannot send the status to the window");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the inbox counts"),
         }
         tokio::select! {
             changed = status.changed() => if changed.is_err() { return },
@@ -141,12 +189,17 @@ fn on_notification_action(app: &AppHandle, action: NotificationAction) {
             let Some(session) = app.state::<Shell>().session() else {
                 return;
             };
-            if let Err(e) = session.engine.accept(lead, None) {
-                // The notification is gone; show the lead so the rep sees why.
-                tracing::warn!(lead, error = %e, "accept from a notification failed");
-                show_window(app);
-                let _ = app.emit(events::OPEN_LEAD, lead);
-            }
+            // The same path as the window's accept: durable now, sent when
+            // its undo window ends (the window shows it with its Undo).
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = session.engine.accept(lead, None).await {
+                    // The notification is gone; show the lead so the rep sees why.
+                    tracing::warn!(lead, error = %e, "accept from a notification failed");
+                    show_window(&app);
+                    let _ = app.emit(events::OPEN_LEAD, lead);
+                }
+            });
         }
     }
 }
@@ -191,6 +244,7 @@ pub fn run() {
             profile,
             session: Mutex::new(None),
             review: Mutex::new(None),
+            opening: tokio::sync::Mutex::new(()),
         })
         .setup(|app| {
             // A desktop without a tray still gets the window; closing it
@@ -199,17 +253,15 @@ pub fn run() {
                 Ok(()) => TRAY.store(true, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "no tray icon: closing the window quits"),
             }
-            let signed_in = app
-                .state::<Shell>()
-                .profile
-                .settings()
-                .ok()
-                .flatten()
-                .is_some();
-            if signed_in && let Err(e) = open_profile(app.handle()) {
-                // The UI shows the sign-in screen with this error.
-                tracing::warn!(error = %e, "cannot open the signed-in profile");
-            }
+            // Opened beside the window, not before it: the keychain may take
+            // its time. The window's first `session_info` waits for this.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = ensure_open(&handle).await {
+                    // The UI shows the sign-in screen with this error.
+                    tracing::warn!(error = %e, "cannot open the signed-in profile");
+                }
+            });
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -19,12 +19,13 @@ pub struct StatusView {
 }
 
 impl StatusView {
-    pub fn read(engine: &Engine, sync: SyncStatus) -> StatusView {
-        StatusView {
-            sync,
-            counts: engine.counts().unwrap_or_default(),
+    /// The engine's state now, with the counts read off the UI's thread.
+    pub async fn load(engine: &Engine) -> baton_core::Result<StatusView> {
+        Ok(StatusView {
+            sync: engine.status(),
+            counts: engine.inbox_counts().await?,
             availability: engine.availability(),
-        }
+        })
     }
 }
 
@@ -44,6 +45,9 @@ pub struct SessionView {
     pub quiet_hours: Option<String>,
     /// Whether Baton starts at login.
     pub autostart: bool,
+    /// Said when the sign-in token is kept in a file rather than the
+    /// desktop's keychain: where, why, and how to move it.
+    pub token_notice: Option<String>,
     /// Why the signed-in profile could not be opened, if it could not.
     pub error: Option<String>,
 }
@@ -77,9 +81,10 @@ mod bindings {
     //! when it is out of date. `UPDATE_BINDINGS=1 cargo test -p baton-desktop
     //! bindings` rewrites it.
     use baton_core::LeadDetail;
-    use baton_core::engine::Connection;
-    use baton_core::error::ErrorView;
+    use baton_core::engine::{Connection, EngineEvent, Problem, ProblemKind};
+    use baton_core::error::{ErrorCode, ErrorView};
     use baton_core::review::{ReviewData, ReviewLead, ReviewQuery, ReviewTable};
+    use baton_core::store::Undoable;
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
     use baton_protocol as p;
     use ts_rs::{Config, TS};
@@ -109,6 +114,11 @@ mod bindings {
         decl::<InboxPage>(&cfg, o);
         decl::<SyncStatus>(&cfg, o);
         decl::<Connection>(&cfg, o);
+        decl::<Problem>(&cfg, o);
+        decl::<ProblemKind>(&cfg, o);
+        decl::<Undoable>(&cfg, o);
+        decl::<EngineEvent>(&cfg, o);
+        decl::<ErrorCode>(&cfg, o);
         decl::<InboxCounts>(&cfg, o);
         decl::<ErrorView>(&cfg, o);
         decl::<LeadSummary>(&cfg, o);

@@ -32,6 +32,11 @@ quiet_hours: string | null,
  */
 autostart: boolean, 
 /**
+ * Said when the sign-in token is kept in a file rather than the
+ * desktop's keychain: where, why, and how to move it.
+ */
+token_notice: string | null, 
+/**
  * Why the signed-in profile could not be opened, if it could not.
  */
 error: string | null, };
@@ -54,7 +59,19 @@ total: number | null, has_more: boolean, };
 /**
  * What the shells show about syncing.
  */
-export type SyncStatus = { connection: Connection, last_success?: Timestamp | null, last_error?: string | null, outbox_depth: number, 
+export type SyncStatus = { connection: Connection, last_success?: Timestamp | null, last_error?: string | null, 
+/**
+ * The last failure, classified; `None` after a success.
+ */
+problem?: Problem | null, 
+/**
+ * Writes the server has not recorded yet, those in their undo window included.
+ */
+outbox_depth: number, 
+/**
+ * Decisions that can still be taken back, oldest first.
+ */
+undoable: Array<Undoable>, 
 /**
  * Grows whenever the cached leads change (a pull applied changes, a
  * decision was saved, sent or refused): a shell re-reads its lists when
@@ -64,12 +81,38 @@ cache_version: number, };
 
 export type Connection = "idle" | "syncing" | "online" | "offline";
 
+export type Problem = { kind: ProblemKind, message: string, };
+
+/**
+ * Why the last exchange with the server failed, in words a rep can act on.
+ */
+export type ProblemKind = "offline" | "server_error" | "incompatible_server" | "unauthorized" | "other";
+
+/**
+ * A decision still inside its undo window.
+ */
+export type Undoable = { lead_id: number, name: string, decision: DecisionKind, reason?: string | null, 
+/**
+ * When the pusher sends it; undo works until then.
+ */
+send_at: Timestamp, };
+
+/**
+ * What the engine tells its shells as it happens (besides [`SyncStatus`]).
+ */
+export type EngineEvent = { "kind": "decision_refused", lead_id: number, name: string, message: string, };
+
+/**
+ * What kind of error it is, for a shell to branch on.
+ */
+export type ErrorCode = "not_signed_in" | "invalid_input" | "lead_not_found" | "not_actionable" | "too_late_to_undo" | "unauthorized" | "offline" | "server_error" | "incompatible_server" | "refused" | "storage" | "profile" | "notification";
+
 export type InboxCounts = { new: number, accepted: number, rejected: number, taken_away: number, };
 
 /**
  * The serialised form shells show and branch on.
  */
-export type ErrorView = { code: string, message: string, };
+export type ErrorView = { code: ErrorCode, message: string, };
 
 /**
  * A row of the inbox.

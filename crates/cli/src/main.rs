@@ -5,11 +5,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
+use baton_core::engine::Problem;
 use baton_core::notify::{DesktopNotifier, NotificationAction, Notifier};
 use baton_core::profile::TokenStore;
 use baton_core::{CoreError, Engine, InboxQuery, LeadSummary, LocalStatus, Profile};
-use baton_protocol::{Availability, Timestamp};
+use baton_protocol::{Availability, Timestamp, WireName};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -81,6 +83,9 @@ enum Command {
         lead: i64,
         #[arg(long)]
         note: Option<String>,
+        /// Seconds to wait before sending, during which `baton undo LEAD` takes it back.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60))]
+        undo: u64,
     },
     /// Reject a lead with a reason code (see `baton reasons`).
     Reject {
@@ -89,7 +94,12 @@ enum Command {
         reason: String,
         #[arg(long)]
         note: Option<String>,
+        /// Seconds to wait before sending, during which `baton undo LEAD` takes it back.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60))]
+        undo: u64,
     },
+    /// Take back a decision made with `--undo` before it is sent.
+    Undo { lead: i64 },
     /// The server's rejection reasons.
     Reasons {
         #[arg(long)]
@@ -178,6 +188,7 @@ fn sla_left(due: Timestamp, now: Timestamp) -> String {
 fn status_word(s: &LeadSummary) -> String {
     use baton_core::store::DecisionState;
     let base = s.status.as_str().replace('_', " ");
+
     match s.decision_state {
         Some(DecisionState::Pending) => format!("{base} (sending)"),
         Some(DecisionState::Refused) => "refused by server".into(),
@@ -286,12 +297,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 StatusFilter::TakenAway => Some(LocalStatus::TakenAway),
                 StatusFilter::All => None,
             };
-            let rows = engine.store().inbox(&InboxQuery {
-                status,
-                search,
-                limit,
-                offset: 0,
-            })?;
+            let rows = engine
+                .inbox(InboxQuery {
+                    status,
+                    search,
+                    limit,
+                    offset: 0,
+                })
+                .await?;
             if json {
                 return json_out(&rows);
             }
@@ -300,27 +313,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Show { lead, json } => {
             let engine = open(&profile, None)?;
-            let detail = engine
-                .store()
-                .lead(lead)?
-                .ok_or(CoreError::LeadNotFound(lead))?;
+            let detail = engine.lead(lead).await?;
             if json {
                 return json_out(&detail);
             }
             print_lead(&detail);
             Ok(())
         }
-        Command::Accept { lead, note } => {
+        Command::Accept { lead, note, undo } => {
             let engine = open(&profile, None)?;
-            engine.accept(lead, note)?;
-            report_send(&engine, lead, "Accepted").await
+            engine.set_undo_window(Duration::from_secs(undo));
+            engine.accept(lead, note).await?;
+            report_send(&engine, lead, "Accepted", undo).await
         }
-        Command::Reject { lead, reason, note } => {
+        Command::Reject {
+            lead,
+            reason,
+            note,
+            undo,
+        } => {
             let engine = open(&profile, None)?;
             // Refresh the reason list when the server is reachable.
             let _ = engine.reasons().await;
-            engine.reject(lead, &reason, note)?;
-            report_send(&engine, lead, "Rejected").await
+            engine.set_undo_window(Duration::from_secs(undo));
+            engine.reject(lead, &reason, note).await?;
+            report_send(&engine, lead, "Rejected", undo).await
+        }
+        Command::Undo { lead } => {
+            let engine = open(&profile, None)?;
+            engine.undo(lead).await?;
+            println!(
+                "Took back your decision on lead {lead}: nothing was sent; it awaits your decision again."
+            );
+            Ok(())
         }
         Command::Reasons { json } => {
             let engine = open(&profile, None)?;
@@ -351,23 +376,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let reachable = engine.me().await;
             let status = engine.status();
             let counts = engine.counts()?;
+            // The problem of this check, else the last exchange's (a sync
+            // that failed through a proxy while `me` got through).
+            let problem = match &reachable {
+                Ok(_) => status.problem.clone(),
+                Err(e) => Some(Problem::of(e)),
+            };
             let connection = match &reachable {
                 Ok(_) => "online",
-                Err(e) if e.is_transient() => "offline",
-                Err(_) => "error",
+                Err(e) => Problem::of(e).kind.as_str(),
             };
             if json {
                 return json_out(&serde_json::json!({
                     "server": settings.server,
                     "rep": settings.rep_name,
                     "connection": connection,
+                    "problem": problem,
                     "last_sync": status.last_success,
                     "last_error": status.last_error,
                     "outbox": status.outbox_depth,
+                    "undoable": status.undoable,
                     "counts": counts,
                 }));
             }
-            println!("Server:      {} ({connection})", settings.server);
+            println!(
+                "Server:      {} ({})",
+                settings.server,
+                connection.replace('_', " ")
+            );
             println!("Signed in:   {}", clean(&settings.rep_name));
             println!(
                 "Last sync:   {}",
@@ -396,7 +432,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Availability::Available
             };
             let engine = open(&profile, None)?;
-            engine.set_availability(availability)?;
+            engine.set_availability(availability).await?;
             let word = if availability == Availability::Away {
                 "away: no new leads"
             } else {
@@ -428,15 +464,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn report_send(engine: &Engine, lead: i64, word: &str) -> anyhow::Result<()> {
+async fn report_send(engine: &Engine, lead: i64, word: &str, undo: u64) -> anyhow::Result<()> {
+    if undo > 0 {
+        println!(
+            "{word} lead {lead}; sending in {undo} s (`baton undo {lead}` takes it back). It is saved: if this stops, `baton sync` sends it."
+        );
+        tokio::time::sleep(Duration::from_secs(undo)).await;
+    }
     match engine.push().await {
         Ok(_) => {
-            let s = engine.store().summary(lead)?;
-            match s.and_then(|s| s.refused_message) {
-                Some(msg) => {
+            let s = engine.summary(lead).await?;
+            match (s.refused_message, s.decision_state) {
+                (Some(msg), _) => {
                     anyhow::bail!("the server refused this decision: {}", clean(&msg))
                 }
-                None => println!("{word} lead {lead}; the server has it."),
+                (None, None) => {
+                    println!("Your decision on lead {lead} was taken back; nothing was sent.")
+                }
+                (None, _) => println!("{word} lead {lead}; the server has it."),
             }
         }
         Err(e) if e.is_transient() => println!(
@@ -545,13 +590,13 @@ async fn watch(profile: Profile, no_notify: bool) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(engine.clone().run(stop_rx));
     let mut seen: std::collections::HashSet<i64> = engine
-        .store()
-        .inbox(&InboxQuery {
+        .inbox(InboxQuery {
             status: None,
             search: None,
             limit: u32::MAX,
             offset: 0,
-        })?
+        })
+        .await?
         .into_iter()
         .filter_map(|s| s.assignment_id)
         .collect();
@@ -562,7 +607,7 @@ async fn watch(profile: Profile, no_notify: bool) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => break,
             changed = status.changed() => {
                 if changed.is_err() { break; }
-                let rows = engine.store().inbox(&InboxQuery { status: Some(LocalStatus::New), search: None, limit: 200, offset: 0 })?;
+                let rows = engine.inbox(InboxQuery { status: Some(LocalStatus::New), search: None, limit: 200, offset: 0 }).await?;
                 for r in rows.iter().rev() {
                     if let Some(a) = r.assignment_id && seen.insert(a) {
                         println!(
@@ -577,7 +622,7 @@ async fn watch(profile: Profile, no_notify: bool) -> anyhow::Result<()> {
                 }
             }
             Some(action) = actions_rx.recv() => match action {
-                NotificationAction::Accept(lead) => match engine.accept(lead, None) {
+                NotificationAction::Accept(lead) => match engine.accept(lead, None).await {
                     Ok(_) => println!("accepted lead {lead} from its notification"),
                     Err(e) => eprintln!("cannot accept lead {lead}: {e}"),
                 },

@@ -75,6 +75,8 @@ pub enum ProblemKind {
     Other,
 }
 
+impl baton_protocol::WireName for ProblemKind {}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Problem {
@@ -268,6 +270,22 @@ impl Engine {
     pub async fn summary(&self, id: LeadId) -> Result<LeadSummary> {
         self.on_store(move |s| s.summary(id)?.ok_or(CoreError::LeadNotFound(id)))
             .await
+    }
+
+    /// How many leads each list holds.
+    pub async fn inbox_counts(&self) -> Result<InboxCounts> {
+        self.on_store(|s| s.counts()).await
+    }
+
+    /// Sets (`Some("22:00-07:00")`) or clears the quiet hours, off the caller's thread.
+    pub async fn save_quiet_hours(&self, window: Option<String>) -> Result<Option<QuietHours>> {
+        let quiet = window.as_deref().map(QuietHours::parse).transpose()?;
+        self.on_store(move |s| match quiet {
+            Some(q) => s.set_kv("quiet_hours", &q.to_string()),
+            None => s.delete_kv("quiet_hours"),
+        })
+        .await?;
+        Ok(quiet)
     }
 
     /// The quiet-hours window set in this profile, if any.
@@ -640,6 +658,18 @@ impl Engine {
         report.pending = self.store.outbox_depth()?;
         self.refresh_outbox(report.sent + report.refused > 0);
         Ok(report)
+    }
+
+    /// Sends every write now, undo windows or not; returns how many the
+    /// server has not recorded (the server could not be reached). Signing
+    /// out calls this first, so no decision goes with the cache.
+    pub async fn flush(&self) -> Result<u32> {
+        self.on_store(|s| s.end_undo_windows()).await?;
+        match self.push().await {
+            Ok(report) => Ok(report.pending),
+            Err(e) if e.is_transient() => Ok(self.store.outbox_depth()?),
+            Err(e) => Err(e),
+        }
     }
 
     /// Pushes the outbox, then pulls: what `baton sync` does.

@@ -1064,6 +1064,17 @@ impl Store {
         })
     }
 
+    /// Ends every undo window now (signing out sends what is decided).
+    pub fn end_undo_windows(&self) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE outbox SET send_after = 0 WHERE state = 'pending' AND send_after > 0",
+                [],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Decisions still inside their undo window at `now`, oldest first.
     pub fn undoable(&self, now: Timestamp) -> Result<Vec<Undoable>> {
         self.read(|c| {
