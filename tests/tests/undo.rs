@@ -1,0 +1,106 @@
+//! The undo window lives in the outbox, not in a window's timers: a
+//! decision is durable from the moment it is made, `kill -9` inside the
+//! window loses nothing, and an undo inside the window sends nothing.
+
+use std::time::{Duration, Instant};
+
+use baton_protocol::{LeadEventKind, LeadId};
+use baton_tests::*;
+
+/// How many times the server recorded a decision on the lead.
+async fn decisions_on(manager: &Client, lead: LeadId) -> usize {
+    manager
+        .history(lead)
+        .await
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, LeadEventKind::Accepted | LeadEventKind::Rejected))
+        .count()
+}
+
+#[tokio::test]
+async fn a_decision_killed_inside_its_undo_window_is_sent_after_restart_exactly_once() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    let id = intake.push(&lead("kill-1")).await.lead.id;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+
+    let started = Instant::now();
+    let mut accept = baton
+        .command(&["accept", &id.to_string(), "--undo", "4"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed as soon as the decision is saved (the status shows it undoable).
+    eventually(Duration::from_secs(10), "the decision saved", || {
+        let v = baton.json(&["status"]);
+        async move { (v["undoable"].as_array()?.len() == 1).then_some(()) }
+    })
+    .await;
+    accept.kill().unwrap(); // SIGKILL
+    accept.wait().unwrap();
+    if started.elapsed() < Duration::from_secs(3) {
+        assert_eq!(decisions_on(&manager, id).await, 0, "not sent inside the window");
+    }
+    let shown = baton.json(&["show", &id.to_string()]);
+    assert_eq!(shown["summary"]["status"], "accepted", "{shown}");
+    assert_eq!(shown["summary"]["decision_state"], "pending");
+
+    // A new process, after the window: the saved decision goes out, once.
+    eventually(Duration::from_secs(20), "the window over and sent", || {
+        let (_, out, _) = baton.run(&["sync"]);
+        async move { out.contains("1 decisions sent").then_some(()) }
+    })
+    .await;
+    baton.ok(&["sync"]);
+    assert_eq!(decisions_on(&manager, id).await, 1);
+    assert_eq!(baton.json(&["status"])["outbox"], 0);
+}
+
+#[tokio::test]
+async fn an_undo_inside_the_window_sends_nothing_and_after_it_is_refused() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    let first = intake.push(&lead("undo-1")).await.lead.id;
+    let second = intake.push(&lead("undo-2")).await.lead.id;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+
+    // `accept --undo` waits out its window, then reports what happened.
+    let accept = baton
+        .command(&["accept", &first.to_string(), "--undo", "3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_secs(10), "the decision saved", || {
+        let v = baton.json(&["status"]);
+        async move { (v["undoable"].as_array()?.len() == 1).then_some(()) }
+    })
+    .await;
+    let undone = baton.ok(&["undo", &first.to_string()]);
+    assert!(undone.contains("Took back"), "{undone}");
+    let out = accept.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("taken back; nothing was sent"), "{said}");
+    assert_eq!(
+        baton.json(&["show", &first.to_string()])["summary"]["status"],
+        "new"
+    );
+    baton.ok(&["sync"]);
+    assert_eq!(decisions_on(&manager, first).await, 0, "nothing reached the server");
+
+    // Decided without a window: sent at once, and too late to undo.
+    baton.ok(&["reject", &second.to_string(), "--reason", "no_budget"]);
+    let (ok, _, err) = baton.run(&["undo", &second.to_string()]);
+    assert!(!ok);
+    assert!(err.contains("too late to undo"), "{err}");
+    assert_eq!(decisions_on(&manager, second).await, 1);
+}
