@@ -232,3 +232,99 @@ async fn a_manager_signs_in_and_sees_a_rejection_just_made() {
     // README's review picture comes from a run of this test that took one.
     app.quit().await;
 }
+
+/// The desktop app's pid for this profile (tests run side by side: only
+/// the app started with this data directory).
+fn app_pid(data_dir: &std::path::Path) -> Option<u32> {
+    let want = format!("BATON_DATA_DIR={}", data_dir.display());
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        if comm.trim() != "baton-desktop" {
+            return None;
+        }
+        let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        env.split(|b| *b == 0)
+            .any(|kv| kv == want.as_bytes())
+            .then_some(pid)
+    })
+}
+
+/// A decision is durable from the keypress: the app killed inside its undo
+/// window sends it after the restart, once; an undo inside the window sends
+/// nothing.
+#[tokio::test]
+async fn a_decision_survives_kill_9_inside_the_undo_window_and_an_undo_sends_nothing() {
+    let bus = SessionBus::start();
+    let display = Display::start();
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava Rossi", "sales", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    let kept = intake.push(&lead("kill-kept")).await.lead;
+    let undone = intake.push(&lead("kill-undone")).await.lead;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    let decided = |id: i64| {
+        let manager = manager.clone();
+        async move {
+            manager
+                .history(id)
+                .await
+                .events
+                .iter()
+                .filter(|e| matches!(e.kind, LeadEventKind::Accepted | LeadEventKind::Rejected))
+                .count()
+        }
+    };
+
+    let driver = Driver::start(&display, &bus, baton.dir.path());
+    let app = driver.open_app().await;
+    let row = app
+        .find(&format!("[data-lead-id=\"{}\"]", kept.id), WAIT)
+        .await;
+    app.click(&row).await;
+    app.find("[data-testid=lead-view]", WAIT).await;
+    let pressed = std::time::Instant::now();
+    app.keys("a").await;
+    app.find("[data-testid=undo-toast]", WAIT).await;
+    let pid = app_pid(baton.dir.path()).expect("the app's process");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    if pressed.elapsed() < Duration::from_secs(4) {
+        assert_eq!(decided(kept.id).await, 0, "still inside the undo window");
+    }
+    app.quit().await;
+
+    // Restarted: the decision saved at the keypress is sent, once.
+    let app = driver.open_app().await;
+    eventually(Duration::from_secs(30), "the kept decision on the server", || {
+        let d = decided(kept.id);
+        async move { (d.await == 1).then_some(()) }
+    })
+    .await;
+
+    // Accept, then undo inside the window: nothing reaches the server.
+    let row = app
+        .find(&format!("[data-lead-id=\"{}\"]", undone.id), WAIT)
+        .await;
+    app.click(&row).await;
+    app.find("[data-testid=lead-view]", WAIT).await;
+    app.keys("a").await;
+    app.find("[data-testid=undo-toast]", WAIT).await;
+    app.keys("z").await;
+    app.wait_for(
+        "document.querySelector('[data-testid=undo-toast]') === null && document.querySelector('[data-testid=accept]') !== null",
+        WAIT,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(decided(undone.id).await, 0, "an undone decision is never sent");
+    assert_eq!(decided(kept.id).await, 1, "and the kept one only once");
+    app.quit().await;
+}
