@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use baton_protocol::WireName;
 use baton_protocol::{
     CalibrationReport, DailyRow, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId,
     QueuedLead, ReasonSplit, ReportRow, Role, Timestamp,
@@ -146,10 +147,10 @@ impl Review {
         }
     }
 
+    /// Keeps the review for offline use, readable only by the manager (0600):
+    /// it names leads and reps.
     fn save(&self, data: &ReviewData) -> Result<()> {
-        let tmp = self.cache.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec(data)?)
-            .and_then(|()| std::fs::rename(&tmp, &self.cache))
+        crate::profile::write_private(&self.cache, &serde_json::to_vec(data)?)
             .map_err(|e| CoreError::Profile(format!("cannot keep the review offline: {e}")))
     }
 }
