@@ -377,8 +377,6 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
 /// symbolic link or anything but a regular file there. For files another
 /// program creates with its own mode, such as the cache's `cache.db`,
 /// `cache.db-wal` and `cache.db-shm` before SQLite opens them.
-// Until `Store::open` calls it for the cache's files.
-#[allow(dead_code)]
 pub(crate) fn ensure_private_file(path: &Path) -> Result<()> {
     let fail = |e: io::Error| {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
