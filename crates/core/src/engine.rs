@@ -172,6 +172,10 @@ pub struct Engine {
     events: broadcast::Sender<EngineEvent>,
     /// How long a decision waits for an undo before it is sent (ms).
     undo_window_ms: AtomicU64,
+    /// The inbox counts as of a cache version: a count walks the whole
+    /// status index (100,000 entries for a full cache), and the status bar,
+    /// the tray and every list page ask for it after each change.
+    counts_at: std::sync::Mutex<Option<(u64, InboxCounts)>>,
 }
 
 fn new_key() -> String {
@@ -228,6 +232,7 @@ impl Engine {
             push_lock: tokio::sync::Mutex::new(()),
             events: broadcast::channel(64).0,
             undo_window_ms: AtomicU64::new(0),
+            counts_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -274,7 +279,20 @@ impl Engine {
 
     /// How many leads each list holds.
     pub async fn inbox_counts(&self) -> Result<InboxCounts> {
-        self.on_store(|s| s.counts()).await
+        // Read the version first: a change that commits during the count
+        // bumps it afterwards, so the next call counts again.
+        let version = self.status.borrow().cache_version;
+        if let Ok(cached) = self.counts_at.lock()
+            && let Some((at, counts)) = *cached
+            && at == version
+        {
+            return Ok(counts);
+        }
+        let counts = self.on_store(|s| s.counts()).await?;
+        if let Ok(mut cached) = self.counts_at.lock() {
+            *cached = Some((version, counts));
+        }
+        Ok(counts)
     }
 
     /// Sets (`Some("22:00-07:00")`) or clears the quiet hours, off the caller's thread.
