@@ -78,7 +78,7 @@ async fn session_view(app: &AppHandle, error: Option<String>) -> Result<SessionV
             .map(|q| q.to_string());
         let token_notice = settings
             .as_ref()
-            .and_then(|s| s.token_notice(&shell.profile.dir.join("token")));
+            .and_then(|s| s.token_notice(&shell.profile.token_path()));
         Ok(SessionView {
             signed_in: settings.is_some() && shell.signed_in(),
             server: settings.as_ref().map(|s| s.server.clone()),

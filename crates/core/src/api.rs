@@ -111,10 +111,7 @@ async fn error_of(resp: reqwest::Response) -> CoreError {
         .unwrap_or("")
         .to_string();
     // A cut-off error body is still an error, not a refusal.
-    let text = match resp.text().await {
-        Ok(t) => t,
-        Err(_) => String::new(),
-    };
+    let text = resp.text().await.unwrap_or_default();
     classify_error(status, &content_type, &text)
 }
 
