@@ -485,7 +485,8 @@ async fn report_send(engine: &Engine, lead: i64, word: &str, undo: u64) -> anyho
             }
         }
         Err(e) if e.is_transient() => println!(
-            "{word} lead {lead}; saved and waiting to be sent (the server is unreachable). `baton sync` or `baton watch` sends it."
+            "{word} lead {lead}; saved and waiting to be sent ({}). `baton sync` or `baton watch` sends it.",
+            clean(&e.to_string())
         ),
         Err(e) => return Err(e.into()),
     }
