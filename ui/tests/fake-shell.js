@@ -7,10 +7,20 @@
 // Options (set `window.__FAKE_OPTIONS__` before this runs):
 //   leads: how many leads to generate (default 40)
 //   signedIn: start signed in (default true)
-// Control from tests: `window.__fake` (calls, emitStatus, setOffline, addLead,
-// refuse, leads).
+//   role: "rep" (default) or "manager"
+//   undoMs: a decision's undo window (default 5000, as the desktop engine's)
+//   tokenNotice: the session's token_notice (default null)
+// Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
+// setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows).
+//
+// Decisions behave as the engine's: durable at the keypress, listed in
+// `sync.undoable` until `send_at`, sent after that unless undone; `undo`
+// after the window is refused with `too_late_to_undo`.
 (function install(win) {
-  const opts = Object.assign({ leads: 40, signedIn: true, role: "rep" }, win.__FAKE_OPTIONS__ || {});
+  const opts = Object.assign(
+    { leads: 40, signedIn: true, role: "rep", undoMs: 5000, tokenNotice: null },
+    win.__FAKE_OPTIONS__ || {},
+  );
   const NOW = Date.now();
   const MIN = 60000;
   const iso = (ms) => new Date(ms).toISOString();
@@ -103,8 +113,13 @@
   let reviewCache = null;
   const exports = [];
   let offline = false;
+  /** The last failure, classified, as the engine keeps it; null after a success. */
+  let problem = null;
   let version = 1;
+  /** Lead ids whose decision the server has not recorded yet. */
   let outbox = [];
+  /** Decisions in their undo window, oldest first: { id, sendAt, timer }. */
+  let windows = [];
   let availability = null;
   let quietHours = null;
   let autostart = false;
@@ -140,13 +155,31 @@
     return c;
   }
 
+  function undoable() {
+    const now = Date.now();
+    return windows
+      .filter((w) => w.sendAt > now)
+      .map((w) => {
+        const r = find(w.id);
+        return {
+          lead_id: w.id,
+          name: r.lead.contact.name,
+          decision: r.decision,
+          reason: r.decision_reason,
+          send_at: iso(w.sendAt),
+        };
+      });
+  }
+
   function statusView() {
     return {
       sync: {
-        connection: offline ? "offline" : "online",
+        connection: offline || (problem && problem.kind !== "incompatible_server") ? "offline" : "online",
         last_success: lastSuccess,
-        last_error: offline ? "cannot reach the server: connection refused" : null,
+        last_error: problem ? problem.message : null,
+        problem,
         outbox_depth: outbox.length,
+        undoable: undoable(),
         cache_version: version,
       },
       counts: counts(),
@@ -163,6 +196,7 @@
       data_dir: "/home/rep/.local/share/baton/default",
       quiet_hours: quietHours,
       autostart,
+      token_notice: signedIn ? opts.tokenNotice : null,
       error: null,
     };
   }
@@ -204,20 +238,50 @@
     r.decision_note = note || null;
     r.decision_state = "pending";
     outbox.push(id);
+    const w = { id, sendAt: Date.now() + opts.undoMs, timer: null };
+    w.timer = setTimeout(() => endWindow(w, true), opts.undoMs);
+    windows.push(w);
     version++;
-    if (!offline) drain();
     setTimeout(emitStatus, 0);
     return summary(r);
   }
 
+  /** A decision's undo window is over: the pusher sends it (when online). */
+  function endWindow(w, announce) {
+    clearTimeout(w.timer);
+    windows = windows.filter((x) => x !== w);
+    if (!offline && !problem) drain();
+    if (announce) emitStatus();
+  }
+
+  function undo(id) {
+    if (!signedIn) throw err("not_signed_in", "not signed in");
+    const r = find(id);
+    if (!r) throw err("lead_not_found", `lead ${id} is not in this profile's inbox`);
+    const w = windows.find((x) => x.id === id);
+    if (!w || w.sendAt <= Date.now())
+      throw err("too_late_to_undo", `too late to undo: your decision on lead ${id} has already been sent to the server`);
+    clearTimeout(w.timer);
+    windows = windows.filter((x) => x !== w);
+    outbox = outbox.filter((x) => x !== id);
+    Object.assign(r, { status: "new", decision: null, decision_reason: null, decision_note: null, decision_state: null });
+    version++;
+    setTimeout(emitStatus, 0);
+    return summary(r);
+  }
+
+  /** Sends what is past its undo window; what is still in it waits. */
   function drain() {
-    for (const id of outbox) {
+    const held = new Set(windows.map((w) => w.id));
+    const sent = outbox.filter((id) => !held.has(id));
+    for (const id of sent) {
       const r = find(id);
       if (r && r.decision_state === "pending") r.decision_state = "confirmed";
     }
-    if (outbox.length) version++;
-    outbox = [];
+    if (sent.length) version++;
+    outbox = outbox.filter((id) => held.has(id));
     lastSuccess = iso(Date.now());
+    problem = null;
   }
 
   const calls = [];
@@ -231,6 +295,15 @@
       return Object.assign(sessionView(), { server });
     },
     sign_out: () => {
+      // As the engine's flush: undo windows end, and what cannot be sent
+      // keeps the profile signed in.
+      for (const w of windows.slice()) endWindow(w, false);
+      if (outbox.length) {
+        throw err(
+          "not_actionable",
+          `${outbox.length} of your decisions have not reached the server yet: sign out once Baton is online and they are sent`,
+        );
+      }
       signedIn = false;
       return sessionView();
     },
@@ -263,6 +336,7 @@
     reasons: () => reasons,
     accept: ({ id }) => decide(id, "accept", null, null),
     reject: ({ id, reason, note }) => decide(id, "reject", reason, note),
+    undo: ({ id }) => undo(id),
     set_availability: ({ availability: a }) => {
       availability = a;
       return statusView();
@@ -311,7 +385,7 @@
       };
     },
     sync_now: () => {
-      if (!offline) drain();
+      if (!offline && (!problem || problem.kind === "offline")) drain();
       return statusView();
     },
   };
@@ -487,9 +561,23 @@
     emit,
     setOffline(v) {
       offline = v;
-      if (!v) drain();
+      if (v) problem = { kind: "offline", message: "cannot reach the server: connection refused" };
+      else drain();
       version++;
       emitStatus();
+    },
+    /** The last exchange with the server failed (or, with null, succeeded). */
+    setProblem(kind, message) {
+      problem = kind ? { kind, message } : null;
+      if (!problem && !offline) drain();
+      emitStatus();
+    },
+    /** Ends every undo window now, as if their time came; `announce: false`
+     * holds the status event back (the window has not heard yet). */
+    endUndoWindows(announce = true) {
+      for (const w of windows.slice()) endWindow(w, false);
+      version++;
+      if (announce) emitStatus();
     },
     addLead(over) {
       addRow(makeLead(rows.length, over));
@@ -497,14 +585,21 @@
       emitStatus();
       return rows.length;
     },
-    /** The server refuses the pending decision on a lead (409). */
+    /** The server refuses the pending decision on a lead (409): the
+     * engine says so with an `engine` event, and the status moves. */
     refuse(id, message) {
       const r = find(id);
+      const w = windows.find((x) => x.id === id);
+      if (w) {
+        clearTimeout(w.timer);
+        windows = windows.filter((x) => x !== w);
+      }
       r.decision_state = "refused";
       r.refused_message = message;
       r.status = "taken_away";
       outbox = outbox.filter((x) => x !== id);
       version++;
+      emit("engine", { kind: "decision_refused", lead_id: id, name: r.lead.contact.name, message });
       emitStatus();
     },
     outboxDepth: () => outbox.length,

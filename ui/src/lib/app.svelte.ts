@@ -3,7 +3,7 @@
 // made here; the engine in baton-core makes them.
 import type {
   Availability,
-  ErrorView,
+  EngineEvent,
   InboxFilter,
   InboxPage,
   LeadDetail,
@@ -12,27 +12,25 @@ import type {
   SessionView,
   StatusView,
 } from "../bindings";
-import { asError, type Backend } from "./backend";
+import { asError, type Backend, type UiError } from "./backend";
+import { humanize } from "./format";
 import { ReviewState } from "./review.svelte";
 
-/** How long a decision can be taken back before it is handed to the engine. */
-export const UNDO_MS = 5000;
 /** Rows fetched per request; the list asks only for what is in view. */
 export const PAGE_SIZE = 100;
 
+/** A decision the engine still lets the rep take back (`sync.undoable`). */
 export type Pending = {
   id: number;
   name: string;
   kind: "accept" | "reject";
   reason: string | null;
   reasonLabel: string | null;
-  note: string | null;
-  due: number;
+  /** When the engine sends it (ms since the epoch); undo works until then. */
+  sendAt: number;
 };
 
 export type Notice = { id: number; name: string; message: string };
-
-type Timer = ReturnType<typeof setTimeout>;
 
 /** Rows in the list as page `page` tells it: exact without a search; with
  * one, the rows up to this page and one more while the page says there are. */
@@ -47,7 +45,10 @@ export class AppState {
   /** A manager's review; reps never have one. */
   review = $state<ReviewState | null>(null);
   status = $state<StatusView | null>(null);
-  error = $state<ErrorView | null>(null);
+  error = $state<UiError | null>(null);
+  /** Where the sign-in token is kept, when not in the keychain: said once
+   * after sign-in until dismissed (Settings always says it). */
+  tokenNotice = $state<string | null>(null);
 
   filter = $state<InboxFilter>("new");
   search = $state("");
@@ -67,13 +68,22 @@ export class AppState {
 
   reasons = $state.raw<RejectReason[]>([]);
   rejecting = $state<LeadSummary | null>(null);
-  pending = $state.raw<Pending[]>([]);
+  /** Decisions still in their undo window, oldest first, as the engine says. */
+  readonly pending: Pending[] = $derived.by(() =>
+    (this.status?.sync.undoable ?? []).map((u) => ({
+      id: u.lead_id,
+      name: u.name,
+      kind: u.decision,
+      reason: u.reason ?? null,
+      reasonLabel: u.reason ? (this.reasons.find((r) => r.code === u.reason)?.label ?? humanize(u.reason)) : null,
+      sendAt: Date.parse(u.send_at),
+    })),
+  );
+  /** Leads whose decision or undo is on its way to the shell. */
+  private busy = $state.raw<number[]>([]);
   notices = $state.raw<Notice[]>([]);
   now = $state(Date.now());
 
-  private timers = new Map<number, Timer>();
-  /** Decisions handed to the engine whose fate on the server is not known yet. */
-  private watching = new Map<number, string>();
   private listSeq = 0;
   private lastVersion = -1;
   private view = { from: 0, to: 0 };
@@ -88,6 +98,7 @@ export class AppState {
   async start(): Promise<void> {
     this.unlisten.push(await this.backend.onStatus((s) => this.onStatus(s)));
     this.unlisten.push(await this.backend.onOpenLead((id) => void this.open(id)));
+    this.unlisten.push(await this.backend.onEngine((e) => this.onEngine(e)));
     await this.loadSession();
   }
 
@@ -106,6 +117,7 @@ export class AppState {
   }
 
   private async afterSignIn(): Promise<void> {
+    this.tokenNotice = this.session?.token_notice ?? null;
     if (this.session?.role === "manager") {
       this.review = new ReviewState(this.backend);
       await this.review.start();
@@ -136,8 +148,8 @@ export class AppState {
     }
   }
 
-  async signOut(): Promise<void> {
-    await this.flushPending();
+  /** The shell sends what is decided first, and refuses while it cannot. */
+  async signOut(): Promise<boolean> {
     try {
       this.session = await this.backend.signOut();
       this.status = null;
@@ -145,10 +157,18 @@ export class AppState {
       this.pages = {};
       this.total = 0;
       this.opened = null;
+      this.tokenNotice = null;
+      this.notices = [];
       this.lastVersion = -1;
+      return true;
     } catch (e) {
       this.fail(e);
+      return false;
     }
+  }
+
+  dismissTokenNotice(): void {
+    this.tokenNotice = null;
   }
 
   fail(e: unknown): void {
@@ -166,7 +186,6 @@ export class AppState {
     if (s.sync.cache_version !== this.lastVersion) {
       this.lastVersion = s.sync.cache_version;
       void this.reload();
-      void this.checkWatched();
     }
   }
 
@@ -322,12 +341,16 @@ export class AppState {
   }
 
   canDecide(l: LeadSummary | undefined): l is LeadSummary {
-    return !!l && l.status === "new" && !this.pending.some((p) => p.id === l.id);
+    return (
+      !!l && l.status === "new" && !this.busy.includes(l.id) && !this.pending.some((p) => p.id === l.id)
+    );
   }
 
-  accept(lead: LeadSummary | undefined = this.target): void {
-    if (!this.canDecide(lead)) return;
-    this.queue({ id: lead.id, name: lead.name, kind: "accept", reason: null, reasonLabel: null, note: null });
+  /** Hands the decision to the engine at once: it is durable now and sent
+   * when its undo window ends. */
+  accept(lead: LeadSummary | undefined = this.target): Promise<void> {
+    if (!this.canDecide(lead)) return Promise.resolve();
+    return this.decide(lead, () => this.backend.accept(lead.id));
   }
 
   startReject(lead: LeadSummary | undefined = this.target): void {
@@ -340,7 +363,7 @@ export class AppState {
     this.rejecting = null;
   }
 
-  /** Returns a message when the choice is incomplete, else queues it. */
+  /** Returns a message when the choice is incomplete, else hands it over. */
   confirmReject(code: string, note: string): string | null {
     const lead = this.rejecting;
     if (!lead) return null;
@@ -349,70 +372,65 @@ export class AppState {
     const trimmed = note.trim();
     if (reason.note_required && !trimmed) return `“${reason.label}” needs a note: say what was wrong.`;
     this.rejecting = null;
-    this.queue({
-      id: lead.id,
-      name: lead.name,
-      kind: "reject",
-      reason: code,
-      reasonLabel: reason.label,
-      note: trimmed || null,
-    });
+    void this.decide(lead, () => this.backend.reject(lead.id, code, trimmed || null));
     return null;
   }
 
-  private queue(p: Omit<Pending, "due">): void {
-    const pending: Pending = { ...p, due: Date.now() + UNDO_MS };
-    this.pending = [...this.pending, pending];
-    this.timers.set(p.id, setTimeout(() => void this.commit(p.id), UNDO_MS));
+  private async decide(lead: LeadSummary, send: () => Promise<LeadSummary>): Promise<void> {
+    this.busy = [...this.busy, lead.id];
     // Move on to the next lead, as a rep working a queue expects.
-    if (this.selected?.id === p.id) this.move(1);
-  }
-
-  /** Takes back the most recent decision still in its undo window. */
-  undo(id: number | undefined = this.pending[this.pending.length - 1]?.id): void {
-    if (id === undefined) return;
-    clearTimeout(this.timers.get(id));
-    this.timers.delete(id);
-    this.pending = this.pending.filter((p) => p.id !== id);
-  }
-
-  /** Hands a decision to the engine (durable at once, sent when online). */
-  async commit(id: number): Promise<void> {
-    const p = this.pending.find((x) => x.id === id);
-    this.timers.delete(id);
-    if (!p) return;
-    this.pending = this.pending.filter((x) => x.id !== id);
+    if (this.selected?.id === lead.id) this.move(1);
     try {
-      if (p.kind === "accept") await this.backend.accept(p.id);
-      else await this.backend.reject(p.id, p.reason ?? "", p.note);
-      this.watching.set(p.id, p.name);
+      this.showSummary(await send());
     } catch (e) {
       this.fail(e);
+    } finally {
+      this.busy = this.busy.filter((id) => id !== lead.id);
     }
   }
 
-  /** Sends every decision still in its undo window now (sign-out, quit). */
-  async flushPending(): Promise<void> {
-    for (const t of this.timers.values()) clearTimeout(t);
-    await Promise.all(this.pending.map((p) => this.commit(p.id)));
+  /** Takes back a decision still in its undo window (the most recent by
+   * default); the engine refuses once it is sent. */
+  async undo(id: number | undefined = this.lastUndoable()): Promise<void> {
+    if (id === undefined || this.busy.includes(id)) return;
+    this.busy = [...this.busy, id];
+    try {
+      this.showSummary(await this.backend.undo(id));
+      // The rep took it back to decide again: keep it selected.
+      this.selectedId = id;
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.busy = this.busy.filter((x) => x !== id);
+    }
   }
 
-  /** A decision the server refused (the lead was no longer the rep's) is shown. */
-  private async checkWatched(): Promise<void> {
-    for (const [id, name] of [...this.watching]) {
-      try {
-        const d = await this.backend.lead(id);
-        const state = d.summary.decision_state;
-        if (state === "refused") {
-          this.watching.delete(id);
-          const message = d.summary.refused_message ?? "the server refused the decision";
-          this.notices = [...this.notices, { id, name, message }];
-        } else if (state === "confirmed") {
-          this.watching.delete(id);
-        }
-      } catch {
-        this.watching.delete(id);
+  private lastUndoable(): number | undefined {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      if (!this.busy.includes(this.pending[i].id)) return this.pending[i].id;
+    }
+    return undefined;
+  }
+
+  /** Shows a lead as the shell now has it, before the list is re-read. */
+  private showSummary(s: LeadSummary): void {
+    for (const [p, rows] of Object.entries(this.pages)) {
+      const i = rows.findIndex((r) => r.id === s.id);
+      if (i >= 0) {
+        const next = rows.slice();
+        next[i] = s;
+        this.pages = { ...this.pages, [p]: next };
+        break;
       }
+    }
+    if (this.opened?.summary.id === s.id) this.opened = { ...this.opened, summary: s };
+  }
+
+  /** The engine's news: a decision the server refused becomes a notice. */
+  onEngine(e: EngineEvent): void {
+    if (e.kind === "decision_refused") {
+      const notice = { id: e.lead_id, name: e.name, message: e.message };
+      this.notices = [...this.notices.filter((n) => n.id !== e.lead_id), notice];
     }
   }
 

@@ -2,7 +2,8 @@
 // stores talk to a `Backend`; the app passes the Tauri one, tests a fake.
 import type {
   Availability,
-  ErrorView,
+  EngineEvent,
+  ErrorCode,
   InboxFilter,
   InboxPage,
   LeadDetail,
@@ -24,8 +25,12 @@ export interface Backend {
   inbox(filter: InboxFilter, search: string | null, offset: number, limit: number): Promise<InboxPage>;
   lead(id: number): Promise<LeadDetail>;
   reasons(): Promise<RejectReason[]>;
+  /** Durable at once; the engine sends it when its undo window ends. */
   accept(id: number): Promise<LeadSummary>;
+  /** Durable at once; the engine sends it when its undo window ends. */
   reject(id: number, reason: string, note: string | null): Promise<LeadSummary>;
+  /** Takes a decision back while it is undoable; `too_late_to_undo` after. */
+  undo(id: number): Promise<LeadSummary>;
   setAvailability(availability: Availability): Promise<StatusView>;
   setQuietHours(window: string | null): Promise<SessionView>;
   setAutostart(enabled: boolean): Promise<SessionView>;
@@ -36,12 +41,64 @@ export interface Backend {
   reviewLead(id: number): Promise<ReviewLead>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
+  /** What the engine reports as it happens (a refused decision). */
+  onEngine(handler: (e: EngineEvent) => void): Promise<() => void>;
 }
 
-/** Errors from the shell arrive as `{code, message}`; anything else is wrapped. */
-export function asError(e: unknown): ErrorView {
-  if (e && typeof e === "object" && "code" in e && "message" in e) {
-    return { code: String(e.code), message: String(e.message) };
+/** An error as the UI handles it: the shell's codes, or `ui` for the rest. */
+export type UiError = { code: ErrorCode | "ui"; message: string };
+
+// Every code the shell can send. A `Record` over the generated union makes
+// `npm run check` fail when Rust adds (or drops) a code until this is updated.
+const CODES = {
+  not_signed_in: true,
+  invalid_input: true,
+  lead_not_found: true,
+  not_actionable: true,
+  too_late_to_undo: true,
+  unauthorized: true,
+  offline: true,
+  server_error: true,
+  incompatible_server: true,
+  refused: true,
+  storage: true,
+  profile: true,
+  notification: true,
+} as const satisfies Record<ErrorCode, true>;
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.keys(CODES) as ErrorCode[];
+
+function isErrorCode(c: unknown): c is ErrorCode {
+  return typeof c === "string" && (ERROR_CODES as readonly string[]).includes(c);
+}
+
+/** Errors from the shell arrive as `{code, message}`; anything else is `ui`. */
+export function asError(e: unknown): UiError {
+  if (e && typeof e === "object" && "message" in e) {
+    const code = "code" in e && isErrorCode(e.code) ? e.code : "ui";
+    return { code, message: String(e.message) };
   }
-  return { code: "ui", message: e instanceof Error ? e.message : String(e) };
+  return { code: "ui", message: String(e) };
+}
+
+/** Where an error is shown: what the rep can do about it differs. */
+export type ErrorPlace = "inbox" | "sign_in" | "review";
+
+/** What the rep reads for an error: what happened, and what to do. */
+export function errorText(e: UiError, place: ErrorPlace = "inbox"): string {
+  switch (e.code) {
+    case "too_late_to_undo":
+      return "Too late to undo: it was already sent.";
+    case "offline":
+      if (place === "sign_in") return `${e.message} — check the server address and your connection.`;
+      if (place === "review") return `${e.message} — the review loads once the connection returns.`;
+      return `${e.message} — working offline; decisions are saved and sent when the connection returns.`;
+    case "incompatible_server":
+      return `${e.message} — update Baton or ask your admin.`;
+    case "unauthorized":
+      if (place === "sign_in") return `${e.message} — check the token with your admin.`;
+      return `${e.message} — sign in again.`;
+    default:
+      return e.message;
+  }
 }

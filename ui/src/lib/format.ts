@@ -76,3 +76,9 @@ export function dateTime(at: string | null | undefined): string {
   const d = new Date(at);
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** Whole seconds until `at` (ms since the epoch), never below zero: the
+ * countdown of a decision's undo window. */
+export function secondsLeft(at: number, now: number): number {
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}

@@ -2,7 +2,7 @@
 // shell returned, and the feedback log's filters. Figures are computed by
 // the server; here they are only filtered and shown.
 import type { FeedbackLogEntry, ReviewData, ReviewLead, ReviewTable } from "../bindings";
-import { asError, type Backend } from "./backend";
+import { asError, errorText, type Backend } from "./backend";
 
 export const PERIODS: [number, string][] = [
   [7, "Last 7 days"],
@@ -104,7 +104,7 @@ export class ReviewState {
       });
       if (!this.team) this.teams = this.data.handoff.by_team.map((t) => t.key);
     } catch (e) {
-      this.error = asError(e).message;
+      this.error = errorText(asError(e), "review");
     } finally {
       this.loading = false;
     }
@@ -123,7 +123,7 @@ export class ReviewState {
     try {
       this.opened = await this.backend.reviewLead(id);
     } catch (e) {
-      this.error = asError(e).message;
+      this.error = errorText(asError(e), "review");
     }
   }
 
@@ -131,7 +131,7 @@ export class ReviewState {
     try {
       this.exported = await this.backend.reviewExport(table);
     } catch (e) {
-      this.error = asError(e).message;
+      this.error = errorText(asError(e), "review");
     }
   }
 }

@@ -1,7 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend } from "./backend";
-import type { StatusView } from "../bindings";
+import type { EngineEvent, StatusView } from "../bindings";
 
 /** The shell's commands (src-tauri/src/commands.rs) and events. */
 export const tauriBackend: Backend = {
@@ -14,6 +14,7 @@ export const tauriBackend: Backend = {
   reasons: () => invoke("reasons"),
   accept: (id) => invoke("accept", { id }),
   reject: (id, reason, note) => invoke("reject", { id, reason, note }),
+  undo: (id) => invoke("undo", { id }),
   setAvailability: (availability) => invoke("set_availability", { availability }),
   setQuietHours: (window) => invoke("set_quiet_hours", { window }),
   setAutostart: (enabled) => invoke("set_autostart", { enabled }),
@@ -24,4 +25,5 @@ export const tauriBackend: Backend = {
   reviewLead: (id) => invoke("review_lead", { id }),
   onStatus: (handler) => listen<StatusView>("status", (e) => handler(e.payload)),
   onOpenLead: (handler) => listen<number>("open-lead", (e) => handler(e.payload)),
+  onEngine: (handler) => listen<EngineEvent>("engine", (e) => handler(e.payload)),
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, humanize, outcome, scoreBand, sla, span, timing } from "../../src/lib/format";
+import { ago, humanize, outcome, scoreBand, secondsLeft, sla, span, timing } from "../../src/lib/format";
 import type { LeadSummary } from "../../src/bindings";
 
 const MIN = 60_000;
@@ -63,5 +63,14 @@ describe("format", () => {
     expect(outcome(lead({ status: "taken_away", taken_away_reason: "sla_expired" }))).toMatch(/SLA ran out/);
     expect(outcome(lead({ status: "taken_away", decision_state: "refused" }))).toBe("Refused by the server");
     expect(humanize("paid_search")).toBe("Paid search");
+  });
+
+  it("counts an undo window down in whole seconds, never below zero", () => {
+    expect(secondsLeft(now + 5000, now)).toBe(5);
+    expect(secondsLeft(now + 4001, now)).toBe(5);
+    expect(secondsLeft(now + 4000, now)).toBe(4);
+    expect(secondsLeft(now + 1, now)).toBe(1);
+    expect(secondsLeft(now, now)).toBe(0);
+    expect(secondsLeft(now - 900, now)).toBe(0);
   });
 });

@@ -1,20 +1,29 @@
 // Installs the fake shell (tests/fake-shell.js) into jsdom's window, so the
 // real `tauriBackend` and `@tauri-apps/api` run against it.
 import source from "../fake-shell.js?raw";
+import type { ProblemKind } from "../../src/bindings";
 
 export type Fake = {
   calls: { cmd: string; args: Record<string, unknown> }[];
   emitStatus(): void;
   emit(event: string, payload: unknown): void;
   setOffline(v: boolean): void;
+  setProblem(kind: ProblemKind | null, message?: string): void;
   addLead(over?: Record<string, unknown>): number;
   refuse(id: number, message: string): void;
+  endUndoWindows(announce?: boolean): void;
   outboxDepth(): number;
   setReviewOffline(v: boolean): void;
 };
 
 export function installFakeShell(
-  options: { leads?: number; signedIn?: boolean; role?: "rep" | "manager" } = {},
+  options: {
+    leads?: number;
+    signedIn?: boolean;
+    role?: "rep" | "manager";
+    undoMs?: number;
+    tokenNotice?: string | null;
+  } = {},
 ): Fake {
   const w = window as unknown as { __FAKE_OPTIONS__: unknown; __fake: Fake };
   w.__FAKE_OPTIONS__ = options;
