@@ -53,6 +53,10 @@ pub enum Fault {
     /// Answer `200 OK` with `application/json` that is not Baton's
     /// (`{"hello":"older server"}`), without forwarding.
     Garbage200,
+    /// A half-open connection: a stream's first bytes (its `ready` event)
+    /// get through, then nothing more in either direction, without a close.
+    /// An ordinary request is forwarded and never answered.
+    GoSilent,
 }
 
 impl Fault {
@@ -662,7 +666,11 @@ async fn apply(
             return Ok(Next::KeepAlive);
         }
         Fault::Delay(d) => tokio::time::sleep(d).await,
-        Fault::Pass | Fault::DropAfterForward | Fault::ResetMidBody | Fault::Truncate => {}
+        Fault::Pass
+        | Fault::DropAfterForward
+        | Fault::ResetMidBody
+        | Fault::Truncate
+        | Fault::GoSilent => {}
     }
     let Some(resp) = forward(target, req).await else {
         sock.write_all(&html_page(502)).await?;
@@ -670,6 +678,10 @@ async fn apply(
     };
     match fault {
         Fault::DropAfterForward => Ok(Next::Close),
+        Fault::GoSilent => {
+            hold_open(sock).await;
+            Ok(Next::Close)
+        }
         Fault::ResetMidBody => {
             let half = resp.bytes.len() / 2;
             sock.write_all(&resp.bytes[..half]).await?;
@@ -697,6 +709,20 @@ async fn apply(
             })
         }
     }
+}
+
+/// Keeps a client's connection open and silent until the client closes it
+/// (or two minutes pass).
+async fn hold_open(sock: &mut TcpStream) {
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Ok(n) = sock.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The live stream: after its head, bytes flow both ways until either side
@@ -734,6 +760,31 @@ async fn serve_stream(
     out.extend_from_slice(&leftover);
     up.write_all(&out).await?;
     match fault {
+        Fault::GoSilent => {
+            // Everything up to the end of the `ready` event gets through.
+            let mut passed = Vec::new();
+            let mut chunk = vec![0u8; 8192];
+            // (The body is chunked: the event's blank line is followed by
+            // the chunk's CRLF, so look for it anywhere after the name.)
+            let ready_done = |b: &[u8]| {
+                b.windows(12)
+                    .position(|w| w == b"event: ready")
+                    .is_some_and(|at| b[at..].windows(2).any(|w| w == b"\n\n"))
+            };
+            while !ready_done(&passed) {
+                let n = tokio::time::timeout(UPSTREAM_TIMEOUT, up.read(&mut chunk))
+                    .await
+                    .unwrap_or(Ok(0))?;
+                if n == 0 || passed.len() > 65_536 {
+                    break;
+                }
+                passed.extend_from_slice(&chunk[..n]);
+            }
+            sock.write_all(&passed).await?;
+            // The server's heartbeats keep arriving upstream; none go on.
+            hold_open(&mut sock).await;
+            Ok(())
+        }
         Fault::DropAfterForward | Fault::ResetMidBody | Fault::Truncate => {
             let mut first = vec![0u8; 8192];
             let n = tokio::time::timeout(UPSTREAM_TIMEOUT, up.read(&mut first))

@@ -588,6 +588,7 @@ async fn each_fault_does_to_a_request_what_it_says() {
                 assert_eq!((status, ct.as_str()), (200, "application/json"), "{what}");
                 assert_eq!(body, r#"{"hello":"older server"}"#, "{what}");
             }
+            Fault::GoSilent => unreachable!("not among this test's faults"),
         }
     }
     let log = proxy.log();
@@ -628,4 +629,65 @@ async fn a_decision_dropped_after_forwarding_is_on_the_server_once() {
     assert_eq!(shown["summary"]["decision_state"], "confirmed", "{shown:#}");
     let posts = proxy.log().iter().filter(|h| h.method == "POST").count();
     assert!(posts >= 2, "{}", proxy.log_text());
+}
+
+/// A half-open live stream (a proxy that keeps the connection but passes
+/// nothing after `ready`) is given up after three silent heartbeat
+/// intervals and reopened; leads then arrive through the new stream.
+#[tokio::test]
+async fn a_silent_stream_is_given_up_after_three_heartbeats_and_reopened() {
+    let server = Server::start_with(ONE_TEAM, &["--heartbeat-secs", "1"], &[]);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let proxy = FaultProxy::start(&server.base);
+    let baton = Baton::new();
+    baton.ok(&["login", "--server", &proxy.base, "--token", &ava.token]);
+    proxy.faults_on(&["/v1/stream"]);
+    proxy.queue([Fault::GoSilent]);
+    let streams = || {
+        proxy
+            .log()
+            .into_iter()
+            .filter(|h| h.path.starts_with("/v1/stream"))
+            .count()
+    };
+    let log_path = baton.dir.path().join("watch.log");
+    let mut watch = baton
+        .command(&["watch", "--no-notify"])
+        .env("BATON_LOG", "baton_core=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let watch_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    eventually(Duration::from_secs(10), "the first stream opened", || {
+        let n = streams();
+        async move { (n >= 1).then_some(()) }
+    })
+    .await;
+    let silent_since = std::time::Instant::now();
+    // Three 1 s heartbeats of silence, then a reconnect after a short backoff.
+    while streams() < 2 {
+        assert!(
+            silent_since.elapsed() < Duration::from_secs(15),
+            "the stream was never reopened\nproxy:\n{}\nwatch:\n{}",
+            proxy.log_text(),
+            watch_log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let gave_up_after = silent_since.elapsed();
+    assert!(
+        gave_up_after >= Duration::from_secs(2),
+        "not before the heartbeats were missed: {gave_up_after:?}\n{}",
+        proxy.log_text()
+    );
+    let id = intake.push(&lead("after-silence")).await.lead.id;
+    eventually(Duration::from_secs(8), "the new lead in the cache", || {
+        let ids = baton.inbox_ids("new");
+        async move { ids.contains(&id).then_some(()) }
+    })
+    .await;
+    let _ = watch.kill();
+    let _ = watch.wait();
 }

@@ -35,6 +35,9 @@ const POLL_WHILE_DOWN: Duration = Duration::from_secs(10);
 /// The live stream is given up as dead after this many heartbeat intervals
 /// of silence (a half-open connection behind a proxy says nothing at all).
 const SILENT_HEARTBEATS: u32 = 3;
+/// How long the live stream's answer may take to begin (a proxy that
+/// accepted the connection and went quiet would otherwise hold it forever).
+const STREAM_OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// The heartbeat interval assumed when the server does not say.
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
 /// The longest line or event the live stream may send; a longer one (or
@@ -726,7 +729,15 @@ impl Engine {
             if *shutdown.borrow() {
                 return;
             }
-            match self.api.stream().await {
+            let opened = tokio::time::timeout(STREAM_OPEN_TIMEOUT, self.api.stream())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CoreError::Offline(format!(
+                        "the live stream did not open within {} s",
+                        STREAM_OPEN_TIMEOUT.as_secs()
+                    )))
+                });
+            match opened {
                 Ok(resp) => {
                     let ended = tokio::select! {
                         ended = self.read_stream(resp, &mut backoff) => ended,
