@@ -303,10 +303,14 @@ async fn a_decision_survives_kill_9_inside_the_undo_window_and_an_undo_sends_not
 
     // Restarted: the decision saved at the keypress is sent, once.
     let app = driver.open_app().await;
-    eventually(Duration::from_secs(30), "the kept decision on the server", || {
-        let d = decided(kept.id);
-        async move { (d.await == 1).then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the kept decision on the server",
+        || {
+            let d = decided(kept.id);
+            async move { (d.await == 1).then_some(()) }
+        },
+    )
     .await;
 
     // Accept, then undo inside the window: nothing reaches the server.
@@ -324,7 +328,11 @@ async fn a_decision_survives_kill_9_inside_the_undo_window_and_an_undo_sends_not
     )
     .await;
     tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_eq!(decided(undone.id).await, 0, "an undone decision is never sent");
+    assert_eq!(
+        decided(undone.id).await,
+        0,
+        "an undone decision is never sent"
+    );
     assert_eq!(decided(kept.id).await, 1, "and the kept one only once");
     app.quit().await;
 }

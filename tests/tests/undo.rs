@@ -44,7 +44,11 @@ async fn a_decision_killed_inside_its_undo_window_is_sent_after_restart_exactly_
     accept.kill().unwrap(); // SIGKILL
     accept.wait().unwrap();
     if started.elapsed() < Duration::from_secs(3) {
-        assert_eq!(decisions_on(&manager, id).await, 0, "not sent inside the window");
+        assert_eq!(
+            decisions_on(&manager, id).await,
+            0,
+            "not sent inside the window"
+        );
     }
     let shown = baton.json(&["show", &id.to_string()]);
     assert_eq!(shown["summary"]["status"], "accepted", "{shown}");
@@ -95,7 +99,11 @@ async fn an_undo_inside_the_window_sends_nothing_and_after_it_is_refused() {
         "new"
     );
     baton.ok(&["sync"]);
-    assert_eq!(decisions_on(&manager, first).await, 0, "nothing reached the server");
+    assert_eq!(
+        decisions_on(&manager, first).await,
+        0,
+        "nothing reached the server"
+    );
 
     // Decided without a window: sent at once, and too late to undo.
     baton.ok(&["reject", &second.to_string(), "--reason", "no_budget"]);
