@@ -289,6 +289,21 @@ mod tests {
         let names: &[&str] = include!("command_names.rs");
         assert_eq!(super::HANDLED, names);
     }
+
+    /// …and the window's capability must grant each one, or the window
+    /// gets "not allowed by ACL" for a command the shell handles.
+    #[test]
+    fn the_window_is_granted_every_command() {
+        let names: &[&str] = include!("command_names.rs");
+        let capability = include_str!("../capabilities/main.json");
+        for name in names {
+            let permission = format!("\"allow-{}\"", name.replace('_', "-"));
+            assert!(
+                capability.contains(&permission),
+                "capabilities/main.json does not grant {permission}"
+            );
+        }
+    }
 }
 
 fn review_of(shell: &Shell) -> Result<Arc<Review>> {
