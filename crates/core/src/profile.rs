@@ -302,7 +302,20 @@ impl Profile {
                 wanted.join(" or ")
             )));
         }
-        let store = self.save_login(api.base(), token, &me.name, me.role)?;
+        // Storing the token may wait on the keychain (its unlock prompt, or
+        // a service that never answers): off the async executor.
+        let (profile, base, secret, name, role) = (
+            self.clone(),
+            api.base().to_string(),
+            token.to_string(),
+            me.name.clone(),
+            me.role,
+        );
+        let store = tokio::task::spawn_blocking(move || {
+            profile.save_login(&base, &secret, &name, role)
+        })
+        .await
+        .map_err(|e| CoreError::Profile(format!("cannot save the sign-in: {e}")))??;
         Ok((me, store))
     }
 
