@@ -311,11 +311,10 @@ impl Profile {
             me.name.clone(),
             me.role,
         );
-        let store = tokio::task::spawn_blocking(move || {
-            profile.save_login(&base, &secret, &name, role)
-        })
-        .await
-        .map_err(|e| CoreError::Profile(format!("cannot save the sign-in: {e}")))??;
+        let store =
+            tokio::task::spawn_blocking(move || profile.save_login(&base, &secret, &name, role))
+                .await
+                .map_err(|e| CoreError::Profile(format!("cannot save the sign-in: {e}")))??;
         Ok((me, store))
     }
 
