@@ -15,6 +15,7 @@ pub mod error;
 pub mod notify;
 pub mod profile;
 pub mod review;
+mod sse;
 pub mod store;
 
 pub use engine::{Connection, Engine, PullReport, PushReport, SyncStatus};
