@@ -6,7 +6,10 @@
 //!    against the same app with an empty profile (the sign-in screen: a
 //!    Tauri window with nothing cached);
 //! 3. search keystroke → updated list;
-//! 4. intake sent → the new assignment drawn in the open inbox.
+//! 4. intake sent → the new assignment drawn in the open inbox;
+//! 5. the window's commands (list, search, open a lead, accept) answering
+//!    while the app runs its own first sync of every lead, timed in the page
+//!    around Tauri's `invoke`.
 //!
 //! `cargo build --release --bins && npm --prefix ui run build &&
 //! cargo build --release -p baton-desktop && cargo bench -p baton-tests --bench desktop`
@@ -21,6 +24,7 @@ use baton_tests::bus::SessionBus;
 use baton_tests::desktop::{Display, Driver};
 use baton_tests::webdriver::WebDriver;
 use baton_tests::*;
+use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -233,7 +237,102 @@ async fn main() {
         pct(&inside, 0.5)
     );
     drop(driver);
+
+    // 5. A fresh profile, signed in but never synced: the app's engine
+    // pulls the whole backlog while the window sends commands.
+    let fresh = Baton::new();
+    fresh.login(&server, &rep);
+    let driver = Driver::start(&display, &bus, fresh.dir.path());
+    let app = driver.open_app().await;
+    measure_commands_during_first_sync(&app, leads).await;
+    app.quit().await;
+    drop(driver);
     drop(bus);
+}
+
+/// Sends the window's commands through `invoke` from the page, one every
+/// ~10 ms in turn, while the cache fills; reports their latencies during the
+/// sync and for 2 s after it.
+async fn measure_commands_during_first_sync(app: &WebDriver, leads: usize) {
+    let v = app
+        .script_async(&format!(
+            r#"const done = arguments[arguments.length - 1];
+const invoke = window.__TAURI_INTERNALS__.invoke;
+const total = {leads};
+const lat = {{ during: {{ list: [], search: [], open: [], accept: [] }}, after: {{ list: [], search: [], open: [], accept: [] }} }};
+const t0 = performance.now();
+let syncedAt = null, errors = 0, firstCount = null, newIds = [];
+const timed = async (kind, f) => {{
+  const s = performance.now();
+  try {{ await f(); }} catch (e) {{ errors++; return; }}
+  lat[syncedAt === null ? 'during' : 'after'][kind].push(performance.now() - s);
+}};
+(async () => {{
+  for (let k = 0; performance.now() - t0 < 25000; k++) {{
+    if (syncedAt !== null && performance.now() - syncedAt > 2000) break;
+    switch (k % 5) {{
+      case 0: await timed('list', async () => {{
+        const p = await invoke('inbox', {{ filter: 'new', search: null, offset: 0, limit: 100 }});
+        newIds = p.rows.filter((r) => r.status === 'new').map((r) => r.id);
+      }}); break;
+      case 1: await timed('search', () => invoke('inbox', {{ filter: 'all', search: 'bench lead 4', offset: 0, limit: 100 }})); break;
+      case 2: if (newIds.length) await timed('open', () => invoke('lead', {{ id: newIds[0] }})); break;
+      case 3: if (newIds.length > 1) await timed('accept', () => invoke('accept', {{ id: newIds.pop() }})); break;
+      case 4: {{
+        const st = await invoke('status');
+        const c = st.counts, n = c.new + c.accepted + c.rejected + c.taken_away;
+        if (firstCount === null) firstCount = n;
+        if (syncedAt === null && n >= total) syncedAt = performance.now();
+      }}
+    }}
+    await new Promise((r) => setTimeout(r, 10));
+  }}
+  done({{ lat, errors, firstCount, syncMs: syncedAt === null ? null : syncedAt - t0 }});
+}})();"#
+        ))
+        .await;
+    let summary = |name: &str, phase: &str| {
+        let mut all = Vec::new();
+        let mut parts = Vec::new();
+        for kind in ["list", "search", "open", "accept"] {
+            let mut xs: Vec<f64> = v["lat"][phase][kind]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            xs.sort_by(f64::total_cmp);
+            if !xs.is_empty() {
+                parts.push(format!(
+                    "{kind} p50 {:.1} / p99 {:.1} ms ({})",
+                    pct(&xs, 0.5),
+                    pct(&xs, 0.99),
+                    xs.len()
+                ));
+            }
+            all.extend(xs);
+        }
+        all.sort_by(f64::total_cmp);
+        if all.is_empty() {
+            println!("{name}: no commands timed");
+            return;
+        }
+        println!(
+            "{name}: {} commands, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({})",
+            all.len(),
+            pct(&all, 0.5),
+            pct(&all, 0.9),
+            pct(&all, 0.99),
+            all.last().unwrap(),
+            parts.join("; ")
+        );
+    };
+    println!(
+        "first sync in the app: the window's probe began with {} leads cached; all {leads} cached after {} ms of probing; {} commands failed",
+        v["firstCount"],
+        v["syncMs"].as_f64().map(|m| format!("{m:.0}")).unwrap_or("—".into()),
+        v["errors"]
+    );
+    summary("window commands during the app's first sync", "during");
+    summary("window commands in the 2 s after it", "after");
 }
 
 async fn measure_open_app(
