@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod calibration;
+pub mod cells;
 pub mod config;
 pub mod demo;
 pub mod error;

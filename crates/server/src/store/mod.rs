@@ -19,10 +19,10 @@ use baton_protocol::{
 };
 use tokio::sync::oneshot;
 
-use crate::error::{Error, Result};
 #[cfg(doc)]
-use crate::report::CellPart;
-use crate::report::{CellQuery, Cells, QueueEpisode};
+use crate::cells::CellPart;
+use crate::cells::{CellQuery, Cells, QueueEpisode};
+use crate::error::{Error, Result};
 
 /// Who a bearer token belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,22 +144,7 @@ pub struct LeadFilter {
     pub limit: u32,
 }
 
-/// One assignment with what report grouping needs; the lead's score, source
-/// and campaign as they were when it was offered.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AssignmentFact {
-    pub rep_id: RepId,
-    pub rep_name: String,
-    pub team: String,
-    pub channel: String,
-    pub score: u32,
-    pub outcome: AssignmentOutcome,
-    pub assigned_at: Timestamp,
-    pub ended_at: Option<Timestamp>,
-    pub reason: Option<String>,
-    /// The lead's campaign when it was offered.
-    pub campaign: Option<String>,
-}
+pub use crate::cells::AssignmentFact;
 
 /// Reads. A backend runs each read job against one consistent snapshot.
 pub trait ReadTx {

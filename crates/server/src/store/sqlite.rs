@@ -26,8 +26,8 @@ use super::{
     NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage,
     StoredAnswer, WriteJob, WriteTx, feed_keys,
 };
+use crate::cells::{CellQuery, Cells, LeadScoreKey, QueueEpisode, day_of};
 use crate::error::{Error, Result};
-use crate::report::{CellQuery, Cells, LeadScoreKey, QueueEpisode, day_of};
 
 mod rollups;
 

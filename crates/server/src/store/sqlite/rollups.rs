@@ -6,11 +6,11 @@ use baton_protocol::{AssignmentOutcome, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{enum_from_str, opt_ts, ts};
-use crate::error::{Error, Result};
-use crate::report::{
+use crate::cells::{
     CellPart, CellQuery, Cells, Counts, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode,
     ReasonKey, ScoreKey, day_of, month_start,
 };
+use crate::error::{Error, Result};
 use crate::store::AssignmentFact;
 
 /// An offer with what report grouping needs; `WHERE` clauses are appended.
