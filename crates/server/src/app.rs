@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ratelimit::RateLimiter;
 use crate::routing;
-use crate::store::sqlite::SqliteStorage;
+use crate::store::Storage;
 use crate::store::{ChangeMarks, CommitEffects, Db, NewRep};
 
 /// How often the server looks for changes the admin commands made to the
@@ -35,7 +35,7 @@ const PRUNE_BATCH: u32 = 5000;
 /// admin commands share.
 pub struct Baton {
     pub state: AppState,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     sla_wakeup: Arc<Notify>,
     shutdown_tx: watch::Sender<bool>,
 }
@@ -54,7 +54,7 @@ impl Baton {
                 }
             })
         };
-        let storage = SqliteStorage::open(db_path, config.limits.write_queue, on_commit)?;
+        let storage = crate::store::open(db_path, config.limits.write_queue, on_commit)?;
         let (shutdown_tx, shutdown) = watch::channel(false);
         Ok(Baton {
             state: AppState {
@@ -73,6 +73,25 @@ impl Baton {
 
     pub fn db(&self) -> &Db {
         &self.state.db
+    }
+
+    /// Fills the report rollups from the rows when a migration left them
+    /// stale (once, after an upgrade that changed what they hold).
+    pub async fn refill_rollups_if_stale(&self) -> Result<()> {
+        let started = std::time::Instant::now();
+        if self.db().write(crate::bookkeeping::refill_if_stale).await? {
+            tracing::info!(
+                secs = started.elapsed().as_secs_f64(),
+                "report rollups filled from the database's offers and leads"
+            );
+        }
+        Ok(())
+    }
+
+    /// Fills the report rollups again from the offers, decisions and leads
+    /// (`baton-server rebuild-reports`).
+    pub async fn rebuild_reports(&self) -> Result<()> {
+        self.db().write(crate::bookkeeping::rebuild).await
     }
 
     /// Records the config's teams, and warns about reps whose team it lacks.
@@ -109,6 +128,7 @@ impl Baton {
         listener: TcpListener,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        self.refill_rollups_if_stale().await?;
         self.apply_config().await?;
         // Queued leads may fit reps added or freed while the server was down.
         let config = self.state.config.clone();

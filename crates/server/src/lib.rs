@@ -9,6 +9,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bookkeeping;
 pub mod calibration;
 pub mod cells;
 pub mod config;

@@ -319,7 +319,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::RebuildReports { db } => {
             let started = std::time::Instant::now();
-            baton_server::store::sqlite::rebuild_reports(&db)?;
+            let baton = Baton::open(&db, Config::single_team("sales"), Duration::from_secs(15))?;
+            baton.rebuild_reports().await?;
             println!(
                 "report rollups of {} rebuilt in {:.1} s",
                 db.display(),

@@ -1,9 +1,9 @@
 //! The handoff report: offers grouped by rep, source, campaign, score band,
 //! team and day, with rejection reasons and speed-to-lead.
 //!
-//! A year of offers is too many to read per request, so the store keeps
-//! per-UTC-day rollups ([`Cells`]) up to date in the same transaction as each
-//! offer and decision, and a report reads the whole days of its period from
+//! A year of offers is too many to read per request, so per-UTC-day rollups
+//! ([`Cells`]) are kept up to date in the same transaction as each offer and
+//! decision (`crate::bookkeeping`), and a report reads the whole days of its period from
 //! them and only the partial days at its edges from the offers themselves
 //! ([`Plan`]). Both arrive here as [`Cells`]: the figures are a pure function
 //! of them, so they can be checked against independently computed answers.

@@ -14,6 +14,7 @@ use baton_protocol::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::bookkeeping;
 use crate::config::{Condition, Config};
 use crate::error::{Error, Result};
 use crate::store::{LeadRow, NewAssignment, NewDecision, ReadTx, StoredAnswer, WriteTx};
@@ -182,7 +183,7 @@ pub fn route_lead(
             lead.returned = None;
             lead.queued_at.get_or_insert(now);
             touch(lead, now);
-            tx.update_lead(lead)?;
+            bookkeeping::update_lead(tx, lead)?;
             tx.append_event(
                 lead.id,
                 now,
@@ -205,15 +206,18 @@ pub fn route_lead(
         choice.explanation, rep.name, choice.team, rep.weight, rep.open_leads, rep.max_open
     );
     let sla_due_at = now.plus_millis(sla_seconds as i64 * 1000);
-    let assignment_id = tx.insert_assignment(&NewAssignment {
-        lead_id: lead.id,
-        rep_id: rep.id,
-        team: &choice.team,
-        rule: &choice.rule,
-        why: &why,
-        assigned_at: now,
-        sla_due_at,
-    })?;
+    let assignment_id = bookkeeping::insert_assignment(
+        tx,
+        &NewAssignment {
+            lead_id: lead.id,
+            rep_id: rep.id,
+            team: &choice.team,
+            rule: &choice.rule,
+            why: &why,
+            assigned_at: now,
+            sla_due_at,
+        },
+    )?;
     tx.record_offer(rep.id, rep.rr_pass + STRIDE / i64::from(rep.weight.max(1)))?;
     lead.status = LeadStatus::Assigned;
     lead.team = Some(choice.team.clone());
@@ -221,7 +225,7 @@ pub fn route_lead(
     lead.queued_at = None;
     lead.returned = None;
     touch(lead, now);
-    tx.update_lead(lead)?;
+    bookkeeping::update_lead(tx, lead)?;
     tx.append_event(lead.id, now, LeadEventKind::Assigned, Some(rep.id), &why)?;
     tx.sla_changed();
     let view = lead_view(tx, lead)?;
@@ -317,7 +321,7 @@ pub fn intake(
                 updated_at: now,
                 intake_source: Some(source.to_string()),
             };
-            row.id = tx.insert_lead(&row)?;
+            row.id = bookkeeping::insert_lead(tx, &row)?;
             tx.append_event(
                 row.id,
                 now,
@@ -335,7 +339,7 @@ pub fn intake(
             if row.intake_source.is_none() {
                 // A lead from before sources were recorded joins this key's source.
                 row.intake_source = Some(source.to_string());
-                tx.update_lead(&row)?;
+                bookkeeping::update_lead(tx, &row)?;
             }
             (IntakeOutcome::Unchanged, row)
         }
@@ -346,7 +350,7 @@ pub fn intake(
             // A lead from before sources were recorded joins the first source to update it.
             row.intake_source = Some(source.to_string());
             touch(&mut row, now);
-            tx.update_lead(&row)?;
+            bookkeeping::update_lead(tx, &row)?;
             tx.append_event(
                 row.id,
                 now,
@@ -392,7 +396,7 @@ pub fn intake(
                     row.status = LeadStatus::Nurture;
                     row.queued_at = None;
                     touch(&mut row, now);
-                    tx.update_lead(&row)?;
+                    bookkeeping::update_lead(tx, &row)?;
                     tx.append_event(
                         row.id,
                         now,
@@ -498,7 +502,7 @@ pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Res
     let due = tx.due_assignments(now, 500)?;
     let mut freed = Vec::new();
     for a in &due {
-        tx.end_assignment(a.id, AssignmentOutcome::SlaExpired, now)?;
+        bookkeeping::end_assignment(tx, a.id, AssignmentOutcome::SlaExpired, now)?;
         tx.release_offer(a.rep_id)?;
         let sla = cfg.team(&a.team).map(|t| t.sla_seconds).unwrap_or(0);
         tx.append_event(
@@ -642,7 +646,7 @@ fn decide(
         DecisionKind::Accept => AssignmentOutcome::Accepted,
         DecisionKind::Reject => AssignmentOutcome::Rejected,
     };
-    tx.end_assignment(offer.id, outcome, now)?;
+    bookkeeping::end_assignment(tx, offer.id, outcome, now)?;
     tx.release_offer(rep)?;
     let new_decision = NewDecision {
         lead_id,
@@ -653,7 +657,7 @@ fn decide(
         note: req.note.as_deref(),
         decided_at: now,
     };
-    let decision_id = tx.insert_decision(&new_decision)?;
+    let decision_id = bookkeeping::insert_decision(tx, &new_decision)?;
     let decision = Decision {
         id: decision_id,
         lead_id,
@@ -674,7 +678,7 @@ fn decide(
         DecisionKind::Accept => {
             lead.status = LeadStatus::Accepted;
             touch(&mut lead, now);
-            tx.update_lead(&lead)?;
+            bookkeeping::update_lead(tx, &lead)?;
             tx.append_event(
                 lead_id,
                 now,
@@ -711,7 +715,7 @@ fn decide(
                     at: now,
                 });
                 touch(&mut lead, now);
-                tx.update_lead(&lead)?;
+                bookkeeping::update_lead(tx, &lead)?;
                 tx.append_event(
                     lead_id,
                     now,

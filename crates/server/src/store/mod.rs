@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 
 #[cfg(doc)]
 use crate::cells::CellPart;
-use crate::cells::{CellQuery, Cells, QueueEpisode};
+use crate::cells::{CellQuery, Cells, Grain, LeadScoreKey, OfferKey, QueueEpisode};
 use crate::error::{Error, Result};
 
 /// Who a bearer token belongs to.
@@ -146,6 +146,26 @@ pub struct LeadFilter {
 
 pub use crate::cells::AssignmentFact;
 
+/// What the report rollups and queue waits counted a stored lead as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeadStanding {
+    pub created_at: Timestamp,
+    pub team: Option<String>,
+    pub score: u32,
+    pub queued_at: Option<Timestamp>,
+}
+
+impl LeadRow {
+    pub fn standing(&self) -> LeadStanding {
+        LeadStanding {
+            created_at: self.created_at,
+            team: self.team.clone(),
+            score: self.intake.score.value,
+            queued_at: self.queued_at,
+        }
+    }
+}
+
 /// Reads. A backend runs each read job against one consistent snapshot.
 pub trait ReadTx {
     fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>>;
@@ -190,6 +210,17 @@ pub trait ReadTx {
     /// What `q` asks of the report rollups (with `team`: that team's
     /// offers and leads only); see [`CellPart`] for what each part holds.
     fn report_cells(&self, q: &CellQuery, team: Option<&str>) -> Result<Cells>;
+    /// One offer as the reports group it (with its decision's reason).
+    fn assignment_fact(&self, id: i64) -> Result<Option<AssignmentFact>>;
+    /// What the rollups and queue waits counted lead `id` as.
+    fn lead_standing(&self, id: LeadId) -> Result<Option<LeadStanding>>;
+    /// Every lead's standing (to fill the rollups again).
+    fn lead_standings(&self) -> Result<Vec<LeadStanding>>;
+    /// The speed sketch stored in one offer cell of the rollups.
+    fn rollup_speed(&self, grain: Grain, key: &OfferKey) -> Result<Option<Vec<u8>>>;
+    /// Whether the rollups must be filled again from the rows (a migration
+    /// changed what they hold).
+    fn rollups_stale(&self) -> Result<bool>;
     /// Stays in a team's queue that began in `[from, to)`.
     fn queue_episodes(
         &self,
@@ -221,13 +252,11 @@ pub fn feed_keys(change: &Change) -> (&'static str, Option<LeadId>) {
     }
 }
 
-/// Writes. Besides the rows themselves, a backend keeps the report rollups
-/// that [`ReadTx::report_cells`] reads in step with them, in the same
-/// transaction: an offer counts when made, its outcome when decided (with
-/// the decision) or taken back at the SLA (when it ends); a lead counts by
-/// its current score and team. A backend runs each write job in a transaction of its own (or a
-/// savepoint of a shared one) that commits whole or not at all, one job at a
-/// time: jobs never interleave.
+/// Writes. A backend only stores: what the report rollups and queue waits
+/// gain from each write is worked out by `crate::bookkeeping`, which calls
+/// the plain operations below in the same job. A backend runs each write
+/// job in a transaction of its own (or a savepoint of a shared one) that
+/// commits whole or not at all, one job at a time: jobs never interleave.
 pub trait WriteTx: ReadTx {
     fn insert_lead(&mut self, lead: &LeadRow) -> Result<LeadId>;
     /// Writes back every mutable column of `lead`.
@@ -305,6 +334,22 @@ pub trait WriteTx: ReadTx {
         at: Timestamp,
     ) -> Result<()>;
     fn revoke_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool>;
+    /// Adds `cells`' counts to the `grain` rollups (creating cells), and
+    /// stores each sketch of `speeds` as its cell's speed sketch.
+    fn add_to_rollups(
+        &mut self,
+        grain: Grain,
+        cells: &Cells,
+        speeds: &std::collections::HashMap<OfferKey, Vec<u8>>,
+    ) -> Result<()>;
+    /// Adds `delta` (which may be negative) to a lead-score cell.
+    fn add_lead_score(&mut self, grain: Grain, key: &LeadScoreKey, delta: i64) -> Result<()>;
+    /// Empties every rollup, and marks them current.
+    fn clear_rollups(&mut self) -> Result<()>;
+    /// A stay in `team`'s queue began.
+    fn open_queue_wait(&mut self, lead: LeadId, team: &str, at: Timestamp) -> Result<()>;
+    /// The lead's open queue stay ended: offered to a rep, or withdrawn.
+    fn close_queue_wait(&mut self, lead: LeadId, at: Timestamp, assigned: bool) -> Result<()>;
     /// Tells the SLA sweeper, after commit, that a deadline may have moved.
     fn sla_changed(&mut self);
     /// Test builds only: makes the backend misbehave on purpose
@@ -344,6 +389,25 @@ pub trait Storage: Send + Sync + 'static {
     fn submit_write(&self, job: WriteJob) -> Result<()>;
     fn submit_read(&self, job: ReadJob);
     fn health(&self) -> Health;
+    /// Takes no more writes, and returns once those queued are durable.
+    fn close(&self);
+}
+
+/// Opens the storage the database argument names, migrated and ready.
+/// `on_commit` hears what each commit changed; `write_queue` bounds the
+/// write jobs waiting. Only SQLite files exist so far.
+pub fn open(
+    db: &std::path::Path,
+    write_queue: usize,
+    on_commit: sqlite::CommitListener,
+) -> Result<Arc<dyn Storage>> {
+    let named = db.to_string_lossy();
+    if named.starts_with("postgres://") || named.starts_with("postgresql://") {
+        return Err(Error::Storage(
+            "PostgreSQL is not supported by this baton-server yet: give a SQLite file path".into(),
+        ));
+    }
+    Ok(sqlite::SqliteStorage::open(db, write_queue, on_commit)?)
 }
 
 /// The async handle on storage that handlers and background tasks share.

@@ -8,6 +8,7 @@
 //! of connections on tokio's blocking threads, each job in its own snapshot.
 
 use baton_protocol::WireName;
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -16,17 +17,17 @@ use std::thread::JoinHandle;
 
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
-    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, LeadStatus, QueuedLead, Rep,
-    RepId, ReturnedToMarketing, Role, Team, Timestamp,
+    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep, RepId,
+    ReturnedToMarketing, Role, Team, Timestamp,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
-    NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate, Storage,
-    StoredAnswer, WriteJob, WriteTx, feed_keys,
+    LeadStanding, NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate,
+    Storage, StoredAnswer, WriteJob, WriteTx, feed_keys,
 };
-use crate::cells::{CellQuery, Cells, LeadScoreKey, QueueEpisode, day_of};
+use crate::cells::{CellQuery, Cells, Grain, LeadScoreKey, OfferKey, QueueEpisode};
 use crate::error::{Error, Result};
 
 mod rollups;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_report_rollups.sql")),
     (3, include_str!("../../migrations/0003_monthly_rollups.sql")),
     (4, include_str!("../../migrations/0004_exposure_bounds.sql")),
+    (5, include_str!("../../migrations/0005_storage_meta.sql")),
 ];
 
 /// The migration after which the report rollups are (re)filled from the
@@ -127,30 +129,26 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             "the database is at schema version {current}, newer than this baton-server knows ({newest}); run a newer baton-server"
         )));
     }
+    let mut rollups_changed = false;
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
-        if *version == ROLLUPS_COMPLETE {
-            // The rollups start from what the database already holds.
-            rollups::rebuild(&tx)?;
-        }
+        // A database that had rows before the rollups held what they hold
+        // now; a new one starts with empty rollups that are already right.
+        rollups_changed |= *version == ROLLUPS_COMPLETE && current > 0;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied database migration");
     }
-    Ok(())
-}
-
-/// Refills the report rollups of the database at `path` in one transaction
-/// (migrating it first if need be). It holds the write lock throughout
-/// (about 15 s for a year of data), so stop the server first: its writes
-/// would otherwise give up after their 5 s busy timeout.
-pub fn rebuild_reports(path: &Path) -> Result<()> {
-    let mut conn = open_write_connection(path)?;
-    migrate(&mut conn)?;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    rollups::rebuild(&tx)?;
-    tx.commit()?;
+    if rollups_changed {
+        // The rollups start from what the database already holds: the server
+        // fills them at start-up (`bookkeeping::refill_if_stale`).
+        conn.execute(
+            "INSERT INTO storage_meta (key, value) VALUES ('rollups_stale', '1') \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+    }
     Ok(())
 }
 
@@ -180,7 +178,7 @@ impl SqliteStorage {
     }
 
     /// Stops taking writes, lets the writer finish the queued ones, and waits for it.
-    pub fn close(&self) {
+    fn close_writer(&self) {
         self.writer.lock().expect("writer lock").take();
         if let Some(t) = self.writer_thread.lock().expect("thread lock").take() {
             let _ = t.join();
@@ -190,7 +188,7 @@ impl SqliteStorage {
 
 impl Drop for SqliteStorage {
     fn drop(&mut self) {
-        self.close();
+        self.close_writer();
     }
 }
 
@@ -332,6 +330,10 @@ fn run_transaction(
 }
 
 impl Storage for SqliteStorage {
+    fn close(&self) {
+        self.close_writer();
+    }
+
     fn submit_write(&self, job: WriteJob) -> Result<()> {
         let guard = self.writer.lock().expect("writer lock");
         let sender = guard.as_ref().ok_or(Error::Unavailable(
@@ -403,23 +405,13 @@ fn enum_from_str<T: WireName>(s: String) -> rusqlite::Result<T> {
     })
 }
 
-/// Where the rollups count a lead: its day of receipt, team and score.
-fn lead_score_key(l: &LeadRow) -> LeadScoreKey {
-    LeadScoreKey {
-        day: day_of(l.created_at),
-        team: l.team.clone().unwrap_or_default(),
-        score: l.intake.score.value.min(100),
-    }
-}
-
-impl SqliteTx<'_> {
-    fn queue_joined(&self, lead: LeadId, team: &str, at: Timestamp) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO queue_waits (lead_id, team, queued_at) VALUES (?1, ?2, ?3)",
-        )?;
-        stmt.execute(params![lead, team, at.millis()])?;
-        Ok(())
-    }
+fn standing_from_row(r: &Row<'_>) -> rusqlite::Result<LeadStanding> {
+    Ok(LeadStanding {
+        created_at: ts(r.get(0)?),
+        team: r.get(1)?,
+        score: r.get(2)?,
+        queued_at: opt_ts(r.get(3)?),
+    })
 }
 
 fn ts(ms: i64) -> Timestamp {
@@ -803,6 +795,39 @@ impl ReadTx for SqliteTx<'_> {
         rollups::read(self.conn, q, team)
     }
 
+    fn assignment_fact(&self, id: i64) -> Result<Option<AssignmentFact>> {
+        rollups::fact_of_assignment(self.conn, id)
+    }
+
+    fn lead_standing(&self, id: LeadId) -> Result<Option<LeadStanding>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT created_at, team, score, queued_at FROM leads WHERE id = ?1")?;
+        Ok(stmt.query_row([id], standing_from_row).optional()?)
+    }
+
+    fn lead_standings(&self) -> Result<Vec<LeadStanding>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT created_at, team, score, queued_at FROM leads")?;
+        let rows = stmt
+            .query_map([], standing_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn rollup_speed(&self, grain: Grain, key: &OfferKey) -> Result<Option<Vec<u8>>> {
+        rollups::speed(self.conn, grain, key)
+    }
+
+    fn rollups_stale(&self) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM storage_meta WHERE key = 'rollups_stale'")?;
+        let v: Option<String> = stmt.query_row([], |r| r.get(0)).optional()?;
+        Ok(v.as_deref() == Some("1"))
+    }
+
     fn queue_episodes(
         &self,
         from: Timestamp,
@@ -893,24 +918,10 @@ impl WriteTx for SqliteTx<'_> {
             l.updated_at.millis(),
             l.intake_source,
         ])?;
-        let id = self.conn.last_insert_rowid();
-        rollups::add_lead_score(self.conn, &lead_score_key(l), 1)?;
-        if let (Some(team), Some(at)) = (&l.team, l.queued_at) {
-            self.queue_joined(id, team, at)?;
-        }
-        Ok(id)
+        Ok(self.conn.last_insert_rowid())
     }
 
     fn update_lead(&mut self, l: &LeadRow) -> Result<()> {
-        // What the rollups counted this lead as, to move it if that changed.
-        let mut prior = self
-            .conn
-            .prepare_cached("SELECT score, team, queued_at, created_at FROM leads WHERE id = ?1")?;
-        let (old_score, old_team, old_queued, created): (u32, Option<String>, Option<i64>, i64) =
-            prior
-                .query_row([l.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .optional()?
-                .ok_or_else(|| Error::Internal(format!("lead {} vanished", l.id)))?;
         let mut stmt = self.conn.prepare_cached(
             "UPDATE leads SET status = ?2, payload = ?3, payload_hash = ?4, score = ?5, channel = ?6, \
              team = ?7, current_assignment = ?8, queued_at = ?9, returned_reason = ?10, \
@@ -938,32 +949,6 @@ impl WriteTx for SqliteTx<'_> {
         ])?;
         if changed != 1 {
             return Err(Error::Internal(format!("lead {} vanished", l.id)));
-        }
-        let new_key = lead_score_key(l);
-        let old_key = LeadScoreKey {
-            day: day_of(ts(created)),
-            team: old_team.unwrap_or_default(),
-            score: old_score.min(100),
-        };
-        if old_key != new_key {
-            rollups::add_lead_score(self.conn, &old_key, -1)?;
-            rollups::add_lead_score(self.conn, &new_key, 1)?;
-        }
-        match (old_queued, l.queued_at, &l.team) {
-            (None, Some(at), Some(team)) => self.queue_joined(l.id, team, at)?,
-            (Some(_), None, _) => {
-                let outcome = if l.status == LeadStatus::Assigned {
-                    "assigned"
-                } else {
-                    "withdrawn"
-                };
-                let mut left = self.conn.prepare_cached(
-                    "UPDATE queue_waits SET left_at = ?2, outcome = ?3 \
-                     WHERE lead_id = ?1 AND left_at IS NULL",
-                )?;
-                left.execute(params![l.id, l.updated_at.millis(), outcome])?;
-            }
-            _ => {}
         }
         Ok(())
     }
@@ -1061,11 +1046,7 @@ impl WriteTx for SqliteTx<'_> {
         if inserted != 1 {
             return Err(Error::Internal(format!("lead {} vanished", a.lead_id)));
         }
-        let id = self.conn.last_insert_rowid();
-        let mut cells = Cells::default();
-        cells.add_offer(&rollups::fact_of_assignment(self.conn, id)?);
-        rollups::apply(self.conn, &cells)?;
-        Ok(id)
+        Ok(self.conn.last_insert_rowid())
     }
 
     fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
@@ -1076,13 +1057,6 @@ impl WriteTx for SqliteTx<'_> {
             return Err(Error::Internal(format!(
                 "assignment {id} was no longer pending"
             )));
-        }
-        // Decisions are counted with their decision row (insert_decision),
-        // which carries the reason.
-        if rollups::counted_on_end(outcome) {
-            let mut cells = Cells::default();
-            cells.add_outcome(&rollups::fact_of_assignment(self.conn, id)?);
-            rollups::apply(self.conn, &cells)?;
         }
         Ok(())
     }
@@ -1112,18 +1086,7 @@ impl WriteTx for SqliteTx<'_> {
             d.note,
             d.decided_at.millis()
         ])?;
-        let id = self.conn.last_insert_rowid();
-        let fact = rollups::fact_of_assignment(self.conn, d.assignment_id)?;
-        if rollups::counted_on_end(fact.outcome) || fact.outcome == AssignmentOutcome::Pending {
-            return Err(Error::Internal(format!(
-                "decision on assignment {} recorded before the assignment ended",
-                d.assignment_id
-            )));
-        }
-        let mut cells = Cells::default();
-        cells.add_outcome(&fact);
-        rollups::apply(self.conn, &cells)?;
-        Ok(id)
+        Ok(self.conn.last_insert_rowid())
     }
 
     fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
@@ -1342,6 +1305,44 @@ impl WriteTx for SqliteTx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![hash, role.as_str(), subject, label, source, at.millis()],
         )?;
+        Ok(())
+    }
+
+    fn add_to_rollups(
+        &mut self,
+        grain: Grain,
+        cells: &Cells,
+        speeds: &HashMap<OfferKey, Vec<u8>>,
+    ) -> Result<()> {
+        rollups::add(self.conn, grain, cells, speeds)
+    }
+
+    fn add_lead_score(&mut self, grain: Grain, key: &LeadScoreKey, delta: i64) -> Result<()> {
+        rollups::add_lead_score(self.conn, grain, key, delta)
+    }
+
+    fn clear_rollups(&mut self) -> Result<()> {
+        rollups::clear(self.conn)?;
+        self.conn
+            .execute("DELETE FROM storage_meta WHERE key = 'rollups_stale'", [])?;
+        Ok(())
+    }
+
+    fn open_queue_wait(&mut self, lead: LeadId, team: &str, at: Timestamp) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO queue_waits (lead_id, team, queued_at) VALUES (?1, ?2, ?3)",
+        )?;
+        stmt.execute(params![lead, team, at.millis()])?;
+        Ok(())
+    }
+
+    fn close_queue_wait(&mut self, lead: LeadId, at: Timestamp, assigned: bool) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE queue_waits SET left_at = ?2, outcome = ?3 \
+             WHERE lead_id = ?1 AND left_at IS NULL",
+        )?;
+        let outcome = if assigned { "assigned" } else { "withdrawn" };
+        stmt.execute(params![lead, at.millis(), outcome])?;
         Ok(())
     }
 

@@ -1,14 +1,16 @@
-//! The SQLite side of the report rollups (migration 0002): writing the cells
-//! an offer, decision or lead adds, reading a period's cells, and filling
-//! the rollups from the rows themselves when the migration runs.
+//! The SQLite side of the report rollups (migration 0002): storing cells and
+//! reading a period's cells. What an offer, decision or lead adds to them is
+//! decided by `crate::bookkeeping`, not here.
 
-use baton_protocol::{AssignmentOutcome, Timestamp};
+use std::collections::HashMap;
+
+use baton_protocol::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{enum_from_str, opt_ts, ts};
 use crate::cells::{
-    CellPart, CellQuery, Cells, Counts, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode,
-    ReasonKey, ScoreKey, day_of, month_start,
+    CellPart, CellQuery, Cells, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode, ReasonKey,
+    ScoreKey,
 };
 use crate::error::{Error, Result};
 use crate::store::AssignmentFact;
@@ -34,11 +36,9 @@ pub(super) fn fact_from_row(r: &Row<'_>) -> rusqlite::Result<AssignmentFact> {
     })
 }
 
-pub(super) fn fact_of_assignment(conn: &Connection, id: i64) -> Result<AssignmentFact> {
+pub(super) fn fact_of_assignment(conn: &Connection, id: i64) -> Result<Option<AssignmentFact>> {
     let mut stmt = conn.prepare_cached(&format!("{FACT_SELECT} WHERE a.id = ?1"))?;
-    stmt.query_row([id], fact_from_row)
-        .optional()?
-        .ok_or_else(|| Error::Internal(format!("assignment {id} is not readable for reports")))
+    Ok(stmt.query_row([id], fact_from_row).optional()?)
 }
 
 /// The rollup tables of one grain.
@@ -66,35 +66,16 @@ fn tables(grain: Grain) -> Tables {
     }
 }
 
-/// Adds `cells` (keyed by day) to the daily and the monthly rollups.
-pub(super) fn apply(conn: &Connection, cells: &Cells) -> Result<()> {
-    apply_grain(conn, cells, Grain::Day)?;
-    apply_grain(conn, &cells.by_month(), Grain::Month)
-}
-
-fn apply_grain(conn: &Connection, cells: &Cells, grain: Grain) -> Result<()> {
+/// Adds `cells`' counts to the `grain` rollups, and stores the speed
+/// sketches in `speeds` (already merged with what was stored) over the old.
+pub(super) fn add(
+    conn: &Connection,
+    grain: Grain,
+    cells: &Cells,
+    speeds: &HashMap<OfferKey, Vec<u8>>,
+) -> Result<()> {
     let t = tables(grain);
     for (k, c) in &cells.offers {
-        // The speed part is a blob: merge it in Rust when this delta has one.
-        let speed = if c.has_speed() {
-            let mut stored = Counts::default();
-            let mut read = conn.prepare_cached(&format!(
-                "SELECT speed FROM {} WHERE day = ?1 AND team = ?2 AND dim = ?3 AND key = ?4",
-                t.offers
-            ))?;
-            let old: Option<Vec<u8>> = read
-                .query_row(params![k.day, k.team, k.dim.as_str(), k.key], |r| r.get(0))
-                .optional()?;
-            if let Some(old) = old {
-                stored
-                    .decode_speed(&old)
-                    .ok_or_else(|| unreadable(t.offers))?;
-            }
-            stored.merge(c);
-            Some(stored.encode_speed())
-        } else {
-            None
-        };
         let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO {} (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?9, x'')) \
@@ -113,7 +94,7 @@ fn apply_grain(conn: &Connection, cells: &Cells, grain: Grain) -> Result<()> {
             c.accepted as i64,
             c.rejected as i64,
             c.sla_expired as i64,
-            speed
+            speeds.get(k)
         ])?;
     }
     for (k, &n) in &cells.reasons {
@@ -143,7 +124,29 @@ fn apply_grain(conn: &Connection, cells: &Cells, grain: Grain) -> Result<()> {
         ])?;
     }
     for (k, &n) in &cells.lead_scores {
-        add_lead_score_to(conn, t.lead_scores, k, n as i64)?;
+        add_lead_score(conn, grain, k, n as i64)?;
+    }
+    Ok(())
+}
+
+/// The speed sketch stored for an offer cell, if the cell exists.
+pub(super) fn speed(conn: &Connection, grain: Grain, k: &OfferKey) -> Result<Option<Vec<u8>>> {
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT speed FROM {} WHERE day = ?1 AND team = ?2 AND dim = ?3 AND key = ?4",
+        tables(grain).offers
+    ))?;
+    Ok(read
+        .query_row(params![k.day, k.team, k.dim.as_str(), k.key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Empties every rollup table (before they are filled again).
+pub(super) fn clear(conn: &Connection) -> Result<()> {
+    for grain in [Grain::Day, Grain::Month] {
+        let t = tables(grain);
+        for table in [t.offers, t.reasons, t.scores, t.lead_scores] {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
     }
     Ok(())
 }
@@ -154,21 +157,17 @@ fn unreadable(table: &str) -> Error {
     ))
 }
 
-/// One lead more (or, with a negative `delta`, fewer) at a score, in the
-/// daily and the monthly rollup.
-pub(super) fn add_lead_score(conn: &Connection, k: &LeadScoreKey, delta: i64) -> Result<()> {
-    add_lead_score_to(conn, "report_lead_scores", k, delta)?;
-    let month = LeadScoreKey {
-        day: month_start(k.day),
-        ..k.clone()
-    };
-    add_lead_score_to(conn, "report_lead_scores_monthly", &month, delta)
-}
-
-fn add_lead_score_to(conn: &Connection, table: &str, k: &LeadScoreKey, delta: i64) -> Result<()> {
+/// `delta` leads more (or fewer) at a score in the `grain` rollup.
+pub(super) fn add_lead_score(
+    conn: &Connection,
+    grain: Grain,
+    k: &LeadScoreKey,
+    delta: i64,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO {table} (day, team, score, leads) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (day, team, score) DO UPDATE SET leads = leads + excluded.leads"
+        "INSERT INTO {} (day, team, score, leads) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (day, team, score) DO UPDATE SET leads = leads + excluded.leads",
+        tables(grain).lead_scores
     ))?;
     stmt.execute(params![k.day, k.team, k.score, delta])?;
     Ok(())
@@ -274,32 +273,6 @@ pub(super) fn read(conn: &Connection, q: &CellQuery, team: Option<&str>) -> Resu
     Ok(cells)
 }
 
-/// Refills every rollup from the offers, decisions and leads themselves:
-/// when migration 0002 runs, and on `baton-server rebuild-reports`.
-pub(super) fn rebuild(conn: &Connection) -> Result<()> {
-    for grain in [Grain::Day, Grain::Month] {
-        let t = tables(grain);
-        for table in [t.offers, t.reasons, t.scores, t.lead_scores] {
-            conn.execute(&format!("DELETE FROM {table}"), [])?;
-        }
-    }
-    let mut cells = Cells::default();
-    {
-        let mut stmt = conn.prepare(FACT_SELECT)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            cells.add_fact(&fact_from_row(r)?);
-        }
-        let mut stmt = conn.prepare("SELECT created_at, team, score FROM leads")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let team: Option<String> = r.get(1)?;
-            cells.add_lead(day_of(ts(r.get(0)?)), team.as_deref(), r.get(2)?, 1);
-        }
-    }
-    apply(conn, &cells)
-}
-
 /// Queue stays that began in `[from, to)`.
 pub(super) fn queue_episodes(
     conn: &Connection,
@@ -322,10 +295,4 @@ pub(super) fn queue_episodes(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
-}
-
-/// Whether an ended offer's outcome is counted when it ends (an SLA
-/// take-back) rather than with its decision row (accept, reject).
-pub(super) fn counted_on_end(outcome: AssignmentOutcome) -> bool {
-    outcome == AssignmentOutcome::SlaExpired
 }
