@@ -7,6 +7,7 @@
 
 pub mod bus;
 pub mod desktop;
+pub mod nginx;
 pub mod postgres;
 pub mod proxy;
 pub mod webdriver;
