@@ -328,7 +328,10 @@ const timed = async (kind, f) => {{
     println!(
         "first sync in the app: the window's probe began with {} leads cached; all {leads} cached after {} ms of probing; {} commands failed",
         v["firstCount"],
-        v["syncMs"].as_f64().map(|m| format!("{m:.0}")).unwrap_or("—".into()),
+        v["syncMs"]
+            .as_f64()
+            .map(|m| format!("{m:.0}"))
+            .unwrap_or("—".into()),
         v["errors"]
     );
     summary("window commands during the app's first sync", "during");
