@@ -8,6 +8,7 @@
 //! or `routing` changes. What a backend must guarantee is written on each
 //! trait below.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -402,10 +403,11 @@ pub fn open(
     on_commit: sqlite::CommitListener,
 ) -> Result<Arc<dyn Storage>> {
     let named = db.to_string_lossy();
-    if named.starts_with("postgres://") || named.starts_with("postgresql://") {
-        return Err(Error::Storage(
-            "PostgreSQL is not supported by this baton-server yet: give a SQLite file path".into(),
-        ));
+    if postgres::is_url(&named) {
+        let url = postgres::PgUrl::parse(&named)?;
+        return Err(Error::Storage(format!(
+            "{url}: the PostgreSQL backend is not finished in this baton-server; give a SQLite file path"
+        )));
     }
     Ok(sqlite::SqliteStorage::open(db, write_queue, on_commit)?)
 }

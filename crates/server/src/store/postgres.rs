@@ -1,0 +1,209 @@
+//! The PostgreSQL backend, being built (issue 12). So far: naming a
+//! database without ever printing its password, connecting, and applying the
+//! numbered schema migrations once however many instances start together.
+//! The backend's reads and writes (`ReadTx`, `WriteTx`, `Storage`) come
+//! next; until then `store::open` refuses a PostgreSQL URL.
+//!
+//! Driver: `tokio-postgres` — maintained with the Rust PostgreSQL crates,
+//! async on the tokio runtime the server already runs, pipelining, binary
+//! parameters, and no ORM layer between our SQL and the database.
+
+use std::str::FromStr;
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::error::{Error, Result};
+
+/// The numbered migrations of the PostgreSQL schema, applied in order and
+/// recorded in `schema_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// The advisory lock migrating instances take, so one migrates and the
+/// others wait and then find the schema current. ("baton" in ASCII.)
+const MIGRATION_LOCK: i64 = 0x62_61_74_6f_6e;
+
+/// A PostgreSQL database named by a `postgres://` URL. Its `Display` never
+/// shows the password, so it is safe in logs and error messages.
+#[derive(Clone)]
+pub struct PgUrl {
+    config: tokio_postgres::Config,
+    shown: String,
+}
+
+impl std::fmt::Display for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl std::fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgUrl({})", self.shown)
+    }
+}
+
+/// Whether `db` names a PostgreSQL database rather than a SQLite file.
+pub fn is_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+impl PgUrl {
+    /// Parses a `postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=…]`
+    /// URL. Without a password in the URL, `PGPASSWORD` is used, as
+    /// PostgreSQL's own tools do.
+    pub fn parse(url: &str) -> Result<PgUrl> {
+        let shown = redact(url);
+        if !is_url(url) {
+            return Err(Error::Storage(format!(
+                "{shown:?} is not a PostgreSQL URL: write postgres://USER@HOST:PORT/DBNAME"
+            )));
+        }
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            Error::Storage(format!(
+                "the database URL {shown} cannot be read ({}); write postgres://USER@HOST:PORT/DBNAME",
+                redact(&e.to_string())
+            ))
+        })?;
+        if config.get_password().is_none()
+            && let Ok(password) = std::env::var("PGPASSWORD")
+        {
+            config.password(password);
+        }
+        if config.get_dbname().is_none() {
+            return Err(Error::Storage(format!(
+                "the database URL {shown} names no database: end it with /DBNAME"
+            )));
+        }
+        Ok(PgUrl { config, shown })
+    }
+}
+
+/// The URL with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!(
+                "{}{user}{hidden}{}",
+                &url[..scheme_end + 3],
+                &url[scheme_end + 3 + at..]
+            )
+        }
+        None => url.to_string(),
+    }
+}
+
+/// A driver error as a storage error, with PostgreSQL's own message when
+/// the server sent one (the driver's `Display` says only "db error").
+fn pg_error(doing: &str, e: &tokio_postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => Error::Storage(format!("{doing}: {} ({})", db.message(), db.code().code())),
+        None => Error::Storage(format!("{doing}: {}", redact(&e.to_string()))),
+    }
+}
+
+/// Connects to the database; the connection is driven by a task of its own.
+pub async fn connect(url: &PgUrl) -> Result<Client> {
+    // TLS (sslmode=require) comes with the backend; plain connections now.
+    let (client, connection) = url.config.connect(NoTls).await.map_err(|e| {
+        Error::Storage(format!(
+            "cannot connect to {url}: {}",
+            redact(&e.to_string())
+        ))
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// Applies the migrations the database lacks, in one transaction, under an
+/// advisory lock: instances starting together migrate it once. Refuses a
+/// schema newer than this baton-server knows. Returns the schema version.
+pub async fn migrate(client: &mut Client) -> Result<i64> {
+    let failed = |e: tokio_postgres::Error| pg_error("migrating the database", &e);
+    let tx = client.transaction().await.map_err(failed)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(failed)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version BIGINT PRIMARY KEY, \
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await
+    .map_err(failed)?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await
+        .map_err(failed)?
+        .get(0);
+    let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > newest {
+        return Err(Error::Storage(format!(
+            "the database is at schema version {current}, newer than this baton-server knows ({newest}); run a newer baton-server"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).await.map_err(failed)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )
+        .await
+        .map_err(failed)?;
+        tracing::info!(version, "applied PostgreSQL migration");
+    }
+    tx.commit().await.map_err(failed)?;
+    Ok(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_shows() {
+        for (url, shown) in [
+            (
+                "postgres://baton:s3cret@db.example:5432/baton",
+                "postgres://baton:***@db.example:5432/baton",
+            ),
+            (
+                "postgresql://baton:p@ss@word@db/baton?sslmode=require",
+                "postgresql://baton:***@db/baton?sslmode=require",
+            ),
+            ("postgres://baton@db/baton", "postgres://baton@db/baton"),
+        ] {
+            assert_eq!(redact(url), shown);
+            if let Ok(u) = PgUrl::parse(url) {
+                assert_eq!(u.to_string(), shown);
+                assert!(!format!("{u:?}").contains("s3cret"));
+            }
+        }
+        let e = PgUrl::parse("postgres://baton:s3cret@db:notaport/baton")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+        let e = PgUrl::parse("postgres://baton:s3cret@db:5432")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("names no database") && !e.contains("s3cret"),
+            "{e}"
+        );
+    }
+}
