@@ -15,11 +15,8 @@
 //! cargo build --release -p baton-desktop && cargo bench -p baton-tests --bench desktop`
 //! Knobs: BENCH_LEADS (default 100000), BENCH_LAUNCHES (3), BENCH_PROBES (20).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use baton_protocol::{IntakeResponse, LeadStatus};
 use baton_tests::bus::SessionBus;
 use baton_tests::desktop::{Display, Driver};
 use baton_tests::webdriver::WebDriver;
@@ -131,9 +128,7 @@ async fn main() {
     let display = Display::start();
     // The backlog goes in as fast as the server routes it: the intake key's
     // rate limit (there for the internet) is lifted for the set-up.
-    let server = Server::start(&format!(
-        "{ONE_TEAM}[limits]\nintake_per_second = 1000000\nintake_burst = 1000000\n"
-    ));
+    let server = Server::start(&format!("{ONE_TEAM}{UNLIMITED_INTAKE}"));
     // A rep holds at most 100,000 open offers: the backlog leaves room for
     // the arrival probes, which bring the cache to `leads`.
     let rep = server.add_rep("Ava Rossi", "sales", 1, 100_000);
@@ -141,47 +136,10 @@ async fn main() {
     let intake = server.intake();
 
     // The rep's backlog, pushed over 32 connections.
-    let started = Instant::now();
-    let http = reqwest::Client::new();
-    let url = format!("{}/v1/leads", server.base);
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let (http, url, token, next) = (
-            http.clone(),
-            url.clone(),
-            intake.token.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= backlog {
-                    return;
-                }
-                let mut l = lead(&format!("bench-{i}"));
-                l.contact.name = format!("Bench Lead {i}");
-                l.score.value = 60 + (i % 40) as u32;
-                let r: IntakeResponse = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&l)
-                    .send()
-                    .await
-                    .expect("intake")
-                    .json()
-                    .await
-                    .expect("intake JSON");
-                assert_eq!(r.lead.status, LeadStatus::Assigned);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
+    let took = push_backlog(&intake, backlog).await;
     println!(
         "setup: {backlog} leads routed in {:.1} s",
-        started.elapsed().as_secs_f64()
+        took.as_secs_f64()
     );
 
     // Baseline: the app with an empty profile (sign-in screen).

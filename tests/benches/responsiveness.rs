@@ -23,13 +23,12 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use baton_core::Engine;
 use baton_core::api::ApiClient;
 use baton_core::store::{InboxQuery, LocalStatus, Store};
-use baton_protocol::{IntakeResponse, LeadId, LeadStatus};
+use baton_protocol::LeadId;
 use baton_tests::*;
 use tokio::sync::watch;
 
@@ -191,54 +190,14 @@ fn print_phase(phase: &str, samples: &[&Sample]) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let leads = env_or("BENCH_LEADS", 100_000);
-    let config =
-        format!("{ONE_TEAM}[limits]\nintake_per_second = 1000000\nintake_burst = 1000000\n");
+    let config = format!("{ONE_TEAM}{UNLIMITED_INTAKE}");
     let server = Server::start_with(&config, &[], &[("RUST_LOG", "warn")]);
     let rep = server.add_rep("Ava Rossi", "sales", 1, 100_000);
     let intake = server.intake();
 
     // The rep's backlog, pushed over 32 connections.
-    let started = Instant::now();
-    let http = reqwest::Client::new();
-    let url = format!("{}/v1/leads", server.base);
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let (http, url, token, next) = (
-            http.clone(),
-            url.clone(),
-            intake.token.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= leads {
-                    return;
-                }
-                let mut l = lead(&format!("bench-{i}"));
-                l.contact.name = format!("Bench Lead {i}");
-                l.score.value = 60 + (i % 40) as u32;
-                let r = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&l)
-                    .send()
-                    .await
-                    .expect("intake");
-                assert!(r.status().is_success(), "intake refused: {}", r.status());
-                let r: IntakeResponse = r.json().await.expect("intake JSON");
-                assert_eq!(r.lead.status, LeadStatus::Assigned);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    println!(
-        "setup: {leads} leads routed in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let took = push_backlog(&intake, leads).await;
+    println!("setup: {leads} leads routed in {:.1} s", took.as_secs_f64());
 
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("cache.db")).unwrap());

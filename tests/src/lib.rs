@@ -564,6 +564,57 @@ impl EventStream {
     }
 }
 
+/// A `[limits]` table lifting the intake key's rate limit, for benchmarks
+/// whose set-up pushes a backlog as fast as the server routes it.
+pub const UNLIMITED_INTAKE: &str =
+    "[limits]\nintake_per_second = 1000000\nintake_burst = 1000000\n";
+
+/// Pushes `count` leads (`bench-0`…, named "Bench Lead N", scores 60-99)
+/// through `intake` over 32 connections; each must be assigned. Returns how
+/// long it took.
+pub async fn push_backlog(intake: &Client, count: usize) -> Duration {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/leads", intake.base);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (http, url, token, next) = (
+            http.clone(),
+            url.clone(),
+            intake.token.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                let mut l = lead(&format!("bench-{i}"));
+                l.contact.name = format!("Bench Lead {i}");
+                l.score.value = 60 + (i % 40) as u32;
+                let r = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&l)
+                    .send()
+                    .await
+                    .expect("intake");
+                assert!(r.status().is_success(), "intake refused: {}", r.status());
+                let r: IntakeResponse = r.json().await.expect("intake JSON");
+                assert_eq!(r.lead.status, LeadStatus::Assigned);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a backlog task");
+    }
+    started.elapsed()
+}
+
 /// A valid lead that qualifies (score 80) unless changed.
 pub fn lead(external_id: &str) -> LeadIntake {
     LeadIntake {
