@@ -18,6 +18,22 @@ async fn decisions_on(manager: &Client, lead: LeadId) -> usize {
         .count()
 }
 
+/// Starts `baton accept LEAD --undo SECS` and returns once the decision is
+/// saved (the status lists it as undoable), the command still waiting.
+async fn accept_with_undo(baton: &Baton, lead: LeadId, secs: u32) -> std::process::Child {
+    let child = baton
+        .command(&["accept", &lead.to_string(), "--undo", &secs.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_secs(10), "the decision saved", || {
+        let v = baton.json(&["status"]);
+        async move { (v["undoable"].as_array()?.len() == 1).then_some(()) }
+    })
+    .await;
+    child
+}
+
 #[tokio::test]
 async fn a_decision_killed_inside_its_undo_window_is_sent_after_restart_exactly_once() {
     let server = Server::start(ONE_TEAM);
@@ -30,17 +46,8 @@ async fn a_decision_killed_inside_its_undo_window_is_sent_after_restart_exactly_
     baton.ok(&["sync"]);
 
     let started = Instant::now();
-    let mut accept = baton
-        .command(&["accept", &id.to_string(), "--undo", "4"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Killed as soon as the decision is saved (the status shows it undoable).
-    eventually(Duration::from_secs(10), "the decision saved", || {
-        let v = baton.json(&["status"]);
-        async move { (v["undoable"].as_array()?.len() == 1).then_some(()) }
-    })
-    .await;
+    // Killed as soon as the decision is saved.
+    let mut accept = accept_with_undo(&baton, id, 4).await;
     accept.kill().unwrap(); // SIGKILL
     accept.wait().unwrap();
     if started.elapsed() < Duration::from_secs(3) {
@@ -78,16 +85,7 @@ async fn an_undo_inside_the_window_sends_nothing_and_after_it_is_refused() {
     baton.ok(&["sync"]);
 
     // `accept --undo` waits out its window, then reports what happened.
-    let accept = baton
-        .command(&["accept", &first.to_string(), "--undo", "3"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    eventually(Duration::from_secs(10), "the decision saved", || {
-        let v = baton.json(&["status"]);
-        async move { (v["undoable"].as_array()?.len() == 1).then_some(()) }
-    })
-    .await;
+    let accept = accept_with_undo(&baton, first, 3).await;
     let undone = baton.ok(&["undo", &first.to_string()]);
     assert!(undone.contains("Took back"), "{undone}");
     let out = accept.wait_with_output().unwrap();
