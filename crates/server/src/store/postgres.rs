@@ -49,8 +49,9 @@ pub fn is_url(db: &str) -> bool {
 
 impl PgUrl {
     /// Parses a `postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=…]`
-    /// URL. Without a password in the URL, `PGPASSWORD` is used, as
-    /// PostgreSQL's own tools do.
+    /// URL. Without a password in the URL, `PGPASSWORD` is used, else the
+    /// password file (`PGPASSFILE`, default `~/.pgpass`), as PostgreSQL's own
+    /// tools do.
     pub fn parse(url: &str) -> Result<PgUrl> {
         let shown = redact(url);
         if !is_url(url) {
@@ -64,18 +65,83 @@ impl PgUrl {
                 redact(&e.to_string())
             ))
         })?;
-        if config.get_password().is_none()
-            && let Ok(password) = std::env::var("PGPASSWORD")
-        {
-            config.password(password);
-        }
         if config.get_dbname().is_none() {
             return Err(Error::Storage(format!(
                 "the database URL {shown} names no database: end it with /DBNAME"
             )));
         }
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            } else if let Some(password) = password_from_file(&config) {
+                config.password(password);
+            }
+        }
         Ok(PgUrl { config, shown })
     }
+}
+
+/// The password for `config`'s host, port, database and user in the
+/// password file, as libpq finds it: `PGPASSFILE`, else `~/.pgpass`; lines
+/// `host:port:database:user:password`, `*` matching anything, `\` escaping
+/// `:` and `\`; the first matching line wins. Like libpq, a file that others
+/// can read is ignored (with a warning), since it holds passwords.
+fn password_from_file(config: &tokio_postgres::Config) -> Option<String> {
+    let path = std::env::var_os("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).ok()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "the password file can be read by others: ignored (chmod 0600 it)"
+            );
+            return None;
+        }
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(_)) => "localhost".to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let db = config.get_dbname().unwrap_or_default();
+    let user = config.get_user().unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let fields = split_pgpass(line)?;
+            let wanted = [host.as_str(), port.as_str(), db, user];
+            fields[..4]
+                .iter()
+                .zip(wanted)
+                .all(|(f, w)| f == "*" || f == w)
+                .then(|| fields[4].clone())
+        })
+}
+
+/// One password-file line's five fields, unescaped; `None` if malformed.
+fn split_pgpass(line: &str) -> Option<Vec<String>> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut()?.push(chars.next()?),
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut()?.push(c),
+        }
+    }
+    (fields.len() == 5).then_some(fields)
 }
 
 /// The URL with any password replaced by `***`.
@@ -174,6 +240,45 @@ pub async fn migrate(client: &mut Client) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_file_is_read_as_libpq_reads_it() {
+        assert_eq!(
+            split_pgpass(r"db.example:5432:baton:ava:pa\:ss\\word").unwrap(),
+            ["db.example", "5432", "baton", "ava", r"pa:ss\word"]
+        );
+        assert!(split_pgpass("too:few:fields").is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:baton:ava:wrong\n*:5432:baton:ava:right\n*:*:*:*:fallback\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // SAFETY: this test alone sets PGPASSFILE, and reads it before any
+        // other thread could.
+        unsafe {
+            std::env::set_var("PGPASSFILE", &file);
+            std::env::remove_var("PGPASSWORD");
+        }
+        let found = |url: &str| password_from_file(&tokio_postgres::Config::from_str(url).unwrap());
+        assert_eq!(
+            found("postgres://ava@db.example/baton").as_deref(),
+            Some("right")
+        );
+        assert_eq!(
+            found("postgres://bob@db.example:6000/x").as_deref(),
+            Some("fallback")
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            found("postgres://ava@db.example/baton"),
+            None,
+            "readable by others: ignored"
+        );
+    }
 
     #[test]
     fn a_password_never_shows() {
