@@ -110,3 +110,39 @@ async fn an_undo_inside_the_window_sends_nothing_and_after_it_is_refused() {
     assert!(err.contains("too late to undo"), "{err}");
     assert_eq!(decisions_on(&manager, second).await, 1);
 }
+
+#[tokio::test]
+async fn logging_out_sends_waiting_decisions_first_and_refuses_while_it_cannot() {
+    let mut server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let intake = server.intake();
+    let manager = server.manager();
+    let windowed = intake.push(&lead("logout-1")).await.lead.id;
+    let offline = intake.push(&lead("logout-2")).await.lead.id;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+
+    // One decision inside a long undo window (its command gone)...
+    let mut accept = accept_with_undo(&baton, windowed, 60).await;
+    let _ = accept.kill();
+    let _ = accept.wait();
+    // ...and one made while the server is down: logging out would delete
+    // both with the cache, so it refuses.
+    server.stop();
+    baton.ok(&["accept", &offline.to_string()]);
+    let (ok, _, err) = baton.run(&["logout"]);
+    assert!(!ok, "logged out with decisions not sent");
+    assert!(err.contains("have not reached the server"), "{err}");
+    assert!(
+        baton.dir.path().join("cache.db").exists(),
+        "nothing deleted"
+    );
+
+    // Back online, logging out first sends both (the window cut short).
+    server.start_again();
+    baton.ok(&["logout"]);
+    assert!(!baton.dir.path().join("cache.db").exists());
+    assert_eq!(decisions_on(&manager, windowed).await, 1);
+    assert_eq!(decisions_on(&manager, offline).await, 1);
+}

@@ -259,6 +259,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Logout => {
+            // Decisions not yet on the server would go with the cache: send
+            // them first (undo windows or not), or keep the profile.
+            // A profile that cannot be opened (its token lost) could not
+            // send them anyway: it is signed out as before.
+            if profile.settings()?.is_some()
+                && let Ok(engine) = open(&profile, None)
+            {
+                let waiting = engine.flush().await?;
+                drop(engine);
+                if waiting > 0 {
+                    anyhow::bail!(
+                        "{waiting} of your decisions have not reached the server yet; run `baton sync` once the server is reachable, then log out (nothing was deleted)"
+                    );
+                }
+            }
             profile.sign_out()?;
             println!("Signed out; this profile's cache is deleted.");
             Ok(())
