@@ -25,18 +25,6 @@ use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn now_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -120,9 +108,9 @@ async fn launch(driver: &Driver) -> (WebDriver, f64, f64) {
 
 #[tokio::main]
 async fn main() {
-    let leads = env_or("BENCH_LEADS", 100_000);
-    let launches = env_or("BENCH_LAUNCHES", 3);
-    let probes = env_or("BENCH_PROBES", 20);
+    let leads = env_or::<usize>("BENCH_LEADS", 100_000);
+    let launches = env_or::<usize>("BENCH_LAUNCHES", 3);
+    let probes = env_or::<usize>("BENCH_PROBES", 20);
 
     let bus = SessionBus::start();
     let display = Display::start();
@@ -191,8 +179,8 @@ async fn main() {
     inside.sort_by(f64::total_cmp);
     println!(
         "launch → first rendered inbox row, median of {launches}: {:.0} ms (through WebDriver: process start, WebKit, page, IPC, first page of rows); in page {:.0} ms",
-        pct(&outside, 0.5),
-        pct(&inside, 0.5)
+        percentile(&outside, 0.5),
+        percentile(&inside, 0.5)
     );
     drop(driver);
 
@@ -261,8 +249,8 @@ const timed = async (kind, f) => {{
             if !xs.is_empty() {
                 parts.push(format!(
                     "{kind} p50 {:.1} / p99 {:.1} ms ({})",
-                    pct(&xs, 0.5),
-                    pct(&xs, 0.99),
+                    percentile(&xs, 0.5),
+                    percentile(&xs, 0.99),
                     xs.len()
                 ));
             }
@@ -276,9 +264,9 @@ const timed = async (kind, f) => {{
         println!(
             "{name}: {} commands, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({})",
             all.len(),
-            pct(&all, 0.5),
-            pct(&all, 0.9),
-            pct(&all, 0.99),
+            percentile(&all, 0.5),
+            percentile(&all, 0.9),
+            percentile(&all, 0.99),
             all.last().unwrap(),
             parts.join("; ")
         );
@@ -374,8 +362,8 @@ check();"#
     search.sort_by(f64::total_cmp);
     println!(
         "search keystroke → list redrawn: p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms ({} of {} changed the list)",
-        pct(&search, 0.5),
-        pct(&search, 0.9),
+        percentile(&search, 0.5),
+        percentile(&search, 0.9),
         search.last().copied().unwrap_or(f64::NAN),
         search.len(),
         probes.max(terms.len())
@@ -417,8 +405,8 @@ return 1;"#,
     arrive.sort_by(f64::total_cmp);
     println!(
         "intake sent → new assignment drawn in the open inbox: p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms ({} leads)",
-        pct(&arrive, 0.5),
-        pct(&arrive, 0.9),
+        percentile(&arrive, 0.5),
+        percentile(&arrive, 0.9),
         arrive.last().copied().unwrap_or(f64::NAN),
         arrive.len()
     );

@@ -15,14 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baton_protocol::{CalibrationReport, HandoffReport, Timestamp};
-use baton_tests::binary;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use baton_tests::{binary, env_or};
 
 struct Demo {
     child: Child,
@@ -97,9 +90,9 @@ fn stats(mut ms: Vec<f64>) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let days = env_or("BENCH_HISTORY_DAYS", 365);
-    let per_day = env_or("BENCH_LEADS_PER_DAY", 3400);
-    let requests = env_or("BENCH_REQUESTS", 40) as usize;
+    let days = env_or::<u64>("BENCH_HISTORY_DAYS", 365);
+    let per_day = env_or::<u64>("BENCH_LEADS_PER_DAY", 3400);
+    let requests = env_or::<u64>("BENCH_REQUESTS", 40) as usize;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join(format!("reports-{days}d-{per_day}.db"));

@@ -37,18 +37,6 @@ const AFTER: Duration = Duration::from_secs(2);
 /// The pause between two probes.
 const EVERY: Duration = Duration::from_millis(10);
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     List,
@@ -164,9 +152,9 @@ fn print_line(phase: &str, what: &str, mut ms: Vec<f64>) {
     println!(
         "{phase}, {what}: {} commands, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         ms.len(),
-        pct(&ms, 0.5),
-        pct(&ms, 0.9),
-        pct(&ms, 0.99),
+        percentile(&ms, 0.5),
+        percentile(&ms, 0.9),
+        percentile(&ms, 0.99),
         ms[ms.len() - 1]
     );
 }
@@ -189,7 +177,7 @@ fn print_phase(phase: &str, samples: &[&Sample]) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let leads = env_or("BENCH_LEADS", 100_000);
+    let leads = env_or::<usize>("BENCH_LEADS", 100_000);
     let config = format!("{ONE_TEAM}{UNLIMITED_INTAKE}");
     let server = Server::start_with(&config, &[], &[("RUST_LOG", "warn")]);
     let rep = server.add_rep("Ava Rossi", "sales", 1, 100_000);

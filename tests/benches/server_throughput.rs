@@ -16,13 +16,6 @@ use std::time::{Duration, Instant};
 use baton_protocol::{IntakeResponse, LeadStatus};
 use baton_tests::*;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 const CONFIG: &str = r#"
 qualification_threshold = 50
 [[teams]]
@@ -39,11 +32,6 @@ when = [{ field = "source.channel", in = ["latency_probe"] }]
 intake_per_second = 1000000
 intake_burst = 1000000
 "#;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 /// Sends probe leads one at a time and times each from sending the intake
 /// request to its SSE event arriving on `stream`.
@@ -82,9 +70,9 @@ impl Probe<'_> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let leads = env_or("BENCH_LEADS", 20_000);
-    let concurrency = env_or("BENCH_CONCURRENCY", 32);
-    let probes = env_or("BENCH_PROBES", 2_000);
+    let leads = env_or::<usize>("BENCH_LEADS", 20_000);
+    let concurrency = env_or::<usize>("BENCH_CONCURRENCY", 32);
+    let probes = env_or::<usize>("BENCH_PROBES", 2_000);
 
     let server = Server::start_with(CONFIG, &[], &[("RUST_LOG", "warn")]);
     for i in 0..10 {
@@ -181,8 +169,8 @@ async fn main() {
 
     // 3. The same latency while hostile clients hold the server: half-open
     // requests (slowloris) and a flood of live streams from other reps.
-    let half_open_n = env_or("BENCH_HALF_OPEN", 2_000);
-    let flood_streams = env_or("BENCH_FLOOD_STREAMS", 200);
+    let half_open_n = env_or::<usize>("BENCH_HALF_OPEN", 2_000);
+    let flood_streams = env_or::<usize>("BENCH_FLOOD_STREAMS", 200);
     let at: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
     let mut half_open = Vec::with_capacity(half_open_n);
     for _ in 0..half_open_n {

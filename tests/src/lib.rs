@@ -564,6 +564,21 @@ impl EventStream {
     }
 }
 
+/// A benchmark knob: the environment variable `name` if set and valid, else
+/// `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p` quantile (0..=1) of sorted figures, by the nearest rank.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
 /// A `[limits]` table lifting the intake key's rate limit, for benchmarks
 /// whose set-up pushes a backlog as fast as the server routes it.
 pub const UNLIMITED_INTAKE: &str =
