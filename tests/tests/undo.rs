@@ -4,19 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use baton_protocol::{LeadEventKind, LeadId};
+use baton_protocol::LeadId;
 use baton_tests::*;
-
-/// How many times the server recorded a decision on the lead.
-async fn decisions_on(manager: &Client, lead: LeadId) -> usize {
-    manager
-        .history(lead)
-        .await
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, LeadEventKind::Accepted | LeadEventKind::Rejected))
-        .count()
-}
 
 /// Starts `baton accept LEAD --undo SECS` and returns once the decision is
 /// saved (the status lists it as undoable), the command still waiting.
@@ -52,7 +41,7 @@ async fn a_decision_killed_inside_its_undo_window_is_sent_after_restart_exactly_
     accept.wait().unwrap();
     if started.elapsed() < Duration::from_secs(3) {
         assert_eq!(
-            decisions_on(&manager, id).await,
+            manager.history(id).await.decisions.len(),
             0,
             "not sent inside the window"
         );
@@ -68,7 +57,7 @@ async fn a_decision_killed_inside_its_undo_window_is_sent_after_restart_exactly_
     })
     .await;
     baton.ok(&["sync"]);
-    assert_eq!(decisions_on(&manager, id).await, 1);
+    assert_eq!(manager.history(id).await.decisions.len(), 1);
     assert_eq!(baton.json(&["status"])["outbox"], 0);
 }
 
@@ -98,7 +87,7 @@ async fn an_undo_inside_the_window_sends_nothing_and_after_it_is_refused() {
     );
     baton.ok(&["sync"]);
     assert_eq!(
-        decisions_on(&manager, first).await,
+        manager.history(first).await.decisions.len(),
         0,
         "nothing reached the server"
     );
@@ -108,7 +97,7 @@ async fn an_undo_inside_the_window_sends_nothing_and_after_it_is_refused() {
     let (ok, _, err) = baton.run(&["undo", &second.to_string()]);
     assert!(!ok);
     assert!(err.contains("too late to undo"), "{err}");
-    assert_eq!(decisions_on(&manager, second).await, 1);
+    assert_eq!(manager.history(second).await.decisions.len(), 1);
 }
 
 #[tokio::test]
@@ -143,6 +132,6 @@ async fn logging_out_sends_waiting_decisions_first_and_refuses_while_it_cannot()
     server.start_again();
     baton.ok(&["logout"]);
     assert!(!baton.dir.path().join("cache.db").exists());
-    assert_eq!(decisions_on(&manager, windowed).await, 1);
-    assert_eq!(decisions_on(&manager, offline).await, 1);
+    assert_eq!(manager.history(windowed).await.decisions.len(), 1);
+    assert_eq!(manager.history(offline).await.decisions.len(), 1);
 }
