@@ -508,7 +508,8 @@ impl Engine {
             tracing::debug!(title = %n.title, "quiet hours: notification not shown");
             return;
         }
-        // Showing a notification talks D-Bus synchronously: keep it off the runtime.
+        // A notifier may block (the desktop one waits for its D-Bus
+        // connection on first use): keep it off the runtime.
         tokio::task::spawn_blocking(move || {
             if let Err(e) = notifier.notify(&n) {
                 tracing::warn!(error = %e, "cannot show a notification");
