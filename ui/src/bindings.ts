@@ -59,7 +59,7 @@ total: number | null, has_more: boolean, };
 /**
  * What the shells show about syncing.
  */
-export type SyncStatus = { connection: Connection, last_success?: Timestamp | null, last_error?: string | null, 
+export type SyncStatus = { connection: Connection, last_success?: Timestamp | null, 
 /**
  * The last failure, classified; `None` after a success.
  */

@@ -176,7 +176,6 @@
       sync: {
         connection: offline || (problem && problem.kind !== "incompatible_server") ? "offline" : "online",
         last_success: lastSuccess,
-        last_error: problem ? problem.message : null,
         problem,
         outbox_depth: outbox.length,
         undoable: undoable(),

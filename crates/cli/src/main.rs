@@ -408,7 +408,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "connection": connection,
                     "problem": problem,
                     "last_sync": status.last_success,
-                    "last_error": status.last_error,
+                    "last_error": status.problem.as_ref().map(|p| &p.message),
                     "outbox": status.outbox_depth,
                     "undoable": status.undoable,
                     "counts": counts,
@@ -431,7 +431,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "Outbox:      {} decisions waiting to be sent",
                 status.outbox_depth
             );
-            if let Some(e) = status.last_error {
+            if let Some(e) = status.problem.as_ref().map(|p| &p.message) {
                 println!("Last error:  {}", clean(&e));
             }
             println!(

@@ -121,7 +121,6 @@ pub enum EngineEvent {
 pub struct SyncStatus {
     pub connection: Connection,
     pub last_success: Option<Timestamp>,
-    pub last_error: Option<String>,
     /// The last failure, classified; `None` after a success.
     pub problem: Option<Problem>,
     /// Writes the server has not recorded yet, those in their undo window included.
@@ -215,7 +214,6 @@ impl Engine {
         let (status, _) = watch::channel(SyncStatus {
             connection: Connection::Idle,
             last_success,
-            last_error: problem.as_ref().map(|p| p.message.clone()),
             problem,
             outbox_depth,
             undoable: store.undoable(Timestamp::now()).unwrap_or_default(),
@@ -350,7 +348,6 @@ impl Engine {
         }
         self.status.send_modify(|s| {
             s.last_success = Some(Timestamp::now());
-            s.last_error = None;
             s.problem = None;
         });
         self.refresh_outbox(false);
@@ -364,7 +361,6 @@ impl Engine {
             let _ = self.store.set_kv("last_problem", &json);
         }
         self.status.send_modify(|s| {
-            s.last_error = Some(problem.message.clone());
             s.problem = Some(problem);
             if e.is_transient() || matches!(e, CoreError::Unauthorized(_)) {
                 s.connection = Connection::Offline;
