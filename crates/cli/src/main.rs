@@ -432,7 +432,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 status.outbox_depth
             );
             if let Some(e) = status.problem.as_ref().map(|p| &p.message) {
-                println!("Last error:  {}", clean(&e));
+                println!("Last error:  {}", clean(e));
             }
             println!(
                 "Inbox:       {} new · {} accepted · {} rejected · {} taken away",
