@@ -1,6 +1,11 @@
 //! Harness for end-to-end tests: starts the real `baton-server` binary on
-//! 127.0.0.1 with a temporary SQLite file, and talks to it over HTTP like any
+//! 127.0.0.1 with a temporary database, and talks to it over HTTP like any
 //! client would.
+//!
+//! The database is a temporary SQLite file, or, with `BATON_TEST_DB=postgres`,
+//! a fresh database in the private PostgreSQL cluster ([`postgres`]): the
+//! same test bodies then prove the PostgreSQL backend (`scripts/test` runs
+//! the server suites both ways).
 //!
 //! The binary is looked up next to the test executable (`target/<profile>/`),
 //! or at `$BATON_SERVER_BIN`. Build it first: `cargo build --workspace --bins`.
@@ -44,11 +49,55 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The storage backend the server suites run on (`BATON_TEST_DB`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `BATON_TEST_DB=postgres` selects PostgreSQL; anything else (or
+    /// nothing) SQLite.
+    pub fn from_env() -> Backend {
+        match std::env::var("BATON_TEST_DB").as_deref() {
+            Ok("postgres") => Backend::Postgres,
+            Ok("sqlite") | Err(_) => Backend::Sqlite,
+            Ok(other) => panic!("BATON_TEST_DB={other:?}: write sqlite or postgres"),
+        }
+    }
+}
+
+/// Where a test server keeps its data.
+pub enum TestDb {
+    File(PathBuf),
+    Postgres(postgres::PgDatabase),
+}
+
+impl TestDb {
+    /// A new, empty database of `backend` (a file in `dir` for SQLite).
+    pub fn new(backend: Backend, dir: &Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb::File(dir.join("baton.db")),
+            Backend::Postgres => TestDb::Postgres(postgres::Postgres::shared().database()),
+        }
+    }
+
+    /// The `--db` argument naming it.
+    pub fn arg(&self) -> String {
+        match self {
+            TestDb::File(p) => p.display().to_string(),
+            TestDb::Postgres(db) => db.url().to_string(),
+        }
+    }
+}
+
 /// A running `baton-server serve` with its own temporary database.
 pub struct Server {
     child: Option<Child>,
     pub base: String,
     pub dir: tempfile::TempDir,
+    pub db: TestDb,
     extra_args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -91,9 +140,11 @@ impl Server {
     pub fn start_with(config: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("baton.toml"), config).expect("write config");
+        let db = TestDb::new(Backend::from_env(), dir.path());
         let mut s = Server {
             child: None,
             base: String::new(),
+            db,
             dir,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             env: env
@@ -105,8 +156,18 @@ impl Server {
         s
     }
 
+    /// The SQLite file; panics on PostgreSQL (a test that reads the file
+    /// itself is a SQLite test).
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("baton.db")
+        match &self.db {
+            TestDb::File(p) => p.clone(),
+            TestDb::Postgres(_) => panic!("this test reads the SQLite file itself"),
+        }
+    }
+
+    /// The `--db` argument of this server's database (file or URL).
+    pub fn db_arg(&self) -> String {
+        self.db.arg()
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -126,7 +187,7 @@ impl Server {
         let mut cmd = Command::new(binary("baton-server"));
         cmd.arg("serve")
             .arg("--db")
-            .arg(self.db_path())
+            .arg(self.db_arg())
             .arg("--config")
             .arg(self.config_path())
             .arg("--addr")
@@ -202,7 +263,7 @@ impl Server {
         let out = Command::new(binary("baton-server"))
             .args(args)
             .arg("--db")
-            .arg(self.db_path())
+            .arg(self.db_arg())
             .arg("--config")
             .arg(self.config_path())
             .output()

@@ -96,7 +96,7 @@ async fn the_authorisation_matrix_holds() {
     let revoked = server.add_rep("Cy", "sales", 1, 10);
     let out = std::process::Command::new(binary("baton-server"))
         .args(["token", "revoke", "--db"])
-        .arg(server.db_path())
+        .arg(server.db_arg())
         .stdin(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut c| {

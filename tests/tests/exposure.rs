@@ -181,7 +181,7 @@ async fn revoking_a_token_closes_its_live_stream_within_a_second() {
 
     let mut revoke = std::process::Command::new(binary("baton-server"))
         .args(["token", "revoke", "--db"])
-        .arg(server.db_path())
+        .arg(server.db_arg())
         .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();

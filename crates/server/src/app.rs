@@ -28,6 +28,9 @@ const ADMIN_CHANGES_POLL: Duration = Duration::from_millis(250);
 
 /// How often stored feedback answers older than the retention are pruned,
 /// and how many one write job deletes (so pruning never holds the writer long).
+/// How often an instance that does not run the sweeper checks whether it
+/// has taken it over.
+const SWEEPER_STANDBY: Duration = Duration::from_millis(500);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 const PRUNE_BATCH: u32 = 5000;
 
@@ -48,7 +51,11 @@ impl Baton {
             let hub = hub.clone();
             let sla_wakeup = sla_wakeup.clone();
             Arc::new(move |effects: &CommitEffects| {
-                hub.publish(&effects.feed_reps);
+                if effects.all_reps {
+                    hub.publish_all();
+                } else {
+                    hub.publish(&effects.feed_reps);
+                }
                 if effects.sla_changed {
                     sla_wakeup.notify_one();
                 }
@@ -309,6 +316,15 @@ async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
     let mut shutdown = state.shutdown.clone();
     let mut next_prune = tokio::time::Instant::now();
     loop {
+        // With several instances on one database, one sweeps; the others
+        // wait to take over if it stops.
+        if !state.db.runs_sweeper() {
+            tokio::select! {
+                _ = tokio::time::sleep(SWEEPER_STANDBY) => continue,
+                _ = wakeup.notified() => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
         let now = Timestamp::now();
         let config = state.config.clone();
         let result = state

@@ -35,6 +35,13 @@ impl Hub {
         }
     }
 
+    /// Wakes every live stream (changes may have been missed).
+    pub fn publish_all(&self) {
+        for sender in self.reps.lock().expect("hub lock").values() {
+            sender.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
     /// A wake-up for every later commit that appends to `rep`'s feed.
     pub fn subscribe(self: &Arc<Self>, rep: RepId) -> FeedWakeups {
         let receiver = self

@@ -378,6 +378,9 @@ pub type ReadJob = Box<dyn FnOnce(Result<&dyn ReadTx>) + Send>;
 pub struct CommitEffects {
     pub feed_reps: Vec<RepId>,
     pub sla_changed: bool,
+    /// Any rep's feed may have grown (another instance's commits were
+    /// missed): every live stream reads its feed again.
+    pub all_reps: bool,
 }
 
 /// A storage backend: runs jobs in transactions.
@@ -392,11 +395,18 @@ pub trait Storage: Send + Sync + 'static {
     fn health(&self) -> Health;
     /// Takes no more writes, and returns once those queued are durable.
     fn close(&self);
+    /// Whether this instance runs the SLA sweeper now. With several
+    /// instances on one database exactly one does (a backend that serves
+    /// one process only always does).
+    fn runs_sweeper(&self) -> bool {
+        true
+    }
 }
 
-/// Opens the storage the database argument names, migrated and ready.
-/// `on_commit` hears what each commit changed; `write_queue` bounds the
-/// write jobs waiting. Only SQLite files exist so far.
+/// Opens the storage the database argument names, migrated and ready: a
+/// `postgres://` URL names a PostgreSQL database, anything else a SQLite
+/// file. `on_commit` hears what each commit changed (on PostgreSQL, other
+/// instances' commits too); `write_queue` bounds the write jobs waiting.
 pub fn open(
     db: &std::path::Path,
     write_queue: usize,
@@ -405,11 +415,20 @@ pub fn open(
     let named = db.to_string_lossy();
     if postgres::is_url(&named) {
         let url = postgres::PgUrl::parse(&named)?;
-        return Err(Error::Storage(format!(
-            "{url}: the PostgreSQL backend is not finished in this baton-server; give a SQLite file path"
-        )));
+        return Ok(postgres::PgStorage::open(&url, write_queue, on_commit)?);
     }
     Ok(sqlite::SqliteStorage::open(db, write_queue, on_commit)?)
+}
+
+/// The database argument as it may be shown in logs: a PostgreSQL URL
+/// without its password.
+pub fn describe(db: &std::path::Path) -> String {
+    let named = db.to_string_lossy();
+    if postgres::is_url(&named) {
+        postgres::redact(&named)
+    } else {
+        db.display().to_string()
+    }
 }
 
 /// The async handle on storage that handlers and background tasks share.
@@ -425,6 +444,11 @@ impl Db {
 
     pub fn health(&self) -> Health {
         self.storage.health()
+    }
+
+    /// Whether this instance runs the SLA sweeper now.
+    pub fn runs_sweeper(&self) -> bool {
+        self.storage.runs_sweeper()
     }
 
     /// Runs `work` in a write transaction; its writes are kept only if it

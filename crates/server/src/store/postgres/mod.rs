@@ -10,13 +10,19 @@
 
 use std::str::FromStr;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+
+mod storage;
+mod tls;
+mod tx;
+
+pub use storage::PgStorage;
 
 use crate::error::{Error, Result};
 
 /// The numbered migrations of the PostgreSQL schema, applied in order and
 /// recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/postgres/0001_init.sql"))];
 
 /// The advisory lock migrating instances take, so one migrates and the
 /// others wait and then find the schema current. ("baton" in ASCII.)
@@ -28,6 +34,7 @@ const MIGRATION_LOCK: i64 = 0x62_61_74_6f_6e;
 pub struct PgUrl {
     config: tokio_postgres::Config,
     shown: String,
+    verify: tls::Verify,
 }
 
 impl std::fmt::Display for PgUrl {
@@ -59,7 +66,10 @@ impl PgUrl {
                 "{shown:?} is not a PostgreSQL URL: write postgres://USER@HOST:PORT/DBNAME"
             )));
         }
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+        let (url, verify) = take_tls_options(url).map_err(|why| {
+            Error::Storage(format!("the database URL {shown} cannot be read: {why}"))
+        })?;
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
             Error::Storage(format!(
                 "the database URL {shown} cannot be read ({}); write postgres://USER@HOST:PORT/DBNAME",
                 redact(&e.to_string())
@@ -77,8 +87,85 @@ impl PgUrl {
                 config.password(password);
             }
         }
-        Ok(PgUrl { config, shown })
+        Ok(PgUrl {
+            config,
+            shown,
+            verify,
+        })
     }
+
+    /// The driver's connection settings (with the password, if any).
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// The TLS connector this URL's `sslmode` asks for.
+    pub(crate) fn tls(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+        tls::connector(&self.verify)
+    }
+}
+
+/// Takes out of the URL's query what the driver does not read itself:
+/// `sslmode=verify-ca|verify-full` (passed on as `require`, with the
+/// certificate then checked by our connector) and `sslrootcert`.
+fn take_tls_options(url: &str) -> std::result::Result<(String, tls::Verify), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), tls::Verify::None));
+    };
+    let mut kept = Vec::new();
+    let mut verify_full = false;
+    let mut root_cert = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match (key, value) {
+            ("sslmode", "verify-ca" | "verify-full") => {
+                verify_full = true;
+                kept.push("sslmode=require".to_string());
+            }
+            ("sslmode", "disable" | "prefer" | "require") => kept.push(pair.to_string()),
+            ("sslmode", other) => {
+                return Err(format!(
+                    "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+                ));
+            }
+            ("sslrootcert", path) => root_cert = Some(std::path::PathBuf::from(percent_decode(path))),
+            _ => kept.push(pair.to_string()),
+        }
+    }
+    if root_cert.is_some() && !verify_full {
+        return Err("sslrootcert is read only with sslmode=verify-ca or verify-full".into());
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let verify = if verify_full {
+        tls::Verify::Full { root_cert }
+    } else {
+        tls::Verify::None
+    };
+    Ok((url, verify))
+}
+
+/// `%XX` escapes decoded (a path in a URL's query).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The password for `config`'s host, port, database and user in the
@@ -145,7 +232,7 @@ fn split_pgpass(line: &str) -> Option<Vec<String>> {
 }
 
 /// The URL with any password replaced by `***`.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -169,17 +256,17 @@ fn redact(url: &str) -> String {
 
 /// A driver error as a storage error, with PostgreSQL's own message when
 /// the server sent one (the driver's `Display` says only "db error").
-fn pg_error(doing: &str, e: &tokio_postgres::Error) -> Error {
+pub(crate) fn pg_error(doing: &str, e: &tokio_postgres::Error) -> Error {
     match e.as_db_error() {
         Some(db) => Error::Storage(format!("{doing}: {} ({})", db.message(), db.code().code())),
         None => Error::Storage(format!("{doing}: {}", redact(&e.to_string()))),
     }
 }
 
-/// Connects to the database; the connection is driven by a task of its own.
+/// Connects to the database; the connection is driven by a task of its own
+/// on the current runtime.
 pub async fn connect(url: &PgUrl) -> Result<Client> {
-    // TLS (sslmode=require) comes with the backend; plain connections now.
-    let (client, connection) = url.config.connect(NoTls).await.map_err(|e| {
+    let (client, connection) = url.config.connect(url.tls()?).await.map_err(|e| {
         Error::Storage(format!(
             "cannot connect to {url}: {}",
             redact(&e.to_string())

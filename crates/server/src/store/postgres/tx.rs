@@ -1,0 +1,1393 @@
+//! `ReadTx` and `WriteTx` on a PostgreSQL connection: the same operations as
+//! the SQLite backend, in PostgreSQL's SQL.
+//!
+//! The storage traits are synchronous (a job is a closure run inside a
+//! transaction), while the driver is async. A job therefore runs on a thread
+//! of its own that blocks on each statement ([`Blocker`]): the writer thread
+//! drives a runtime of its own, read jobs run on tokio's blocking threads.
+//! Statements are prepared once per connection and reused.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+
+use baton_protocol::{
+    Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
+    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep, RepId,
+    ReturnedToMarketing, Role, Team, Timestamp, WireName,
+};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Row, Statement};
+
+use crate::cells::{
+    CellPart, CellQuery, Cells, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode, ReasonKey,
+    ScoreKey,
+};
+use crate::error::{Error, Result};
+use crate::store::{
+    AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, LeadFilter, LeadRow, LeadStanding,
+    NewAssignment, NewDecision, NewRep, Principal, ReadTx, RepCandidate, StoredAnswer, WriteTx,
+    feed_keys,
+};
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// Runs a future to completion from a synchronous job.
+pub(super) enum Blocker<'a> {
+    /// The writer's own current-thread runtime, which also drives its
+    /// connection (only `Runtime::block_on` can).
+    Runtime(&'a tokio::runtime::Runtime),
+    /// The server's runtime, from a blocking thread; pooled connections are
+    /// driven by tasks on it.
+    Handle(tokio::runtime::Handle),
+}
+
+impl Blocker<'_> {
+    pub(super) fn on<F: Future>(&self, f: F) -> F::Output {
+        match self {
+            Blocker::Runtime(rt) => rt.block_on(f),
+            Blocker::Handle(h) => h.block_on(f),
+        }
+    }
+}
+
+/// Where a connection's prepared statements are kept.
+pub(super) enum Statements<'a> {
+    /// The writer's connection: a map it owns.
+    Own(&'a RefCell<HashMap<String, Statement>>),
+    /// A pooled connection: the pool's cache, which lives with the connection.
+    Pool(&'a deadpool_postgres::ClientWrapper),
+}
+
+pub(super) struct PgTx<'a> {
+    pub(super) client: &'a Client,
+    pub(super) statements: Statements<'a>,
+    pub(super) block: &'a Blocker<'a>,
+    pub(super) effects: CommitEffects,
+    /// Set by an injected fault (test builds): the writer thread dies after this batch.
+    pub(super) kill_writer: bool,
+    /// A statement failed: PostgreSQL aborted the job's savepoint, so the
+    /// job cannot be kept even if it went on and returned `Ok`.
+    pub(super) failed: std::cell::Cell<bool>,
+}
+
+impl PgTx<'_> {
+    /// Runs one driver call, noting a failure.
+    fn run<T>(&self, f: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>) -> std::result::Result<T, tokio_postgres::Error> {
+        let r = self.block.on(f);
+        if r.is_err() {
+            self.failed.set(true);
+        }
+        r
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        match &self.statements {
+            Statements::Own(cache) => {
+                if let Some(s) = cache.borrow().get(sql) {
+                    return Ok(s.clone());
+                }
+                let s = self.run(self.client.prepare(sql))?;
+                cache.borrow_mut().insert(sql.to_owned(), s.clone());
+                Ok(s)
+            }
+            Statements::Pool(client) => Ok(self.run(client.prepare_cached(sql))?),
+        }
+    }
+
+    fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.run(self.client.query(&s, params))?)
+    }
+
+    fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.run(self.client.query_opt(&s, params))?)
+    }
+
+    fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
+        let s = self.statement(sql)?;
+        Ok(self.run(self.client.query_one(&s, params))?)
+    }
+
+    fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        let s = self.statement(sql)?;
+        Ok(self.run(self.client.execute(&s, params))?)
+    }
+
+    /// Runs SQL without parameters (and without preparing it).
+    pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        Ok(self.run(self.client.batch_execute(sql))?)
+    }
+}
+
+/// A stored enum column, read through its serde name.
+fn name<T: WireName>(r: &Row, i: usize) -> Result<T> {
+    let s: String = r.try_get(i)?;
+    T::parse(&s).map_err(|e| Error::Storage(format!("unreadable stored value {s:?}: {e}")))
+}
+
+fn ts(r: &Row, i: usize) -> Result<Timestamp> {
+    Ok(Timestamp::from_millis(r.try_get(i)?))
+}
+
+fn opt_ts(r: &Row, i: usize) -> Result<Option<Timestamp>> {
+    Ok(r.try_get::<_, Option<i64>>(i)?.map(Timestamp::from_millis))
+}
+
+/// A BIGINT column that holds a `u32`.
+fn u32_at(r: &Row, i: usize) -> Result<u32> {
+    let v: i64 = r.try_get(i)?;
+    u32::try_from(v).map_err(|_| Error::Storage(format!("stored value {v} is out of range")))
+}
+
+fn u64_at(r: &Row, i: usize) -> Result<u64> {
+    Ok(r.try_get::<_, i64>(i)?.max(0) as u64)
+}
+
+const LEAD_COLUMNS: &str = "l.id, l.external_id, l.status, l.payload, l.payload_hash, l.team, \
+     l.current_assignment, l.queued_at, l.returned_reason, l.returned_note, l.returned_by, \
+     l.returned_at, l.version, l.created_at, l.updated_at, l.intake_source";
+
+fn lead_from_row(r: &Row) -> Result<LeadRow> {
+    let payload: &str = r.try_get(3)?;
+    let intake: LeadIntake = serde_json::from_str(payload)?;
+    let returned = match r.try_get::<_, Option<String>>(8)? {
+        Some(reason) => Some(ReturnedToMarketing {
+            reason,
+            note: r.try_get(9)?,
+            by_rep: r.try_get::<_, Option<i64>>(10)?.unwrap_or_default(),
+            at: Timestamp::from_millis(r.try_get::<_, Option<i64>>(11)?.unwrap_or_default()),
+        }),
+        None => None,
+    };
+    Ok(LeadRow {
+        id: r.try_get(0)?,
+        external_id: r.try_get(1)?,
+        status: name(r, 2)?,
+        intake,
+        payload_hash: r.try_get(4)?,
+        team: r.try_get(5)?,
+        current_assignment: r.try_get(6)?,
+        queued_at: opt_ts(r, 7)?,
+        returned,
+        version: r.try_get(12)?,
+        created_at: ts(r, 13)?,
+        updated_at: ts(r, 14)?,
+        intake_source: r.try_get(15)?,
+    })
+}
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.lead_id, a.rep_id, r.name, a.team, a.rule, a.why, \
+     a.assigned_at, a.sla_due_at, a.outcome, a.ended_at FROM assignments a JOIN reps r ON r.id = a.rep_id";
+
+fn assignment_from_row(r: &Row) -> Result<Assignment> {
+    Ok(Assignment {
+        id: r.try_get(0)?,
+        lead_id: r.try_get(1)?,
+        rep_id: r.try_get(2)?,
+        rep_name: r.try_get(3)?,
+        team: r.try_get(4)?,
+        rule: r.try_get(5)?,
+        why: r.try_get(6)?,
+        assigned_at: ts(r, 7)?,
+        sla_due_at: ts(r, 8)?,
+        outcome: name(r, 9)?,
+        ended_at: opt_ts(r, 10)?,
+    })
+}
+
+const REP_SELECT: &str =
+    "SELECT id, name, email, team, weight, max_open, available, open_leads FROM reps";
+
+fn rep_from_row(r: &Row) -> Result<Rep> {
+    Ok(Rep {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        email: r.try_get(2)?,
+        team: r.try_get(3)?,
+        weight: u32_at(r, 4)?,
+        max_open: u32_at(r, 5)?,
+        availability: if r.try_get::<_, bool>(6)? {
+            Availability::Available
+        } else {
+            Availability::Away
+        },
+        open_leads: u32_at(r, 7)?,
+    })
+}
+
+const DECISION_SELECT: &str =
+    "SELECT id, lead_id, assignment_id, rep_id, decision, reason, note, decided_at FROM decisions";
+
+fn decision_from_row(r: &Row) -> Result<Decision> {
+    Ok(Decision {
+        id: r.try_get(0)?,
+        lead_id: r.try_get(1)?,
+        assignment_id: r.try_get(2)?,
+        rep_id: r.try_get(3)?,
+        decision: name(r, 4)?,
+        reason: r.try_get(5)?,
+        note: r.try_get(6)?,
+        decided_at: ts(r, 7)?,
+    })
+}
+
+/// An offer with what report grouping needs; `WHERE` clauses are appended.
+const FACT_SELECT: &str = "SELECT a.rep_id, r.name, COALESCE(a.channel, ''), \
+     COALESCE(a.score, 0), a.outcome, a.assigned_at, a.ended_at, d.reason, a.team, a.campaign \
+     FROM assignments a JOIN reps r ON r.id = a.rep_id \
+     LEFT JOIN decisions d ON d.assignment_id = a.id";
+
+fn fact_from_row(r: &Row) -> Result<AssignmentFact> {
+    Ok(AssignmentFact {
+        rep_id: r.try_get(0)?,
+        rep_name: r.try_get(1)?,
+        channel: r.try_get(2)?,
+        score: u32_at(r, 3)?,
+        outcome: name(r, 4)?,
+        assigned_at: ts(r, 5)?,
+        ended_at: opt_ts(r, 6)?,
+        reason: r.try_get(7)?,
+        team: r.try_get(8)?,
+        campaign: r
+            .try_get::<_, Option<String>>(9)?
+            .filter(|c| !c.is_empty()),
+    })
+}
+
+fn standing_from_row(r: &Row) -> Result<LeadStanding> {
+    Ok(LeadStanding {
+        created_at: ts(r, 0)?,
+        team: r.try_get(1)?,
+        score: u32_at(r, 2)?,
+        queued_at: opt_ts(r, 3)?,
+    })
+}
+
+fn collect<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// The rollup tables of one grain.
+struct Tables {
+    offers: &'static str,
+    reasons: &'static str,
+    scores: &'static str,
+    lead_scores: &'static str,
+}
+
+fn tables(grain: Grain) -> Tables {
+    match grain {
+        Grain::Day => Tables {
+            offers: "report_offers",
+            reasons: "report_reasons",
+            scores: "report_scores",
+            lead_scores: "report_lead_scores",
+        },
+        Grain::Month => Tables {
+            offers: "report_offers_monthly",
+            reasons: "report_reasons_monthly",
+            scores: "report_scores_monthly",
+            lead_scores: "report_lead_scores_monthly",
+        },
+    }
+}
+
+fn unreadable(table: &str) -> Error {
+    Error::Storage(format!(
+        "a report rollup in {table} is unreadable; run `baton-server rebuild-reports`"
+    ))
+}
+
+/// How many feed rows one read fetches while filling a page: the page's
+/// byte budget is checked between reads, so a page of large changes never
+/// reads far beyond it.
+const FEED_READ: i64 = 64;
+
+impl ReadTx for PgTx<'_> {
+    fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>> {
+        let row = self.query_opt(
+            "SELECT t.role, t.subject_id, t.label, r.name, m.name, t.source FROM tokens t \
+             LEFT JOIN reps r ON t.role = 'rep' AND r.id = t.subject_id \
+             LEFT JOIN managers m ON t.role = 'manager' AND m.id = t.subject_id \
+             WHERE t.hash = $1 AND t.revoked_at IS NULL",
+            &[&hash],
+        )?;
+        let Some(r) = row else { return Ok(None) };
+        let label: String = r.try_get(2)?;
+        let name = r
+            .try_get::<_, Option<String>>(3)?
+            .or(r.try_get::<_, Option<String>>(4)?)
+            .unwrap_or(label);
+        Ok(Some(Principal {
+            role: name_of::<Role>(&r, 0)?,
+            subject_id: r.try_get(1)?,
+            name,
+            source: r.try_get(5)?,
+        }))
+    }
+
+    fn lead(&self, id: LeadId) -> Result<Option<LeadRow>> {
+        self.query_opt(
+            &format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.id = $1"),
+            &[&id],
+        )?
+        .map(|r| lead_from_row(&r))
+        .transpose()
+    }
+
+    fn lead_by_external_id(&self, external_id: &str) -> Result<Option<LeadRow>> {
+        self.query_opt(
+            &format!("SELECT {LEAD_COLUMNS} FROM leads l WHERE l.external_id = $1"),
+            &[&external_id],
+        )?
+        .map(|r| lead_from_row(&r))
+        .transpose()
+    }
+
+    fn leads(&self, f: &LeadFilter) -> Result<Vec<LeadRow>> {
+        let rows = self.query(
+            &format!(
+                "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN assignments a ON a.id = l.current_assignment \
+                 WHERE ($1::BIGINT IS NULL OR a.rep_id = $1) AND ($2::TEXT IS NULL OR l.status = $2) \
+                 AND l.id > $3 ORDER BY l.id LIMIT $4"
+            ),
+            &[
+                &f.rep,
+                &f.status.map(|s| s.as_str()),
+                &f.after.unwrap_or(0),
+                &i64::from(f.limit),
+            ],
+        )?;
+        collect(rows, lead_from_row)
+    }
+
+    fn assignment(&self, id: i64) -> Result<Option<Assignment>> {
+        self.query_opt(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"), &[&id])?
+            .map(|r| assignment_from_row(&r))
+            .transpose()
+    }
+
+    fn assignments_of_lead(&self, lead: LeadId) -> Result<Vec<Assignment>> {
+        let rows = self.query(
+            &format!("{ASSIGNMENT_SELECT} WHERE a.lead_id = $1 ORDER BY a.id"),
+            &[&lead],
+        )?;
+        collect(rows, assignment_from_row)
+    }
+
+    fn offers_after(&self, after: i64, limit: u32) -> Result<Vec<Assignment>> {
+        let rows = self.query(
+            &format!("{ASSIGNMENT_SELECT} WHERE a.id > $1 ORDER BY a.id LIMIT $2"),
+            &[&after, &i64::from(limit)],
+        )?;
+        collect(rows, assignment_from_row)
+    }
+
+    fn decisions_of_lead(&self, lead: LeadId) -> Result<Vec<Decision>> {
+        let rows = self.query(
+            &format!("{DECISION_SELECT} WHERE lead_id = $1 ORDER BY id"),
+            &[&lead],
+        )?;
+        collect(rows, decision_from_row)
+    }
+
+    fn events_of_lead(&self, lead: LeadId) -> Result<Vec<LeadEvent>> {
+        let rows = self.query(
+            "SELECT e.at, e.kind, e.rep_id, r.name, e.detail FROM lead_events e \
+             LEFT JOIN reps r ON r.id = e.rep_id WHERE e.lead_id = $1 ORDER BY e.id",
+            &[&lead],
+        )?;
+        collect(rows, |r| {
+            Ok(LeadEvent {
+                at: ts(r, 0)?,
+                kind: name(r, 1)?,
+                rep_id: r.try_get(2)?,
+                rep_name: r.try_get(3)?,
+                detail: r.try_get(4)?,
+            })
+        })
+    }
+
+    fn rep(&self, id: RepId) -> Result<Option<Rep>> {
+        self.query_opt(&format!("{REP_SELECT} WHERE id = $1"), &[&id])?
+            .map(|r| rep_from_row(&r))
+            .transpose()
+    }
+
+    fn rep_by_email(&self, email: &str) -> Result<Option<Rep>> {
+        // One rep per address whatever its case, as SQLite's NOCASE column.
+        self.query_opt(
+            &format!("{REP_SELECT} WHERE lower(email) = lower($1)"),
+            &[&email],
+        )?
+        .map(|r| rep_from_row(&r))
+        .transpose()
+    }
+
+    fn reps(&self) -> Result<Vec<Rep>> {
+        let rows = self.query(&format!("{REP_SELECT} ORDER BY team, name, id"), &[])?;
+        collect(rows, rep_from_row)
+    }
+
+    fn teams(&self) -> Result<Vec<Team>> {
+        let rows = self.query("SELECT name, sla_seconds FROM teams ORDER BY name", &[])?;
+        collect(rows, |r| {
+            Ok(Team {
+                name: r.try_get(0)?,
+                sla_seconds: u64_at(r, 1)?,
+            })
+        })
+    }
+
+    fn queued_leads(&self, limit: u32) -> Result<Vec<QueuedLead>> {
+        let rows = self.query(
+            "SELECT id, external_id, payload, score, team, queued_at FROM leads \
+             WHERE status = 'queued' ORDER BY queued_at, id LIMIT $1",
+            &[&i64::from(limit)],
+        )?;
+        collect(rows, |r| {
+            let intake: LeadIntake = serde_json::from_str(r.try_get::<_, &str>(2)?)?;
+            Ok(QueuedLead {
+                lead_id: r.try_get(0)?,
+                external_id: r.try_get(1)?,
+                name: intake.contact.name,
+                company: intake.contact.company,
+                score: u32_at(r, 3)?,
+                team: r.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
+                queued_since: Timestamp::from_millis(
+                    r.try_get::<_, Option<i64>>(5)?.unwrap_or_default(),
+                ),
+            })
+        })
+    }
+
+    fn feed_after(
+        &self,
+        rep: RepId,
+        after: i64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<FeedSlice> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut last = after;
+        loop {
+            let want = (i64::from(limit) + 1 - out.len() as i64).clamp(1, FEED_READ);
+            let rows = self.query(
+                "SELECT seq, at, change FROM feed WHERE rep_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+                &[&rep, &last, &want],
+            )?;
+            let fetched = rows.len() as i64;
+            for r in &rows {
+                let seq: i64 = r.try_get(0)?;
+                let change: &str = r.try_get(2)?;
+                bytes = bytes.saturating_add(change.len());
+                if out.len() == limit as usize || (bytes > max_bytes && !out.is_empty()) {
+                    return Ok(FeedSlice {
+                        entries: out,
+                        has_more: true,
+                    });
+                }
+                out.push(FeedEntry {
+                    cursor: Cursor(seq.to_string()),
+                    at: ts(r, 1)?,
+                    change: serde_json::from_str::<Change>(change)?,
+                });
+                last = seq;
+            }
+            if fetched < want {
+                return Ok(FeedSlice {
+                    entries: out,
+                    has_more: false,
+                });
+            }
+        }
+    }
+
+    fn feed_head(&self, rep: RepId) -> Result<i64> {
+        let r = self.query_one(
+            "SELECT COALESCE((SELECT seq FROM feed_heads WHERE rep_id = $1), 0)",
+            &[&rep],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn feed_max_seq(&self) -> Result<i64> {
+        let r = self.query_one("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM feed_heads", &[])?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn next_sla_due(&self) -> Result<Option<Timestamp>> {
+        let r = self.query_one(
+            "SELECT MIN(sla_due_at) FROM assignments WHERE outcome = 'pending'",
+            &[],
+        )?;
+        opt_ts(&r, 0)
+    }
+
+    fn change_marks(&self) -> Result<ChangeMarks> {
+        let r = self.query_one(
+            "SELECT (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL), \
+             (SELECT COALESCE(MAX(id), 0) FROM reps)",
+            &[],
+        )?;
+        Ok(ChangeMarks {
+            revoked_tokens: r.try_get(0)?,
+            newest_rep: r.try_get(1)?,
+        })
+    }
+
+    fn assignment_facts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+    ) -> Result<Vec<AssignmentFact>> {
+        let rows = self.query(
+            &format!(
+                "{FACT_SELECT} WHERE a.assigned_at >= $1 AND a.assigned_at < $2 \
+                 AND ($3::TEXT IS NULL OR a.team = $3)"
+            ),
+            &[&from.millis(), &to.millis(), &team],
+        )?;
+        collect(rows, fact_from_row)
+    }
+
+    fn report_cells(&self, q: &CellQuery, team: Option<&str>) -> Result<Cells> {
+        read_cells(self, q, team)
+    }
+
+    fn assignment_fact(&self, id: i64) -> Result<Option<AssignmentFact>> {
+        self.query_opt(&format!("{FACT_SELECT} WHERE a.id = $1"), &[&id])?
+            .map(|r| fact_from_row(&r))
+            .transpose()
+    }
+
+    fn lead_standing(&self, id: LeadId) -> Result<Option<LeadStanding>> {
+        self.query_opt(
+            "SELECT created_at, team, score, queued_at FROM leads WHERE id = $1",
+            &[&id],
+        )?
+        .map(|r| standing_from_row(&r))
+        .transpose()
+    }
+
+    fn lead_standings(&self) -> Result<Vec<LeadStanding>> {
+        let rows = self.query("SELECT created_at, team, score, queued_at FROM leads", &[])?;
+        collect(rows, standing_from_row)
+    }
+
+    fn rollup_speed(&self, grain: Grain, k: &OfferKey) -> Result<Option<Vec<u8>>> {
+        let row = self.query_opt(
+            &format!(
+                "SELECT speed FROM {} WHERE day = $1 AND team = $2 AND dim = $3 AND key = $4",
+                tables(grain).offers
+            ),
+            &[&k.day, &k.team, &k.dim.as_str(), &k.key],
+        )?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn rollups_stale(&self) -> Result<bool> {
+        let row = self.query_opt(
+            "SELECT value FROM storage_meta WHERE key = 'rollups_stale'",
+            &[],
+        )?;
+        Ok(row.map(|r| r.try_get::<_, String>(0)).transpose()?.as_deref() == Some("1"))
+    }
+
+    fn queue_episodes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+    ) -> Result<Vec<QueueEpisode>> {
+        let rows = self.query(
+            "SELECT team, queued_at, left_at, outcome FROM queue_waits \
+             WHERE queued_at >= $1 AND queued_at < $2 AND ($3::TEXT IS NULL OR team = $3)",
+            &[&from.millis(), &to.millis(), &team],
+        )?;
+        collect(rows, |r| {
+            Ok(QueueEpisode {
+                team: r.try_get(0)?,
+                queued_at: ts(r, 1)?,
+                left_at: opt_ts(r, 2)?,
+                assigned: r.try_get::<_, Option<String>>(3)?.as_deref() == Some("assigned"),
+            })
+        })
+    }
+
+    fn lead_scores(&self, from: Timestamp, to: Timestamp, team: Option<&str>) -> Result<Vec<u32>> {
+        let rows = self.query(
+            "SELECT score FROM leads WHERE created_at >= $1 AND created_at < $2 \
+             AND ($3::TEXT IS NULL OR team = $3)",
+            &[&from.millis(), &to.millis(), &team],
+        )?;
+        collect(rows, |r| u32_at(r, 0))
+    }
+
+    fn feedback_log(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        team: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<FeedbackLogEntry>> {
+        let rows = self.query(
+            // Source and score are the offer's, as in the report's rows.
+            "SELECT d.id, d.lead_id, l.external_id, \
+             l.payload::jsonb #>> '{contact,name}', COALESCE(a.channel, l.channel), \
+             COALESCE(a.score, l.score), d.rep_id, r.name, \
+             d.decision, d.reason, d.note, a.assigned_at, d.decided_at, \
+             l.payload::jsonb #>> '{contact,company}' \
+             FROM decisions d JOIN leads l ON l.id = d.lead_id JOIN reps r ON r.id = d.rep_id \
+             JOIN assignments a ON a.id = d.assignment_id \
+             WHERE d.decided_at >= $1 AND d.decided_at < $2 AND ($4::TEXT IS NULL OR a.team = $4) \
+             ORDER BY d.decided_at DESC, d.id DESC LIMIT $3",
+            &[&from.millis(), &to.millis(), &i64::from(limit), &team],
+        )?;
+        collect(rows, |r| {
+            let assigned_at: i64 = r.try_get(11)?;
+            let decided_at: i64 = r.try_get(12)?;
+            Ok(FeedbackLogEntry {
+                decision_id: r.try_get(0)?,
+                lead_id: r.try_get(1)?,
+                external_id: r.try_get(2)?,
+                lead_name: r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+                company: r.try_get(13)?,
+                source: r.try_get(4)?,
+                score: u32_at(r, 5)?,
+                rep_id: r.try_get(6)?,
+                rep_name: r.try_get(7)?,
+                decision: name::<DecisionKind>(r, 8)?,
+                reason: r.try_get(9)?,
+                note: r.try_get(10)?,
+                assigned_at: Timestamp::from_millis(assigned_at),
+                decided_at: Timestamp::from_millis(decided_at),
+                seconds_to_decision: (decided_at - assigned_at) as f64 / 1000.0,
+            })
+        })
+    }
+}
+
+fn name_of<T: WireName>(r: &Row, i: usize) -> Result<T> {
+    name(r, i)
+}
+
+/// What `q` asks of the rollups (of one team's offers and leads, if given).
+/// Apart from the daily trend, plain counts are summed by PostgreSQL; rows
+/// with speed sketches are merged here.
+fn read_cells(tx: &PgTx<'_>, q: &CellQuery, team: Option<&str>) -> Result<Cells> {
+    let t = tables(q.grain);
+    let mut cells = Cells::default();
+    let range: [&(dyn ToSql + Sync); 3] = [&q.first_day, &q.end_day, &team];
+    match q.part {
+        CellPart::Trend | CellPart::Groups => {
+            let (dims, keep_day) = if q.part == CellPart::Trend {
+                ("dim = 'all'", true)
+            } else {
+                ("dim <> 'all'", false)
+            };
+            let rows = tx.query(
+                &format!(
+                    "SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, speed FROM {} \
+                     WHERE day >= $1 AND day < $2 AND ($3::TEXT IS NULL OR team = $3) AND {dims}",
+                    t.offers
+                ),
+                &range,
+            )?;
+            for r in &rows {
+                let dim: &str = r.try_get(2)?;
+                let key = OfferKey {
+                    day: if keep_day { r.try_get(0)? } else { q.first_day },
+                    team: r.try_get(1)?,
+                    dim: Dim::parse(dim).ok_or_else(|| unreadable(t.offers))?,
+                    key: r.try_get(3)?,
+                };
+                let c = cells.offers.entry(key).or_default();
+                c.assigned += u64_at(r, 4)?;
+                c.accepted += u64_at(r, 5)?;
+                c.rejected += u64_at(r, 6)?;
+                c.sla_expired += u64_at(r, 7)?;
+                let speed: &[u8] = r.try_get(8)?;
+                c.add_speed(speed).ok_or_else(|| unreadable(t.offers))?;
+            }
+            if q.part == CellPart::Trend {
+                return Ok(cells);
+            }
+            let rows = tx.query(
+                &format!(
+                    "SELECT team, dim, key, reason, SUM(rejections)::BIGINT FROM {} \
+                     WHERE day >= $1 AND day < $2 AND ($3::TEXT IS NULL OR team = $3) \
+                     GROUP BY team, dim, key, reason",
+                    t.reasons
+                ),
+                &range,
+            )?;
+            for r in &rows {
+                let dim: &str = r.try_get(1)?;
+                let key = ReasonKey {
+                    day: q.first_day,
+                    team: r.try_get(0)?,
+                    dim: Dim::parse(dim).ok_or_else(|| unreadable(t.reasons))?,
+                    key: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                };
+                *cells.reasons.entry(key).or_default() += u64_at(r, 4)?;
+            }
+        }
+        CellPart::Calibration => {
+            let rows = tx.query(
+                &format!(
+                    "SELECT team, channel, score, SUM(accepted)::BIGINT, SUM(rejected)::BIGINT FROM {} \
+                     WHERE day >= $1 AND day < $2 AND ($3::TEXT IS NULL OR team = $3) \
+                     GROUP BY team, channel, score",
+                    t.scores
+                ),
+                &range,
+            )?;
+            for r in &rows {
+                let key = ScoreKey {
+                    day: q.first_day,
+                    team: r.try_get(0)?,
+                    channel: r.try_get(1)?,
+                    score: u32_at(r, 2)?,
+                };
+                let e = cells.scores.entry(key).or_default();
+                e.0 += u64_at(r, 3)?;
+                e.1 += u64_at(r, 4)?;
+            }
+            let rows = tx.query(
+                &format!(
+                    "SELECT team, score, SUM(leads)::BIGINT FROM {} \
+                     WHERE day >= $1 AND day < $2 AND ($3::TEXT IS NULL OR team = $3) \
+                     GROUP BY team, score",
+                    t.lead_scores
+                ),
+                &range,
+            )?;
+            for r in &rows {
+                let n: i64 = r.try_get(2)?;
+                if n > 0 {
+                    let key = LeadScoreKey {
+                        day: q.first_day,
+                        team: r.try_get(0)?,
+                        score: u32_at(r, 1)?,
+                    };
+                    *cells.lead_scores.entry(key).or_default() += n as u64;
+                }
+            }
+        }
+    }
+    Ok(cells)
+}
+
+impl WriteTx for PgTx<'_> {
+    fn insert_lead(&mut self, l: &LeadRow) -> Result<LeadId> {
+        let r = self.query_one(
+            "INSERT INTO leads (external_id, status, payload, payload_hash, score, channel, team, \
+             current_assignment, queued_at, version, created_at, updated_at, intake_source) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            &[
+                &l.external_id,
+                &l.status.as_str(),
+                &serde_json::to_string(&l.intake)?,
+                &l.payload_hash,
+                &i64::from(l.intake.score.value),
+                &l.intake.source.channel,
+                &l.team,
+                &l.current_assignment,
+                &l.queued_at.map(Timestamp::millis),
+                &l.version,
+                &l.created_at.millis(),
+                &l.updated_at.millis(),
+                &l.intake_source,
+            ],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn update_lead(&mut self, l: &LeadRow) -> Result<()> {
+        let r = l.returned.as_ref();
+        let changed = self.execute(
+            "UPDATE leads SET status = $2, payload = $3, payload_hash = $4, score = $5, channel = $6, \
+             team = $7, current_assignment = $8, queued_at = $9, returned_reason = $10, \
+             returned_note = $11, returned_by = $12, returned_at = $13, version = $14, updated_at = $15, \
+             intake_source = $16 WHERE id = $1",
+            &[
+                &l.id,
+                &l.status.as_str(),
+                &serde_json::to_string(&l.intake)?,
+                &l.payload_hash,
+                &i64::from(l.intake.score.value),
+                &l.intake.source.channel,
+                &l.team,
+                &l.current_assignment,
+                &l.queued_at.map(Timestamp::millis),
+                &r.map(|r| r.reason.as_str()),
+                &r.and_then(|r| r.note.as_deref()),
+                &r.map(|r| r.by_rep),
+                &r.map(|r| r.at.millis()),
+                &l.version,
+                &l.updated_at.millis(),
+                &l.intake_source,
+            ],
+        )?;
+        if changed != 1 {
+            return Err(Error::Internal(format!("lead {} vanished", l.id)));
+        }
+        Ok(())
+    }
+
+    fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>> {
+        let rows = self.query(
+            "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open FROM reps r \
+             WHERE r.team = $1 AND r.available AND r.open_leads < r.max_open \
+             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.lead_id = $2 AND a.rep_id = r.id \
+                             AND a.outcome IN ('rejected', 'sla_expired')) \
+             ORDER BY r.rr_pass, r.id",
+            &[&team, &lead],
+        )?;
+        collect(rows, |r| {
+            Ok(RepCandidate {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                weight: u32_at(r, 2)?,
+                rr_pass: r.try_get(3)?,
+                open_leads: u32_at(r, 4)?,
+                max_open: u32_at(r, 5)?,
+            })
+        })
+    }
+
+    fn team_min_pass(&mut self, team: &str) -> Result<Option<i64>> {
+        let r = self.query_one(
+            "SELECT MIN(rr_pass) FROM reps WHERE team = $1 AND available",
+            &[&team],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn team_has_capacity(&mut self, team: &str) -> Result<bool> {
+        let r = self.query_one(
+            "SELECT EXISTS (SELECT 1 FROM reps WHERE team = $1 AND available AND open_leads < max_open)",
+            &[&team],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()> {
+        self.execute(
+            "UPDATE reps SET rr_pass = $2, open_leads = open_leads + 1 WHERE id = $1",
+            &[&rep, &new_rr_pass],
+        )?;
+        Ok(())
+    }
+
+    fn release_offer(&mut self, rep: RepId) -> Result<()> {
+        self.execute(
+            "UPDATE reps SET open_leads = GREATEST(0, open_leads - 1) WHERE id = $1",
+            &[&rep],
+        )?;
+        Ok(())
+    }
+
+    fn catch_up_rotation(&mut self, rep: RepId, team: &str) -> Result<()> {
+        self.execute(
+            "UPDATE reps SET rr_pass = GREATEST(rr_pass, COALESCE((SELECT MIN(o.rr_pass) FROM reps o \
+             WHERE o.team = $2 AND o.available AND o.id <> $1), rr_pass)) WHERE id = $1",
+            &[&rep, &team],
+        )?;
+        Ok(())
+    }
+
+    fn set_rep_availability(&mut self, rep: RepId, availability: Availability) -> Result<()> {
+        self.execute(
+            "UPDATE reps SET available = $2 WHERE id = $1",
+            &[&rep, &matches!(availability, Availability::Available)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
+        // The offer keeps the lead's score, source and campaign as they are now.
+        let row = self.query_opt(
+            "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
+             score, channel, campaign) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, l.score, l.channel, \
+             l.payload::jsonb #>> '{source,campaign}' FROM leads l WHERE l.id = $1 RETURNING id",
+            &[
+                &a.lead_id,
+                &a.rep_id,
+                &a.team,
+                &a.rule,
+                &a.why,
+                &a.assigned_at.millis(),
+                &a.sla_due_at.millis(),
+            ],
+        )?;
+        match row {
+            Some(r) => Ok(r.try_get(0)?),
+            None => Err(Error::Internal(format!("lead {} vanished", a.lead_id))),
+        }
+    }
+
+    fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
+        let n = self.execute(
+            "UPDATE assignments SET outcome = $2, ended_at = $3 WHERE id = $1 AND outcome = 'pending'",
+            &[&id, &outcome.as_str(), &at.millis()],
+        )?;
+        if n != 1 {
+            return Err(Error::Internal(format!(
+                "assignment {id} was no longer pending"
+            )));
+        }
+        Ok(())
+    }
+
+    fn due_assignments(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>> {
+        let rows = self.query(
+            &format!(
+                "{ASSIGNMENT_SELECT} WHERE a.outcome = 'pending' AND a.sla_due_at <= $1 \
+                 ORDER BY a.sla_due_at, a.id LIMIT $2"
+            ),
+            &[&now.millis(), &i64::from(limit)],
+        )?;
+        collect(rows, assignment_from_row)
+    }
+
+    fn insert_decision(&mut self, d: &NewDecision<'_>) -> Result<i64> {
+        let r = self.query_one(
+            "INSERT INTO decisions (lead_id, assignment_id, rep_id, decision, reason, note, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                &d.lead_id,
+                &d.assignment_id,
+                &d.rep_id,
+                &d.decision.as_str(),
+                &d.reason,
+                &d.note,
+                &d.decided_at.millis(),
+            ],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
+        let (kind, lead) = feed_keys(change);
+        // The rep's head row is locked until commit, so the next append for
+        // this rep (from any instance) waits, and sequence numbers of a feed
+        // become visible in order.
+        let r = self.query_one(
+            "WITH head AS (INSERT INTO feed_heads (rep_id, seq) VALUES ($1, 1) \
+             ON CONFLICT (rep_id) DO UPDATE SET seq = feed_heads.seq + 1 RETURNING seq) \
+             INSERT INTO feed (rep_id, seq, at, change, kind, lead_id) \
+             SELECT $1, seq, $2, $3, $4, $5 FROM head RETURNING seq",
+            &[&rep, &at.millis(), &serde_json::to_string(change)?, &kind, &lead],
+        )?;
+        self.effects.feed_reps.push(rep);
+        Ok(r.try_get(0)?)
+    }
+
+    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<u32> {
+        let n = self.execute(
+            "DELETE FROM feed WHERE rep_id = $1 AND lead_id = $2 AND kind = 'lead_updated'",
+            &[&rep, &lead],
+        )?;
+        Ok(n as u32)
+    }
+
+    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<u32> {
+        let n = self.execute(
+            "DELETE FROM lead_events WHERE lead_id = $1 AND kind = $2 AND id <= \
+             (SELECT id FROM lead_events WHERE lead_id = $1 AND kind = $2 \
+              ORDER BY id DESC LIMIT 1 OFFSET $3)",
+            &[&lead, &kind.as_str(), &i64::from(keep)],
+        )?;
+        Ok(n as u32)
+    }
+
+    fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32> {
+        let n = self.execute(
+            "DELETE FROM idempotency WHERE (rep_id, key) IN \
+             (SELECT rep_id, key FROM idempotency WHERE created_at < $1 LIMIT $2)",
+            &[&before.millis(), &i64::from(limit)],
+        )?;
+        Ok(n as u32)
+    }
+
+    fn queued_leads_open_to(&mut self, rep: RepId, team: &str, limit: u32) -> Result<Vec<LeadId>> {
+        let rows = self.query(
+            "SELECT l.id FROM leads l WHERE l.status = 'queued' AND l.team = $1 \
+             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.lead_id = l.id AND a.rep_id = $2 \
+                             AND a.outcome IN ('rejected', 'sla_expired')) \
+             ORDER BY l.queued_at, l.id LIMIT $3",
+            &[&team, &rep, &i64::from(limit)],
+        )?;
+        collect(rows, |r| Ok(r.try_get(0)?))
+    }
+
+    fn reps_after(&mut self, after: RepId) -> Result<Vec<Rep>> {
+        let rows = self.query(&format!("{REP_SELECT} WHERE id > $1 ORDER BY id"), &[&after])?;
+        collect(rows, rep_from_row)
+    }
+
+    fn append_event(
+        &mut self,
+        lead: LeadId,
+        at: Timestamp,
+        kind: LeadEventKind,
+        rep: Option<RepId>,
+        detail: &str,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO lead_events (lead_id, at, kind, rep_id, detail) VALUES ($1, $2, $3, $4, $5)",
+            &[&lead, &at.millis(), &kind.as_str(), &rep, &detail],
+        )?;
+        Ok(())
+    }
+
+    fn idempotent_answer(&mut self, rep: RepId, key: &str) -> Result<Option<StoredAnswer>> {
+        self.query_opt(
+            "SELECT request_hash, status, body FROM idempotency WHERE rep_id = $1 AND key = $2",
+            &[&rep, &key],
+        )?
+        .map(|r| {
+            Ok(StoredAnswer {
+                request_hash: r.try_get(0)?,
+                status: u16::try_from(r.try_get::<_, i64>(1)?)
+                    .map_err(|_| Error::Storage("a stored answer has a bad status".into()))?,
+                body: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn store_answer(
+        &mut self,
+        rep: RepId,
+        key: &str,
+        a: &StoredAnswer,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO idempotency (rep_id, key, request_hash, status, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &rep,
+                &key,
+                &a.request_hash,
+                &i64::from(a.status),
+                &a.body,
+                &at.millis(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn teams_with_queue(&mut self) -> Result<Vec<String>> {
+        let rows = self.query(
+            "SELECT DISTINCT team FROM leads WHERE status = 'queued' AND team IS NOT NULL",
+            &[],
+        )?;
+        collect(rows, |r| Ok(r.try_get(0)?))
+    }
+
+    fn queued_lead_ids(
+        &mut self,
+        team: &str,
+        after: Option<(Timestamp, LeadId)>,
+        limit: u32,
+    ) -> Result<Vec<(Timestamp, LeadId)>> {
+        let (at, id) = after
+            .map(|(t, id)| (t.millis(), id))
+            .unwrap_or((i64::MIN, 0));
+        let rows = self.query(
+            "SELECT queued_at, id FROM leads WHERE status = 'queued' AND team = $1 \
+             AND (queued_at, id) > ($2, $3) ORDER BY queued_at, id LIMIT $4",
+            &[&team, &at, &id, &i64::from(limit)],
+        )?;
+        collect(rows, |r| Ok((ts(r, 0)?, r.try_get(1)?)))
+    }
+
+    fn replace_teams(&mut self, teams: &[Team]) -> Result<()> {
+        self.execute("DELETE FROM teams", &[])?;
+        for t in teams {
+            self.execute(
+                "INSERT INTO teams (name, sla_seconds) VALUES ($1, $2)",
+                &[&t.name, &(t.sla_seconds as i64)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId> {
+        let s = self.statement(
+            "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )?;
+        let inserted = self.run(self.client.query_one(
+            &s,
+            &[
+                &rep.name,
+                &rep.email,
+                &rep.team,
+                &i64::from(rep.weight),
+                &i64::from(rep.max_open),
+                &rep.rr_pass,
+                &rep.created_at.millis(),
+            ],
+        ));
+        match inserted {
+            Ok(r) => Ok(r.try_get(0)?),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                Err(Error::field(
+                    "email",
+                    format!("a rep with email {} already exists", rep.email),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn insert_manager(&mut self, name: &str, email: &str, at: Timestamp) -> Result<i64> {
+        let r = self.query_one(
+            "INSERT INTO managers (name, email, created_at) VALUES ($1, $2, $3) RETURNING id",
+            &[&name, &email, &at.millis()],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn manager_by_email(&mut self, email: &str) -> Result<Option<i64>> {
+        Ok(self
+            .query_opt(
+                "SELECT id FROM managers WHERE lower(email) = lower($1)",
+                &[&email],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    fn insert_token(
+        &mut self,
+        hash: &[u8],
+        role: Role,
+        subject: Option<i64>,
+        label: &str,
+        source: Option<&str>,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO tokens (hash, role, subject_id, label, source, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&hash, &role.as_str(), &subject, &label, &source, &at.millis()],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL",
+            &[&hash, &at.millis()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn add_to_rollups(
+        &mut self,
+        grain: Grain,
+        cells: &Cells,
+        speeds: &HashMap<OfferKey, Vec<u8>>,
+    ) -> Result<()> {
+        // One statement per table, the cells passed as arrays: a routed lead
+        // touches a dozen cells, and a round trip each would dominate intake.
+        let t = tables(grain);
+        if !cells.offers.is_empty() {
+            let mut cols = OfferColumns::default();
+            for (k, c) in &cells.offers {
+                cols.day.push(k.day);
+                cols.team.push(k.team.as_str());
+                cols.dim.push(k.dim.as_str());
+                cols.key.push(k.key.as_str());
+                cols.assigned.push(c.assigned as i64);
+                cols.accepted.push(c.accepted as i64);
+                cols.rejected.push(c.rejected as i64);
+                cols.sla_expired.push(c.sla_expired as i64);
+                cols.speed.push(speeds.get(k).map(Vec::as_slice));
+            }
+            self.execute(
+                &format!(
+                    "INSERT INTO {o} AS c (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
+                     SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, COALESCE(speed, '\\x'::bytea) \
+                     FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], \
+                                 $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BYTEA[]) \
+                          AS n (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
+                     ON CONFLICT (day, team, dim, key) DO UPDATE SET \
+                     assigned = c.assigned + excluded.assigned, accepted = c.accepted + excluded.accepted, \
+                     rejected = c.rejected + excluded.rejected, sla_expired = c.sla_expired + excluded.sla_expired, \
+                     speed = CASE WHEN excluded.speed = '\\x'::bytea THEN c.speed ELSE excluded.speed END",
+                    o = t.offers
+                ),
+                &[
+                    &cols.day,
+                    &cols.team,
+                    &cols.dim,
+                    &cols.key,
+                    &cols.assigned,
+                    &cols.accepted,
+                    &cols.rejected,
+                    &cols.sla_expired,
+                    &cols.speed,
+                ],
+            )?;
+        }
+        if !cells.reasons.is_empty() {
+            let (mut day, mut team, mut dim, mut key, mut reason, mut n) =
+                (vec![], vec![], vec![], vec![], vec![], vec![]);
+            for (k, &count) in &cells.reasons {
+                day.push(k.day);
+                team.push(k.team.as_str());
+                dim.push(k.dim.as_str());
+                key.push(k.key.as_str());
+                reason.push(k.reason.as_str());
+                n.push(count as i64);
+            }
+            self.execute(
+                &format!(
+                    "INSERT INTO {r} AS c (day, team, dim, key, reason, rejections) \
+                     SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[]) \
+                     ON CONFLICT (day, team, dim, key, reason) DO UPDATE SET \
+                     rejections = c.rejections + excluded.rejections",
+                    r = t.reasons
+                ),
+                &[&day, &team, &dim, &key, &reason, &n],
+            )?;
+        }
+        if !cells.scores.is_empty() {
+            let (mut day, mut team, mut channel, mut score, mut acc, mut rej) =
+                (vec![], vec![], vec![], vec![], vec![], vec![]);
+            for (k, &(a, r)) in &cells.scores {
+                day.push(k.day);
+                team.push(k.team.as_str());
+                channel.push(k.channel.as_str());
+                score.push(i64::from(k.score));
+                acc.push(a as i64);
+                rej.push(r as i64);
+            }
+            self.execute(
+                &format!(
+                    "INSERT INTO {s} AS c (day, team, channel, score, accepted, rejected) \
+                     SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[]) \
+                     ON CONFLICT (day, team, channel, score) DO UPDATE SET \
+                     accepted = c.accepted + excluded.accepted, rejected = c.rejected + excluded.rejected",
+                    s = t.scores
+                ),
+                &[&day, &team, &channel, &score, &acc, &rej],
+            )?;
+        }
+        if !cells.lead_scores.is_empty() {
+            let (mut day, mut team, mut score, mut n) = (vec![], vec![], vec![], vec![]);
+            for (k, &count) in &cells.lead_scores {
+                day.push(k.day);
+                team.push(k.team.as_str());
+                score.push(i64::from(k.score));
+                n.push(count as i64);
+            }
+            self.execute(
+                &format!(
+                    "INSERT INTO {l} AS c (day, team, score, leads) \
+                     SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
+                     ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
+                    l = t.lead_scores
+                ),
+                &[&day, &team, &score, &n],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn add_lead_score(&mut self, grain: Grain, k: &LeadScoreKey, delta: i64) -> Result<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO {} AS c (day, team, score, leads) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
+                tables(grain).lead_scores
+            ),
+            &[&k.day, &k.team, &i64::from(k.score), &delta],
+        )?;
+        Ok(())
+    }
+
+    fn clear_rollups(&mut self) -> Result<()> {
+        let mut all = Vec::new();
+        for grain in [Grain::Day, Grain::Month] {
+            let t = tables(grain);
+            all.extend([t.offers, t.reasons, t.scores, t.lead_scores]);
+        }
+        self.batch(&format!(
+            "TRUNCATE {}; DELETE FROM storage_meta WHERE key = 'rollups_stale'",
+            all.join(", ")
+        ))
+    }
+
+    fn open_queue_wait(&mut self, lead: LeadId, team: &str, at: Timestamp) -> Result<()> {
+        self.execute(
+            "INSERT INTO queue_waits (lead_id, team, queued_at) VALUES ($1, $2, $3)",
+            &[&lead, &team, &at.millis()],
+        )?;
+        Ok(())
+    }
+
+    fn close_queue_wait(&mut self, lead: LeadId, at: Timestamp, assigned: bool) -> Result<()> {
+        let outcome = if assigned { "assigned" } else { "withdrawn" };
+        self.execute(
+            "UPDATE queue_waits SET left_at = $2, outcome = $3 \
+             WHERE lead_id = $1 AND left_at IS NULL",
+            &[&lead, &at.millis(), &outcome],
+        )?;
+        Ok(())
+    }
+
+    fn sla_changed(&mut self) {
+        self.effects.sla_changed = true;
+    }
+
+    #[cfg(debug_assertions)]
+    fn inject_fault(&mut self, fault: &str) -> Result<()> {
+        match fault {
+            // What a lost connection or a server-side abort does: the
+            // statement fails and the transaction cannot go on.
+            "abandon-transaction" => {
+                // An error inside the transaction puts it into the aborted
+                // state, as a failure in PostgreSQL would.
+                let _ = self.batch("SELECT 1/0");
+                return Err(Error::Storage(
+                    "injected fault: the transaction was aborted".into(),
+                ));
+            }
+            "kill-writer" => self.kill_writer = true,
+            other => {
+                if let Some(ms) = other.strip_prefix("sleep-").and_then(|m| m.parse().ok()) {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct OfferColumns<'a> {
+    day: Vec<i64>,
+    team: Vec<&'a str>,
+    dim: Vec<&'a str>,
+    key: Vec<&'a str>,
+    assigned: Vec<i64>,
+    accepted: Vec<i64>,
+    rejected: Vec<i64>,
+    sla_expired: Vec<i64>,
+    speed: Vec<Option<&'a [u8]>>,
+}
