@@ -153,6 +153,10 @@ impl Server {
                 .collect(),
         };
         s.spawn("127.0.0.1:0");
+        if let TestDb::Postgres(db) = &s.db {
+            // The server really runs on PostgreSQL: it migrated this database.
+            assert_eq!(db.psql("SELECT MAX(version) FROM schema_migrations"), "1");
+        }
         s
     }
 

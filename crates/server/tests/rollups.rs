@@ -1,5 +1,6 @@
 //! The report rollups against the offers themselves: 64 days of handoffs
-//! replayed through the real routing code into a real SQLite file, then
+//! replayed through the real routing code into a real SQLite file (and a
+//! real PostgreSQL database), then
 //! every figure of a report that reads whole days from the rollups (and its
 //! partial edges from the rows) checked against answers this test counts
 //! on its own from the raw offers.
@@ -180,10 +181,21 @@ fn check_rows(what: &str, rows: &[baton_protocol::ReportRow], expect: BTreeMap<S
 }
 
 #[tokio::test]
-async fn rollup_reports_match_counts_from_the_offers_themselves() {
+async fn rollup_reports_match_counts_from_the_offers_themselves_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("baton.db");
-    let (baton, cfg, end_day) = replayed(&path).await;
+    rollup_reports_match_counts_from_the_offers_themselves(&dir.path().join("baton.db")).await;
+}
+
+/// The same report, computed by PostgreSQL's rollups, against the same
+/// independent counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollup_reports_match_counts_from_the_offers_themselves_on_postgres() {
+    let db = baton_tests::postgres::Postgres::shared().database();
+    rollup_reports_match_counts_from_the_offers_themselves(std::path::Path::new(db.url())).await;
+}
+
+async fn rollup_reports_match_counts_from_the_offers_themselves(path: &std::path::Path) {
+    let (baton, cfg, end_day) = replayed(path).await;
     let first_day = end_day - i64::from(DAYS);
     // Partial days at both edges, whole days between; then one team only.
     let from = Timestamp(first_day * DAY_MS + 10 * 3_600_000);
