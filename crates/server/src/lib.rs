@@ -18,6 +18,7 @@ pub mod error;
 pub mod history;
 pub mod hub;
 pub mod listen;
+pub mod migrate_db;
 pub mod ratelimit;
 pub mod report;
 pub mod routing;

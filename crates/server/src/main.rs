@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use baton_protocol::Timestamp;
 use baton_server::config::TeamConfig;
-use baton_server::{Baton, Config, Error, api, app, demo, history, report};
+use baton_server::store::postgres::PgUrl;
+use baton_server::{Baton, Config, Error, api, app, demo, history, migrate_db, report};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
@@ -56,6 +57,19 @@ enum Command {
         /// SQLite database file.
         #[arg(long, env = "BATON_DB")]
         db: PathBuf,
+    },
+    /// Copy a team's SQLite database — leads, reps and their token hashes,
+    /// offers, decisions, feeds, reports — into an empty PostgreSQL database,
+    /// in one transaction; refuses a target that holds rows. Stop the
+    /// server first: what it writes after the copy starts is not copied.
+    MigrateDb {
+        /// The SQLite database file the server ran with.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database: postgres://USER@HOST:PORT/DBNAME (the
+        /// password from PGPASSWORD or ~/.pgpass rather than the URL).
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -326,6 +340,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 db.display(),
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::MigrateDb { from, to } => {
+            let to = PgUrl::parse(&to)?;
+            print!("{}", migrate_db::copy_sqlite_to_postgres(&from, &to).await?);
             Ok(())
         }
         Command::Config(ConfigCommand::Check { config }) => {
