@@ -72,6 +72,9 @@ impl Backend {
 pub enum TestDb {
     File(PathBuf),
     Postgres(postgres::PgDatabase),
+    /// Another server's PostgreSQL database (a second instance): not
+    /// dropped with this server.
+    Shared(String),
 }
 
 impl TestDb {
@@ -88,6 +91,7 @@ impl TestDb {
         match self {
             TestDb::File(p) => p.display().to_string(),
             TestDb::Postgres(db) => db.url().to_string(),
+            TestDb::Shared(url) => url.clone(),
         }
     }
 }
@@ -155,7 +159,7 @@ impl Server {
         s.spawn("127.0.0.1:0");
         if let TestDb::Postgres(db) = &s.db {
             // The server really runs on PostgreSQL: it migrated this database.
-            assert_eq!(db.psql("SELECT MAX(version) FROM schema_migrations"), "1");
+            assert_ne!(db.psql("SELECT MAX(version) FROM schema_migrations"), "");
         }
         s
     }
@@ -165,7 +169,9 @@ impl Server {
     pub fn db_path(&self) -> PathBuf {
         match &self.db {
             TestDb::File(p) => p.clone(),
-            TestDb::Postgres(_) => panic!("this test reads the SQLite file itself"),
+            TestDb::Postgres(_) | TestDb::Shared(_) => {
+                panic!("this test reads the SQLite file itself")
+            }
         }
     }
 
@@ -222,6 +228,59 @@ impl Server {
             .to_string();
         self.base = url;
         self.child = Some(child);
+    }
+
+    /// Starts `config` on a fresh PostgreSQL database, whatever
+    /// `BATON_TEST_DB` says (for tests of several instances).
+    pub fn start_on_postgres(config: &str, extra_args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("baton.toml"), config).expect("write config");
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            db: TestDb::new(Backend::Postgres, dir.path()),
+            dir,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+        };
+        s.spawn("127.0.0.1:0");
+        s
+    }
+
+    /// Another instance serving this server's PostgreSQL database, with the
+    /// same config, on a port of its own.
+    pub fn another_instance(&self) -> Server {
+        assert!(
+            matches!(self.db, TestDb::Postgres(_) | TestDb::Shared(_)),
+            "several instances share a PostgreSQL database only"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(self.config_path(), dir.path().join("baton.toml")).expect("copy config");
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            db: TestDb::Shared(self.db_arg()),
+            dir,
+            extra_args: self.extra_args.clone(),
+            env: self.env.clone(),
+        };
+        s.spawn("127.0.0.1:0");
+        s
+    }
+
+    /// Kills the server with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the server process is running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Stops the server with SIGTERM (graceful) and waits for it to exit.
