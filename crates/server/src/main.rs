@@ -54,7 +54,7 @@ enum Command {
     /// (they are kept up to date as the server runs; this repairs them).
     /// Stop the server first: the rebuild holds the database's write lock.
     RebuildReports {
-        /// SQLite database file.
+        /// SQLite database file, or postgres://USER@HOST:PORT/DBNAME.
         #[arg(long, env = "BATON_DB")]
         db: PathBuf,
     },
@@ -75,7 +75,9 @@ enum Command {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL database:
+    /// postgres://USER@HOST:PORT/DBNAME[?sslmode=…] (password from the URL,
+    /// PGPASSWORD or ~/.pgpass).
     #[arg(long, env = "BATON_DB")]
     db: PathBuf,
     /// Address to listen on.
@@ -128,7 +130,7 @@ struct DemoArgs {
 
 #[derive(Args)]
 struct DbArgs {
-    /// SQLite database file.
+    /// SQLite database file, or postgres://USER@HOST:PORT/DBNAME.
     #[arg(long, env = "BATON_DB")]
     db: PathBuf,
     /// Routing config; without it, the teams the server last ran with.
@@ -337,7 +339,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             baton.rebuild_reports().await?;
             println!(
                 "report rollups of {} rebuilt in {:.1} s",
-                db.display(),
+                baton_server::store::describe(&db),
                 started.elapsed().as_secs_f64()
             );
             Ok(())
@@ -421,7 +423,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let baton = Baton::open(&a.db, config, Duration::from_secs(a.heartbeat_secs))?;
     let listener = bind(a.addr).await?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, db = %a.db.display(), "baton-server listening");
+    tracing::info!(addr = %local, db = %baton_server::store::describe(&a.db), "baton-server listening");
     // One line on stdout, so scripts and tests can start on port 0 and learn the port.
     println!("listening\thttp://{local}");
     baton.serve(listener, app::shutdown_signal()).await?;
@@ -440,12 +442,19 @@ fn demo_db_path(given: Option<PathBuf>) -> PathBuf {
 
 async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
     let db_path = demo_db_path(a.db);
-    let fresh = !db_path.exists();
+    let is_url = baton_server::store::postgres::is_url(&db_path.to_string_lossy());
     let baton = Baton::open(
         &db_path,
         demo::config(a.sla_secs),
         Duration::from_secs(a.heartbeat_secs),
     )?;
+    // History is generated into a new database only (a file that did not
+    // exist, or a PostgreSQL database without leads).
+    let fresh = baton
+        .db()
+        .read(|tx| tx.feed_max_seq())
+        .await
+        .map(|seq| seq == 0)?;
     baton.apply_config().await?;
     let intake_key = baton
         .add_intake_key("Demo marketing automation", demo::SOURCE)
@@ -504,7 +513,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         }
         out.flush()?;
     }
-    tracing::info!(addr = %local, db = %db_path.display(), rate = a.rate, "demo running");
+    tracing::info!(addr = %local, db = %baton_server::store::describe(&db_path), rate = a.rate, "demo running");
     let state = baton.state.clone();
     let (backlog, rate) = (a.backlog, a.rate);
     tokio::spawn(async move {
@@ -543,7 +552,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         }
     });
     baton.serve(listener, app::shutdown_signal()).await?;
-    if !Path::new(&db_path).exists() {
+    if !is_url && !Path::new(&db_path).exists() {
         bail!("the demo database vanished");
     }
     Ok(())

@@ -22,7 +22,10 @@ use crate::error::{Error, Result};
 
 /// The numbered migrations of the PostgreSQL schema, applied in order and
 /// recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+)];
 
 /// The advisory lock migrating instances take, so one migrates and the
 /// others wait and then find the schema current. ("baton" in ASCII.)
@@ -128,7 +131,9 @@ fn take_tls_options(url: &str) -> std::result::Result<(String, tls::Verify), Str
                     "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
                 ));
             }
-            ("sslrootcert", path) => root_cert = Some(std::path::PathBuf::from(percent_decode(path))),
+            ("sslrootcert", path) => {
+                root_cert = Some(std::path::PathBuf::from(percent_decode(path)))
+            }
             _ => kept.push(pair.to_string()),
         }
     }

@@ -193,7 +193,11 @@ impl Drop for PgStorage {
 }
 
 /// Connects the writer: session settings, and its backend's process id.
-fn connect_writer(rt: &tokio::runtime::Runtime, url: &PgUrl, state: &WriterState) -> Result<WriterConn> {
+fn connect_writer(
+    rt: &tokio::runtime::Runtime,
+    url: &PgUrl,
+    state: &WriterState,
+) -> Result<WriterConn> {
     let client = rt.block_on(async {
         let client = super::connect(url).await?;
         client.batch_execute(WRITER_SESSION).await?;
@@ -310,7 +314,11 @@ fn run_transaction(
     while let Some(job) = jobs.pop_front() {
         // The previous job's savepoint is released and this one opened in
         // one round trip.
-        let open = if first { "SAVEPOINT job" } else { "RELEASE job; SAVEPOINT job" };
+        let open = if first {
+            "SAVEPOINT job"
+        } else {
+            "RELEASE job; SAVEPOINT job"
+        };
         first = false;
         if let Err(e) = batch(open) {
             broken = Some(e.into());
@@ -340,7 +348,9 @@ fn run_transaction(
         // A job that went on after a failed statement cannot be kept:
         // PostgreSQL aborted its savepoint. Its caller hears the failure.
         let failed = (keep && statement_failed).then(|| {
-            Error::Internal("a write job went on after a failed statement; nothing of it was written".into())
+            Error::Internal(
+                "a write job went on after a failed statement; nothing of it was written".into(),
+            )
         });
         if !keep || failed.is_some() {
             if let Err(e) = batch("ROLLBACK TO job") {
@@ -468,8 +478,7 @@ async fn listen(
         };
         let (notes_tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
-            let mut messages =
-                futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
             while let Some(m) = messages.next().await {
                 match m {
                     Ok(AsyncMessage::Notification(n)) => {

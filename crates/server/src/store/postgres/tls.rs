@@ -72,7 +72,8 @@ pub fn connector(verify: &Verify) -> Result<MakeRustlsConnect> {
             }
             if roots.is_empty() {
                 return Err(Error::Storage(
-                    "sslmode=verify-full needs trusted roots: give sslrootcert=FILE.pem in the URL".into(),
+                    "sslmode=verify-full needs trusted roots: give sslrootcert=FILE.pem in the URL"
+                        .into(),
                 ));
             }
             builder.with_root_certificates(roots).with_no_client_auth()

@@ -73,7 +73,10 @@ pub(super) struct PgTx<'a> {
 
 impl PgTx<'_> {
     /// Runs one driver call, noting a failure.
-    fn run<T>(&self, f: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>) -> std::result::Result<T, tokio_postgres::Error> {
+    fn run<T>(
+        &self,
+        f: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> std::result::Result<T, tokio_postgres::Error> {
         let r = self.block.on(f);
         if r.is_err() {
             self.failed.set(true);
@@ -250,9 +253,7 @@ fn fact_from_row(r: &Row) -> Result<AssignmentFact> {
         ended_at: opt_ts(r, 6)?,
         reason: r.try_get(7)?,
         team: r.try_get(8)?,
-        campaign: r
-            .try_get::<_, Option<String>>(9)?
-            .filter(|c| !c.is_empty()),
+        campaign: r.try_get::<_, Option<String>>(9)?.filter(|c| !c.is_empty()),
     })
 }
 
@@ -596,7 +597,11 @@ impl ReadTx for PgTx<'_> {
             "SELECT value FROM storage_meta WHERE key = 'rollups_stale'",
             &[],
         )?;
-        Ok(row.map(|r| r.try_get::<_, String>(0)).transpose()?.as_deref() == Some("1"))
+        Ok(row
+            .map(|r| r.try_get::<_, String>(0))
+            .transpose()?
+            .as_deref()
+            == Some("1"))
     }
 
     fn queue_episodes(
@@ -986,7 +991,13 @@ impl WriteTx for PgTx<'_> {
              ON CONFLICT (rep_id) DO UPDATE SET seq = feed_heads.seq + 1 RETURNING seq) \
              INSERT INTO feed (rep_id, seq, at, change, kind, lead_id) \
              SELECT $1, seq, $2, $3, $4, $5 FROM head RETURNING seq",
-            &[&rep, &at.millis(), &serde_json::to_string(change)?, &kind, &lead],
+            &[
+                &rep,
+                &at.millis(),
+                &serde_json::to_string(change)?,
+                &kind,
+                &lead,
+            ],
         )?;
         self.effects.feed_reps.push(rep);
         Ok(r.try_get(0)?)
@@ -1031,7 +1042,10 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn reps_after(&mut self, after: RepId) -> Result<Vec<Rep>> {
-        let rows = self.query(&format!("{REP_SELECT} WHERE id > $1 ORDER BY id"), &[&after])?;
+        let rows = self.query(
+            &format!("{REP_SELECT} WHERE id > $1 ORDER BY id"),
+            &[&after],
+        )?;
         collect(rows, rep_from_row)
     }
 
@@ -1183,7 +1197,14 @@ impl WriteTx for PgTx<'_> {
         self.execute(
             "INSERT INTO tokens (hash, role, subject_id, label, source, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&hash, &role.as_str(), &subject, &label, &source, &at.millis()],
+            &[
+                &hash,
+                &role.as_str(),
+                &subject,
+                &label,
+                &source,
+                &at.millis(),
+            ],
         )?;
         Ok(())
     }
