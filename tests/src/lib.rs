@@ -230,6 +230,25 @@ impl Server {
         self.child = Some(child);
     }
 
+    /// Starts `config` on `db`, whatever `BATON_TEST_DB` says.
+    pub fn start_on_db(db: TestDb, config: &str, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("baton.toml"), config).expect("write config");
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            db,
+            dir,
+            extra_args: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        s.spawn("127.0.0.1:0");
+        s
+    }
+
     /// Starts `config` on a fresh PostgreSQL database, whatever
     /// `BATON_TEST_DB` says (for tests of several instances).
     pub fn start_on_postgres(config: &str, extra_args: &[&str]) -> Server {

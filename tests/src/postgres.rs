@@ -52,20 +52,33 @@ pub struct Postgres {
 }
 
 static SHARED: OnceLock<Postgres> = OnceLock::new();
+static DURABLE: OnceLock<Postgres> = OnceLock::new();
 static DATABASES: AtomicU64 = AtomicU64::new(0);
 
 impl Postgres {
     /// The cluster of this test process, started on first use.
     pub fn shared() -> &'static Postgres {
         SHARED.get_or_init(|| {
-            let pg = Postgres::start();
+            let pg = Postgres::start(false);
             // SAFETY: registers a plain `extern "C" fn` with the C runtime.
             unsafe { libc::atexit(stop_shared) };
             pg
         })
     }
 
-    fn start() -> Postgres {
+    /// A cluster of this process that, unlike [`Postgres::shared`], keeps
+    /// PostgreSQL's durability settings (fsync, synchronous commit, full
+    /// pages): benchmarks compare it with SQLite's `synchronous=FULL`.
+    pub fn durable() -> &'static Postgres {
+        DURABLE.get_or_init(|| {
+            let pg = Postgres::start(true);
+            // SAFETY: registers a plain `extern "C" fn` with the C runtime.
+            unsafe { libc::atexit(stop_durable) };
+            pg
+        })
+    }
+
+    fn start(durable: bool) -> Postgres {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("baton-pg-")
@@ -105,13 +118,15 @@ impl Postgres {
                 .arg(port.to_string())
                 .arg("-k")
                 .arg(dir.path())
-                .args(["-c", "listen_addresses=127.0.0.1"])
+                .args(["-c", "listen_addresses=127.0.0.1"]);
+            if !durable {
                 // A test cluster need not survive a crash of the machine:
                 // no fsync, no waiting for the WAL to reach the disk.
-                .args(["-c", "fsync=off"])
-                .args(["-c", "synchronous_commit=off"])
-                .args(["-c", "full_page_writes=off"])
-                .stdin(Stdio::null())
+                cmd.args(["-c", "fsync=off"])
+                    .args(["-c", "synchronous_commit=off"])
+                    .args(["-c", "full_page_writes=off"]);
+            }
+            cmd.stdin(Stdio::null())
                 .stdout(Stdio::from(log.try_clone().expect("server log")))
                 .stderr(Stdio::from(log));
             let mut child = spawn_from_lasting_thread(cmd).unwrap_or_else(|e| {
@@ -414,7 +429,15 @@ fn log_tail(path: &Path) -> String {
 /// its directory. Without this the parent-death signal still stops it, but
 /// the directory would stay behind.
 extern "C" fn stop_shared() {
-    let Some(pg) = SHARED.get() else { return };
+    stop_cluster(&SHARED);
+}
+
+extern "C" fn stop_durable() {
+    stop_cluster(&DURABLE);
+}
+
+fn stop_cluster(cluster: &OnceLock<Postgres>) {
+    let Some(pg) = cluster.get() else { return };
     let Ok(mut child) = pg.server.try_lock() else {
         return;
     };

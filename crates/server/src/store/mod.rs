@@ -282,12 +282,17 @@ pub trait WriteTx: ReadTx {
     fn due_assignments(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>>;
     fn insert_decision(&mut self, d: &NewDecision<'_>) -> Result<i64>;
     /// Appends to `rep`'s feed and tells live streams once the job commits.
-    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64>;
+    ///
+    /// This and the other writes that return nothing may be applied lazily
+    /// (a backend may send them together with the job's next read, or at
+    /// its end): their failure may surface at a later call of the same job,
+    /// or fail the job after it returned. Either way the job is not kept.
+    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<()>;
     /// Deletes the `lead_updated` entries for `lead` from `rep`'s feed (a newer
     /// one, carrying the whole lead, is about to supersede them).
-    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<u32>;
+    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<()>;
     /// Keeps only the newest `keep` history events of `kind` for `lead`.
-    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<u32>;
+    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<()>;
     /// Deletes up to `limit` stored answers created before `before`; returns how many.
     fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32>;
     /// Queued leads of `team` that `rep` never rejected nor let expire,

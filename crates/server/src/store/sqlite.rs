@@ -1089,7 +1089,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
+    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<()> {
         let (kind, lead) = feed_keys(change);
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO feed (rep_id, at, change, kind, lead_id) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1102,23 +1102,25 @@ impl WriteTx for SqliteTx<'_> {
             lead
         ])?;
         self.effects.feed_reps.push(rep);
-        Ok(self.conn.last_insert_rowid())
+        Ok(())
     }
 
-    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<u32> {
+    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "DELETE FROM feed WHERE rep_id = ?1 AND lead_id = ?2 AND kind = 'lead_updated'",
         )?;
-        Ok(stmt.execute(params![rep, lead])? as u32)
+        stmt.execute(params![rep, lead])?;
+        Ok(())
     }
 
-    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<u32> {
+    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "DELETE FROM lead_events WHERE lead_id = ?1 AND kind = ?2 AND id <= \
              (SELECT id FROM lead_events WHERE lead_id = ?1 AND kind = ?2 \
               ORDER BY id DESC LIMIT 1 OFFSET ?3)",
         )?;
-        Ok(stmt.execute(params![lead, kind.as_str(), keep])? as u32)
+        stmt.execute(params![lead, kind.as_str(), keep])?;
+        Ok(())
     }
 
     fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32> {

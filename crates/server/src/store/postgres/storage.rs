@@ -310,21 +310,10 @@ fn run_transaction(
     let mut finishers = Vec::with_capacity(jobs.len());
     let mut broken: Option<Error> = None;
     let mut kill = false;
-    let mut first = true;
+    // Whether a savepoint was opened in this transaction yet (the next job
+    // then releases it as it opens its own).
+    let mut savepoint = false;
     while let Some(job) = jobs.pop_front() {
-        // The previous job's savepoint is released and this one opened in
-        // one round trip.
-        let open = if first {
-            "SAVEPOINT job"
-        } else {
-            "RELEASE job; SAVEPOINT job"
-        };
-        first = false;
-        if let Err(e) = batch(open) {
-            broken = Some(e.into());
-            drop(job);
-            break;
-        }
         let mut tx = PgTx {
             client: &conn.client,
             statements: Statements::Own(&conn.statements),
@@ -332,7 +321,16 @@ fn run_transaction(
             effects: CommitEffects::default(),
             kill_writer: false,
             failed: Default::default(),
+            pending: Default::default(),
+            sent_any: Default::default(),
+            known: Default::default(),
         };
+        // Sent with the job's first statement, in the same round trip.
+        tx.later_batch(if savepoint {
+            "RELEASE job; SAVEPOINT job"
+        } else {
+            "SAVEPOINT job"
+        });
         let outcome = match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
             Ok(outcome) => Some(outcome),
             Err(_) => {
@@ -341,18 +339,27 @@ fn run_transaction(
             }
         };
         kill |= tx.kill_writer;
-        let job_effects = std::mem::take(&mut tx.effects);
-        let statement_failed = tx.failed.get();
-        drop(tx);
         let keep = outcome.as_ref().is_some_and(|o| o.keep);
-        // A job that went on after a failed statement cannot be kept:
-        // PostgreSQL aborted its savepoint. Its caller hears the failure.
-        let failed = (keep && statement_failed).then(|| {
-            Error::Internal(
-                "a write job went on after a failed statement; nothing of it was written".into(),
-            )
-        });
-        if !keep || failed.is_some() {
+        // What the job wrote without waiting for an answer goes out now; a
+        // job that went on after a failed statement cannot be kept either
+        // (PostgreSQL aborted its savepoint). Its caller hears why.
+        let failed = if keep {
+            match tx.flush() {
+                Err(e) => Some(e),
+                Ok(()) if tx.failed.get() => Some(Error::Internal(
+                    "a write job went on after a failed statement; nothing of it was written"
+                        .into(),
+                )),
+                Ok(()) => None,
+            }
+        } else {
+            None
+        };
+        let sent = tx.sent_any();
+        let job_effects = std::mem::take(&mut tx.effects);
+        drop(tx);
+        savepoint |= sent;
+        if (!keep || failed.is_some()) && sent {
             if let Err(e) = batch("ROLLBACK TO job") {
                 broken = Some(e.into());
                 if let Some(o) = outcome {
@@ -362,7 +369,7 @@ fn run_transaction(
                 }
                 break;
             }
-        } else {
+        } else if keep && failed.is_none() {
             effects.feed_reps.extend(job_effects.feed_reps);
             effects.sla_changed |= job_effects.sla_changed;
         }
@@ -578,12 +585,6 @@ impl Storage for PgStorage {
                     ))));
                 }
             };
-            if let Err(e) =
-                block.on(object.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            {
-                let _ = deadpool_postgres::Object::take(object);
-                return job(Err(e.into()));
-            }
             let tx = PgTx {
                 client: &object,
                 statements: Statements::Pool(&object),
@@ -591,11 +592,21 @@ impl Storage for PgStorage {
                 effects: CommitEffects::default(),
                 kill_writer: false,
                 failed: Default::default(),
+                pending: Default::default(),
+                sent_any: Default::default(),
+                known: Default::default(),
             };
+            // One snapshot for the whole job; sent with its first statement.
+            tx.later_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
             let ran = catch_unwind(AssertUnwindSafe(|| job(Ok(&tx))));
+            let (sent, failed) = (tx.sent_any(), tx.failed.get());
             drop(tx);
-            let ended = block.on(object.batch_execute("COMMIT"));
-            if ran.is_err() || ended.is_err() {
+            let ended = if sent {
+                block.on(object.batch_execute("COMMIT"))
+            } else {
+                Ok(())
+            };
+            if ran.is_err() || failed || ended.is_err() {
                 // Never hand a connection in an unknown state to the next job.
                 let _ = deadpool_postgres::Object::take(object);
             }

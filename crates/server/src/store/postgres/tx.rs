@@ -32,6 +32,13 @@ use crate::store::{
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
+/// Owned parameters of a write sent later: `owned![a, b]`.
+macro_rules! owned {
+    ($($v:expr),* $(,)?) => {
+        vec![$(Box::new($v) as Owned),*]
+    };
+}
+
 /// Runs a future to completion from a synchronous job.
 pub(super) enum Blocker<'a> {
     /// The writer's own current-thread runtime, which also drives its
@@ -69,58 +76,214 @@ pub(super) struct PgTx<'a> {
     /// A statement failed: PostgreSQL aborted the job's savepoint, so the
     /// job cannot be kept even if it went on and returned `Ok`.
     pub(super) failed: std::cell::Cell<bool>,
+    /// Writes waiting to be sent with the next statement that has an answer.
+    pub(super) pending: RefCell<Vec<Later>>,
+    /// Something of this job was sent.
+    pub(super) sent_any: std::cell::Cell<bool>,
+    /// What this job itself wrote and reads back (a round trip saved each).
+    pub(super) known: Known,
+}
+
+/// Rows a job wrote that the bookkeeping reads straight back. Valid for the
+/// job only: no other transaction writes in between (the write lock).
+#[derive(Default)]
+pub(super) struct Known {
+    standings: RefCell<HashMap<LeadId, LeadStanding>>,
+    facts: RefCell<HashMap<i64, AssignmentFact>>,
+}
+
+/// A parameter owned by a write waiting to be sent.
+pub(super) type Owned = Box<dyn ToSql + Sync + Send>;
+
+type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
+
+/// One pipelined request: the rows it changed (`None` for simple queries).
+type Request<'a> = std::pin::Pin<Box<dyn Future<Output = PgResult<Option<u64>>> + 'a>>;
+
+/// A statement whose answer the job does not need: sent with the next
+/// statement that has one (or at the job's end), in the same round trip.
+pub(super) enum Later {
+    /// Simple-query SQL (the job's savepoint).
+    Batch(String),
+    /// A prepared statement; with `expect`, the rows it must change and the
+    /// error to give otherwise.
+    Exec {
+        sql: String,
+        params: Vec<Owned>,
+        expect: Option<(u64, String)>,
+    },
 }
 
 impl PgTx<'_> {
-    /// Runs one driver call, noting a failure.
-    fn run<T>(
-        &self,
-        f: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
-    ) -> std::result::Result<T, tokio_postgres::Error> {
-        let r = self.block.on(f);
-        if r.is_err() {
+    /// Runs `last` after sending every write waiting, all in one round trip
+    /// (the driver pipelines requests sent before their answers are
+    /// awaited), and returns `last`'s answer. Any failure marks the job
+    /// failed: PostgreSQL aborted its savepoint.
+    fn send<T>(&self, last: impl Future<Output = PgResult<T>>) -> Result<T> {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        let outcome = self.send_with(&pending, last);
+        if outcome.is_err() {
             self.failed.set(true);
         }
-        r
+        outcome
+    }
+
+    fn send_with<T>(
+        &self,
+        pending: &[Later],
+        last: impl Future<Output = PgResult<T>>,
+    ) -> Result<T> {
+        if pending.is_empty() {
+            return Ok(self.block.on(last)?);
+        }
+        let mut statements = Vec::with_capacity(pending.len());
+        for p in pending {
+            statements.push(match p {
+                Later::Exec { sql, .. } => Some(self.statement(sql)?),
+                Later::Batch(_) => None,
+            });
+        }
+        self.sent_any.set(true);
+        let client = self.client;
+        let (answers, last) = self.block.on(async {
+            let mut requests: Vec<Request<'_>> = pending
+                .iter()
+                .zip(&statements)
+                .map(|(p, s)| -> Request<'_> {
+                    match (p, s) {
+                        (Later::Exec { params, .. }, Some(s)) => Box::pin(async move {
+                            let refs: Vec<&(dyn ToSql + Sync)> = params
+                                .iter()
+                                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                                .collect();
+                            client.execute(s, &refs).await.map(Some)
+                        }),
+                        (Later::Batch(sql), _) => {
+                            Box::pin(async move { client.batch_execute(sql).await.map(|()| None) })
+                        }
+                        (Later::Exec { .. }, None) => unreachable!("prepared above"),
+                    }
+                })
+                .collect();
+            // A request is sent at its future's first poll: polling each
+            // once, in order, sends them all in order before any answer is
+            // awaited.
+            let mut answers: Vec<Option<PgResult<Option<u64>>>> =
+                (0..requests.len()).map(|_| None).collect();
+            for (r, answer) in requests.iter_mut().zip(answers.iter_mut()) {
+                if let std::task::Poll::Ready(a) = futures_util::poll!(r.as_mut()) {
+                    *answer = Some(a);
+                }
+            }
+            let mut last = std::pin::pin!(last);
+            let first = futures_util::poll!(last.as_mut());
+            for (r, answer) in requests.iter_mut().zip(answers.iter_mut()) {
+                if answer.is_none() {
+                    *answer = Some(r.as_mut().await);
+                }
+            }
+            let last = match first {
+                std::task::Poll::Ready(l) => l,
+                std::task::Poll::Pending => last.await,
+            };
+            (answers, last)
+        });
+        for (p, answer) in pending.iter().zip(answers) {
+            let changed = answer.expect("every request answered")?;
+            if let (
+                Later::Exec {
+                    expect: Some((want, why)),
+                    ..
+                },
+                Some(n),
+            ) = (p, changed)
+                && n != *want
+            {
+                return Err(Error::Internal(why.clone()));
+            }
+        }
+        Ok(last?)
+    }
+
+    /// Queues a write whose answer the job does not need.
+    fn later(&self, sql: impl Into<String>, params: Vec<Owned>) {
+        self.pending.borrow_mut().push(Later::Exec {
+            sql: sql.into(),
+            params,
+            expect: None,
+        });
+    }
+
+    /// Queues a write that must change exactly `rows` rows (else `why`).
+    fn later_expecting(&self, sql: impl Into<String>, params: Vec<Owned>, rows: u64, why: String) {
+        self.pending.borrow_mut().push(Later::Exec {
+            sql: sql.into(),
+            params,
+            expect: Some((rows, why)),
+        });
+    }
+
+    /// Queues simple-query SQL (the job's savepoint).
+    pub(super) fn later_batch(&self, sql: &str) {
+        self.pending
+            .borrow_mut()
+            .push(Later::Batch(sql.to_string()));
+    }
+
+    /// Sends every write still waiting; the job's end.
+    pub(super) fn flush(&self) -> Result<()> {
+        self.send(async { Ok(()) })
+    }
+
+    /// Whether anything of this job reached the database (its savepoint
+    /// first): if not, there is nothing to roll back.
+    pub(super) fn sent_any(&self) -> bool {
+        self.sent_any.get()
     }
 
     fn statement(&self, sql: &str) -> Result<Statement> {
-        match &self.statements {
+        let prepared = match &self.statements {
             Statements::Own(cache) => {
                 if let Some(s) = cache.borrow().get(sql) {
                     return Ok(s.clone());
                 }
-                let s = self.run(self.client.prepare(sql))?;
-                cache.borrow_mut().insert(sql.to_owned(), s.clone());
-                Ok(s)
+                let s = self.block.on(self.client.prepare(sql));
+                if let Ok(s) = &s {
+                    cache.borrow_mut().insert(sql.to_owned(), s.clone());
+                }
+                s
             }
-            Statements::Pool(client) => Ok(self.run(client.prepare_cached(sql))?),
-        }
+            Statements::Pool(client) => self.block.on(client.prepare_cached(sql)),
+        };
+        prepared.map_err(|e| {
+            self.failed.set(true);
+            e.into()
+        })
     }
 
     fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.run(self.client.query(&s, params))?)
+        self.send(self.client.query(&s, params))
     }
 
     fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.run(self.client.query_opt(&s, params))?)
+        self.send(self.client.query_opt(&s, params))
     }
 
     fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
         let s = self.statement(sql)?;
-        Ok(self.run(self.client.query_one(&s, params))?)
+        self.send(self.client.query_one(&s, params))
     }
 
     fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
         let s = self.statement(sql)?;
-        Ok(self.run(self.client.execute(&s, params))?)
+        self.send(self.client.execute(&s, params))
     }
 
     /// Runs SQL without parameters (and without preparing it).
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.run(self.client.batch_execute(sql))?)
+        self.send(self.client.batch_execute(sql))
     }
 }
 
@@ -562,12 +725,18 @@ impl ReadTx for PgTx<'_> {
     }
 
     fn assignment_fact(&self, id: i64) -> Result<Option<AssignmentFact>> {
+        if let Some(f) = self.known.facts.borrow().get(&id) {
+            return Ok(Some(f.clone()));
+        }
         self.query_opt(&format!("{FACT_SELECT} WHERE a.id = $1"), &[&id])?
             .map(|r| fact_from_row(&r))
             .transpose()
     }
 
     fn lead_standing(&self, id: LeadId) -> Result<Option<LeadStanding>> {
+        if let Some(s) = self.known.standings.borrow().get(&id) {
+            return Ok(Some(s.clone()));
+        }
         self.query_opt(
             "SELECT created_at, team, score, queued_at FROM leads WHERE id = $1",
             &[&id],
@@ -812,38 +981,40 @@ impl WriteTx for PgTx<'_> {
                 &l.intake_source,
             ],
         )?;
-        Ok(r.try_get(0)?)
+        let id: LeadId = r.try_get(0)?;
+        self.known.standings.borrow_mut().insert(id, l.standing());
+        Ok(id)
     }
 
     fn update_lead(&mut self, l: &LeadRow) -> Result<()> {
         let r = l.returned.as_ref();
-        let changed = self.execute(
+        self.later_expecting(
             "UPDATE leads SET status = $2, payload = $3, payload_hash = $4, score = $5, channel = $6, \
              team = $7, current_assignment = $8, queued_at = $9, returned_reason = $10, \
              returned_note = $11, returned_by = $12, returned_at = $13, version = $14, updated_at = $15, \
              intake_source = $16 WHERE id = $1",
-            &[
-                &l.id,
-                &l.status.as_str(),
-                &serde_json::to_string(&l.intake)?,
-                &l.payload_hash,
-                &i64::from(l.intake.score.value),
-                &l.intake.source.channel,
-                &l.team,
-                &l.current_assignment,
-                &l.queued_at.map(Timestamp::millis),
-                &r.map(|r| r.reason.as_str()),
-                &r.and_then(|r| r.note.as_deref()),
-                &r.map(|r| r.by_rep),
-                &r.map(|r| r.at.millis()),
-                &l.version,
-                &l.updated_at.millis(),
-                &l.intake_source,
+            owned![
+                l.id,
+                l.status.as_str().to_string(),
+                serde_json::to_string(&l.intake)?,
+                l.payload_hash.clone(),
+                i64::from(l.intake.score.value),
+                l.intake.source.channel.clone(),
+                l.team.clone(),
+                l.current_assignment,
+                l.queued_at.map(Timestamp::millis),
+                r.map(|r| r.reason.clone()),
+                r.and_then(|r| r.note.clone()),
+                r.map(|r| r.by_rep),
+                r.map(|r| r.at.millis()),
+                l.version,
+                l.updated_at.millis(),
+                l.intake_source.clone(),
             ],
-        )?;
-        if changed != 1 {
-            return Err(Error::Internal(format!("lead {} vanished", l.id)));
-        }
+            1,
+            format!("lead {} vanished", l.id),
+        );
+        self.known.standings.borrow_mut().insert(l.id, l.standing());
         Ok(())
     }
 
@@ -885,45 +1056,50 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()> {
-        self.execute(
+        self.later(
             "UPDATE reps SET rr_pass = $2, open_leads = open_leads + 1 WHERE id = $1",
-            &[&rep, &new_rr_pass],
-        )?;
+            owned![rep, new_rr_pass],
+        );
         Ok(())
     }
 
     fn release_offer(&mut self, rep: RepId) -> Result<()> {
-        self.execute(
+        self.later(
             "UPDATE reps SET open_leads = GREATEST(0, open_leads - 1) WHERE id = $1",
-            &[&rep],
-        )?;
+            owned![rep],
+        );
         Ok(())
     }
 
     fn catch_up_rotation(&mut self, rep: RepId, team: &str) -> Result<()> {
-        self.execute(
+        self.later(
             "UPDATE reps SET rr_pass = GREATEST(rr_pass, COALESCE((SELECT MIN(o.rr_pass) FROM reps o \
              WHERE o.team = $2 AND o.available AND o.id <> $1), rr_pass)) WHERE id = $1",
-            &[&rep, &team],
-        )?;
+            owned![rep, team.to_string()],
+        );
         Ok(())
     }
 
     fn set_rep_availability(&mut self, rep: RepId, availability: Availability) -> Result<()> {
-        self.execute(
+        self.later(
             "UPDATE reps SET available = $2 WHERE id = $1",
-            &[&rep, &matches!(availability, Availability::Available)],
-        )?;
+            owned![rep, matches!(availability, Availability::Available)],
+        );
         Ok(())
     }
 
     fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
-        // The offer keeps the lead's score, source and campaign as they are now.
+        // The offer keeps the lead's score, source and campaign as they are
+        // now; it comes back as the reports see it, which the bookkeeping
+        // asks for next.
         let row = self.query_opt(
-            "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
-             score, channel, campaign) \
+            "WITH ins AS (INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, \
+             sla_due_at, score, channel, campaign) \
              SELECT $1, $2, $3, $4, $5, $6, $7, l.score, l.channel, \
-             l.payload::jsonb #>> '{source,campaign}' FROM leads l WHERE l.id = $1 RETURNING id",
+             l.payload::jsonb #>> '{source,campaign}' FROM leads l WHERE l.id = $1 \
+             RETURNING id, rep_id, team, score, channel, campaign, assigned_at) \
+             SELECT ins.id, r.name, COALESCE(ins.channel, ''), COALESCE(ins.score, 0), \
+             ins.assigned_at, ins.team, ins.campaign FROM ins JOIN reps r ON r.id = ins.rep_id",
             &[
                 &a.lead_id,
                 &a.rep_id,
@@ -934,22 +1110,34 @@ impl WriteTx for PgTx<'_> {
                 &a.sla_due_at.millis(),
             ],
         )?;
-        match row {
-            Some(r) => Ok(r.try_get(0)?),
-            None => Err(Error::Internal(format!("lead {} vanished", a.lead_id))),
-        }
+        let Some(r) = row else {
+            return Err(Error::Internal(format!("lead {} vanished", a.lead_id)));
+        };
+        let id: i64 = r.try_get(0)?;
+        let fact = AssignmentFact {
+            rep_id: a.rep_id,
+            rep_name: r.try_get(1)?,
+            channel: r.try_get(2)?,
+            score: u32_at(&r, 3)?,
+            outcome: AssignmentOutcome::Pending,
+            assigned_at: ts(&r, 4)?,
+            ended_at: None,
+            reason: None,
+            team: r.try_get(5)?,
+            campaign: r.try_get::<_, Option<String>>(6)?.filter(|c| !c.is_empty()),
+        };
+        self.known.facts.borrow_mut().insert(id, fact);
+        Ok(id)
     }
 
     fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
-        let n = self.execute(
+        self.known.facts.borrow_mut().remove(&id);
+        self.later_expecting(
             "UPDATE assignments SET outcome = $2, ended_at = $3 WHERE id = $1 AND outcome = 'pending'",
-            &[&id, &outcome.as_str(), &at.millis()],
-        )?;
-        if n != 1 {
-            return Err(Error::Internal(format!(
-                "assignment {id} was no longer pending"
-            )));
-        }
+            owned![id, outcome.as_str().to_string(), at.millis()],
+            1,
+            format!("assignment {id} was no longer pending"),
+        );
         Ok(())
     }
 
@@ -981,44 +1169,44 @@ impl WriteTx for PgTx<'_> {
         Ok(r.try_get(0)?)
     }
 
-    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<i64> {
+    fn append_feed(&mut self, rep: RepId, at: Timestamp, change: &Change) -> Result<()> {
         let (kind, lead) = feed_keys(change);
         // The rep's head row is locked until commit, so the next append for
         // this rep (from any instance) waits, and sequence numbers of a feed
         // become visible in order.
-        let r = self.query_one(
+        self.later(
             "WITH head AS (INSERT INTO feed_heads (rep_id, seq) VALUES ($1, 1) \
              ON CONFLICT (rep_id) DO UPDATE SET seq = feed_heads.seq + 1 RETURNING seq) \
              INSERT INTO feed (rep_id, seq, at, change, kind, lead_id) \
-             SELECT $1, seq, $2, $3, $4, $5 FROM head RETURNING seq",
-            &[
-                &rep,
-                &at.millis(),
-                &serde_json::to_string(change)?,
-                &kind,
-                &lead,
+             SELECT $1, seq, $2, $3, $4, $5 FROM head",
+            owned![
+                rep,
+                at.millis(),
+                serde_json::to_string(change)?,
+                kind.to_string(),
+                lead
             ],
-        )?;
+        );
         self.effects.feed_reps.push(rep);
-        Ok(r.try_get(0)?)
+        Ok(())
     }
 
-    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<u32> {
-        let n = self.execute(
+    fn delete_feed_updates(&mut self, rep: RepId, lead: LeadId) -> Result<()> {
+        self.later(
             "DELETE FROM feed WHERE rep_id = $1 AND lead_id = $2 AND kind = 'lead_updated'",
-            &[&rep, &lead],
-        )?;
-        Ok(n as u32)
+            owned![rep, lead],
+        );
+        Ok(())
     }
 
-    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<u32> {
-        let n = self.execute(
+    fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<()> {
+        self.later(
             "DELETE FROM lead_events WHERE lead_id = $1 AND kind = $2 AND id <= \
              (SELECT id FROM lead_events WHERE lead_id = $1 AND kind = $2 \
               ORDER BY id DESC LIMIT 1 OFFSET $3)",
-            &[&lead, &kind.as_str(), &i64::from(keep)],
-        )?;
-        Ok(n as u32)
+            owned![lead, kind.as_str().to_string(), i64::from(keep)],
+        );
+        Ok(())
     }
 
     fn prune_answers(&mut self, before: Timestamp, limit: u32) -> Result<u32> {
@@ -1057,10 +1245,16 @@ impl WriteTx for PgTx<'_> {
         rep: Option<RepId>,
         detail: &str,
     ) -> Result<()> {
-        self.execute(
+        self.later(
             "INSERT INTO lead_events (lead_id, at, kind, rep_id, detail) VALUES ($1, $2, $3, $4, $5)",
-            &[&lead, &at.millis(), &kind.as_str(), &rep, &detail],
-        )?;
+            owned![
+                lead,
+                at.millis(),
+                kind.as_str().to_string(),
+                rep,
+                detail.to_string()
+            ],
+        );
         Ok(())
     }
 
@@ -1087,18 +1281,18 @@ impl WriteTx for PgTx<'_> {
         a: &StoredAnswer,
         at: Timestamp,
     ) -> Result<()> {
-        self.execute(
+        self.later(
             "INSERT INTO idempotency (rep_id, key, request_hash, status, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &rep,
-                &key,
-                &a.request_hash,
-                &i64::from(a.status),
-                &a.body,
-                &at.millis(),
+            owned![
+                rep,
+                key.to_string(),
+                a.request_hash.clone(),
+                i64::from(a.status),
+                a.body.clone(),
+                at.millis()
             ],
-        )?;
+        );
         Ok(())
     }
 
@@ -1143,7 +1337,8 @@ impl WriteTx for PgTx<'_> {
             "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )?;
-        let inserted = self.run(self.client.query_one(
+        self.flush()?;
+        let inserted = self.block.on(self.client.query_one(
             &s,
             &[
                 &rep.name,
@@ -1158,12 +1353,16 @@ impl WriteTx for PgTx<'_> {
         match inserted {
             Ok(r) => Ok(r.try_get(0)?),
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                self.failed.set(true);
                 Err(Error::field(
                     "email",
                     format!("a rep with email {} already exists", rep.email),
                 ))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                self.failed.set(true);
+                Err(e.into())
+            }
         }
     }
 
@@ -1224,23 +1423,23 @@ impl WriteTx for PgTx<'_> {
         speeds: &HashMap<OfferKey, Vec<u8>>,
     ) -> Result<()> {
         // One statement per table, the cells passed as arrays: a routed lead
-        // touches a dozen cells, and a round trip each would dominate intake.
+        // touches a dozen cells, and a statement each would dominate intake.
         let t = tables(grain);
         if !cells.offers.is_empty() {
-            let mut cols = OfferColumns::default();
-            for (k, c) in &cells.offers {
-                cols.day.push(k.day);
-                cols.team.push(k.team.as_str());
-                cols.dim.push(k.dim.as_str());
-                cols.key.push(k.key.as_str());
-                cols.assigned.push(c.assigned as i64);
-                cols.accepted.push(c.accepted as i64);
-                cols.rejected.push(c.rejected as i64);
-                cols.sla_expired.push(c.sla_expired as i64);
-                cols.speed.push(speeds.get(k).map(Vec::as_slice));
+            let mut c = OfferColumns::default();
+            for (k, n) in &cells.offers {
+                c.day.push(k.day);
+                c.team.push(k.team.clone());
+                c.dim.push(k.dim.as_str().to_string());
+                c.key.push(k.key.clone());
+                c.assigned.push(n.assigned as i64);
+                c.accepted.push(n.accepted as i64);
+                c.rejected.push(n.rejected as i64);
+                c.sla_expired.push(n.sla_expired as i64);
+                c.speed.push(speeds.get(k).cloned());
             }
-            self.execute(
-                &format!(
+            self.later(
+                format!(
                     "INSERT INTO {o} AS c (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
                      SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, COALESCE(speed, '\\x'::bytea) \
                      FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], \
@@ -1252,93 +1451,93 @@ impl WriteTx for PgTx<'_> {
                      speed = CASE WHEN excluded.speed = '\\x'::bytea THEN c.speed ELSE excluded.speed END",
                     o = t.offers
                 ),
-                &[
-                    &cols.day,
-                    &cols.team,
-                    &cols.dim,
-                    &cols.key,
-                    &cols.assigned,
-                    &cols.accepted,
-                    &cols.rejected,
-                    &cols.sla_expired,
-                    &cols.speed,
+                owned![
+                    c.day,
+                    c.team,
+                    c.dim,
+                    c.key,
+                    c.assigned,
+                    c.accepted,
+                    c.rejected,
+                    c.sla_expired,
+                    c.speed
                 ],
-            )?;
+            );
         }
         if !cells.reasons.is_empty() {
             let (mut day, mut team, mut dim, mut key, mut reason, mut n) =
                 (vec![], vec![], vec![], vec![], vec![], vec![]);
             for (k, &count) in &cells.reasons {
                 day.push(k.day);
-                team.push(k.team.as_str());
-                dim.push(k.dim.as_str());
-                key.push(k.key.as_str());
-                reason.push(k.reason.as_str());
+                team.push(k.team.clone());
+                dim.push(k.dim.as_str().to_string());
+                key.push(k.key.clone());
+                reason.push(k.reason.clone());
                 n.push(count as i64);
             }
-            self.execute(
-                &format!(
+            self.later(
+                format!(
                     "INSERT INTO {r} AS c (day, team, dim, key, reason, rejections) \
                      SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[]) \
                      ON CONFLICT (day, team, dim, key, reason) DO UPDATE SET \
                      rejections = c.rejections + excluded.rejections",
                     r = t.reasons
                 ),
-                &[&day, &team, &dim, &key, &reason, &n],
-            )?;
+                owned![day, team, dim, key, reason, n],
+            );
         }
         if !cells.scores.is_empty() {
             let (mut day, mut team, mut channel, mut score, mut acc, mut rej) =
                 (vec![], vec![], vec![], vec![], vec![], vec![]);
             for (k, &(a, r)) in &cells.scores {
                 day.push(k.day);
-                team.push(k.team.as_str());
-                channel.push(k.channel.as_str());
+                team.push(k.team.clone());
+                channel.push(k.channel.clone());
                 score.push(i64::from(k.score));
                 acc.push(a as i64);
                 rej.push(r as i64);
             }
-            self.execute(
-                &format!(
+            self.later(
+                format!(
                     "INSERT INTO {s} AS c (day, team, channel, score, accepted, rejected) \
                      SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[]) \
                      ON CONFLICT (day, team, channel, score) DO UPDATE SET \
                      accepted = c.accepted + excluded.accepted, rejected = c.rejected + excluded.rejected",
                     s = t.scores
                 ),
-                &[&day, &team, &channel, &score, &acc, &rej],
-            )?;
+                owned![day, team, channel, score, acc, rej],
+            );
         }
         if !cells.lead_scores.is_empty() {
             let (mut day, mut team, mut score, mut n) = (vec![], vec![], vec![], vec![]);
             for (k, &count) in &cells.lead_scores {
                 day.push(k.day);
-                team.push(k.team.as_str());
+                team.push(k.team.clone());
                 score.push(i64::from(k.score));
                 n.push(count as i64);
             }
-            self.execute(
-                &format!(
+            self.later(
+                format!(
                     "INSERT INTO {l} AS c (day, team, score, leads) \
                      SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
                      ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
                     l = t.lead_scores
                 ),
-                &[&day, &team, &score, &n],
-            )?;
+                owned![day, team, score, n],
+            );
         }
         Ok(())
     }
 
     fn add_lead_score(&mut self, grain: Grain, k: &LeadScoreKey, delta: i64) -> Result<()> {
-        self.execute(
-            &format!(
+        self.later(
+            format!(
                 "INSERT INTO {} AS c (day, team, score, leads) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
                 tables(grain).lead_scores
             ),
-            &[&k.day, &k.team, &i64::from(k.score), &delta],
-        )?;
+            owned![k.day, k.team.clone(), i64::from(k.score), delta],
+        );
         Ok(())
     }
 
@@ -1355,20 +1554,20 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn open_queue_wait(&mut self, lead: LeadId, team: &str, at: Timestamp) -> Result<()> {
-        self.execute(
+        self.later(
             "INSERT INTO queue_waits (lead_id, team, queued_at) VALUES ($1, $2, $3)",
-            &[&lead, &team, &at.millis()],
-        )?;
+            owned![lead, team.to_string(), at.millis()],
+        );
         Ok(())
     }
 
     fn close_queue_wait(&mut self, lead: LeadId, at: Timestamp, assigned: bool) -> Result<()> {
         let outcome = if assigned { "assigned" } else { "withdrawn" };
-        self.execute(
+        self.later(
             "UPDATE queue_waits SET left_at = $2, outcome = $3 \
              WHERE lead_id = $1 AND left_at IS NULL",
-            &[&lead, &at.millis(), &outcome],
-        )?;
+            owned![lead, at.millis(), outcome.to_string()],
+        );
         Ok(())
     }
 
@@ -1401,14 +1600,14 @@ impl WriteTx for PgTx<'_> {
 }
 
 #[derive(Default)]
-struct OfferColumns<'a> {
+struct OfferColumns {
     day: Vec<i64>,
-    team: Vec<&'a str>,
-    dim: Vec<&'a str>,
-    key: Vec<&'a str>,
+    team: Vec<String>,
+    dim: Vec<String>,
+    key: Vec<String>,
     assigned: Vec<i64>,
     accepted: Vec<i64>,
     rejected: Vec<i64>,
     sla_expired: Vec<i64>,
-    speed: Vec<Option<&'a [u8]>>,
+    speed: Vec<Option<Vec<u8>>>,
 }

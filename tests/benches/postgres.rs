@@ -1,0 +1,208 @@
+//! Benchmark: intake → assignment throughput and intake → SSE latency on
+//! PostgreSQL with one and with two instances, side by side with SQLite in
+//! the same run, against the real release binary.
+//!
+//!     cargo build --release --bins
+//!     cargo bench -p baton-tests --bench postgres
+//!
+//! PostgreSQL is a private cluster started by the harness with its
+//! durability settings on (fsync, synchronous commit), as SQLite runs with
+//! `synchronous=FULL`; it shares the 2 cores with the servers and the client.
+//! With two instances, intake requests alternate between them and the
+//! latency probe's lead is pushed to instance A while the rep's stream is
+//! open on instance B: the event crosses instances through NOTIFY.
+//!
+//! Knobs (environment): BENCH_LEADS (10000), BENCH_CONCURRENCY (32),
+//! BENCH_PROBES (1000), BENCH_PG_DURABLE (1; 0 turns PostgreSQL's fsync off),
+//! BENCH_SQLITE (1; 0 skips the SQLite run).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use baton_protocol::{IntakeResponse, LeadStatus};
+use baton_tests::postgres::Postgres;
+use baton_tests::*;
+
+const CONFIG: &str = r#"
+qualification_threshold = 50
+[[teams]]
+name = "sales"
+[[teams]]
+name = "probe"
+[[rules]]
+name = "latency-probe"
+team = "probe"
+when = [{ field = "source.channel", in = ["latency_probe"] }]
+[limits]
+intake_per_second = 1000000
+intake_burst = 1000000
+"#;
+
+struct Figures {
+    rate: f64,
+    latency_ms: Vec<f64>,
+}
+
+/// Pushes `leads` new leads over `concurrency` keep-alive connections,
+/// alternating between `instances`; then `probes` probe leads one at a time
+/// to `instances[0]`, each timed until its event reaches the probe rep's
+/// stream on `stream_on`.
+async fn measure(
+    instances: &[&Server],
+    stream_on: &Server,
+    leads: usize,
+    concurrency: usize,
+    probes: usize,
+) -> Figures {
+    let first = instances[0];
+    for i in 0..10 {
+        first.add_rep(&format!("Rep {i}"), "sales", 1 + (i % 3) as u32, 100_000);
+    }
+    let probe_rep = stream_on.add_rep("Probe", "probe", 1, 100_000);
+    let probe_rep = stream_on.client(&probe_rep.token);
+    let intake = first.intake();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let urls: Arc<Vec<String>> = Arc::new(
+        instances
+            .iter()
+            .map(|s| format!("{}/v1/leads", s.base))
+            .collect(),
+    );
+    for i in 0..200 {
+        http.post(&urls[i % urls.len()])
+            .bearer_auth(&intake.token)
+            .json(&lead(&format!("warm-{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..leads)
+            .map(|i| serde_json::to_vec(&lead(&format!("tp-{i}"))).unwrap())
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, urls, token, bodies, next) = (
+            http.clone(),
+            urls.clone(),
+            intake.token.clone(),
+            bodies.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut assigned = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= bodies.len() {
+                    return assigned;
+                }
+                let r = http
+                    .post(&urls[i % urls.len()])
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(bodies[i].clone())
+                    .send()
+                    .await
+                    .expect("intake");
+                assert!(r.status().is_success(), "intake failed: {}", r.status());
+                let resp: IntakeResponse = r.json().await.unwrap();
+                if resp.lead.status == LeadStatus::Assigned {
+                    assigned += 1;
+                }
+            }
+        }));
+    }
+    let mut assigned = 0;
+    for t in tasks {
+        assigned += t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(assigned, leads, "every lead was routed to a rep");
+    let rate = leads as f64 / elapsed.as_secs_f64();
+
+    let mut stream = probe_rep.stream(None).await;
+    stream.next(Duration::from_secs(5)).await.expect("ready");
+    let mut ms = Vec::with_capacity(probes);
+    for i in 0..probes {
+        let mut l = lead(&format!("probe-{i}"));
+        l.source.channel = "latency_probe".into();
+        let body = serde_json::to_vec(&l).unwrap();
+        let sent = Instant::now();
+        let req = http
+            .post(&urls[0])
+            .bearer_auth(&intake.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send();
+        let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
+        let received = sent.elapsed();
+        assert!(resp.unwrap().status().is_success());
+        ev.expect("event for the probe lead");
+        ms.push(received.as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    ms.sort_by(f64::total_cmp);
+    Figures {
+        rate,
+        latency_ms: ms,
+    }
+}
+
+fn report(what: &str, f: &Figures) {
+    let ms = &f.latency_ms;
+    println!(
+        "{what}: {:.0} leads/s routed; intake→SSE p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        f.rate,
+        percentile(ms, 0.5),
+        percentile(ms, 0.9),
+        percentile(ms, 0.99),
+        ms[ms.len() - 1]
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let leads = env_or::<usize>("BENCH_LEADS", 10_000);
+    let concurrency = env_or::<usize>("BENCH_CONCURRENCY", 32);
+    let probes = env_or::<usize>("BENCH_PROBES", 1_000);
+    let quiet = [("RUST_LOG", "warn")];
+
+    let dir = tempfile::tempdir().unwrap();
+    if env_or::<u8>("BENCH_SQLITE", 1) == 1 {
+        let sqlite = Server::start_on_db(
+            TestDb::File(Path::new(dir.path()).join("bench.db")),
+            CONFIG,
+            &quiet,
+        );
+        let f = measure(&[&sqlite], &sqlite, leads, concurrency, probes).await;
+        report("SQLite, one instance", &f);
+    }
+
+    // BENCH_PG_DURABLE=0: the test cluster (no fsync), to see what the
+    // disk costs.
+    let pg = if env_or::<u8>("BENCH_PG_DURABLE", 1) == 1 {
+        Postgres::durable()
+    } else {
+        Postgres::shared()
+    };
+    let one = Server::start_on_db(TestDb::Postgres(pg.database()), CONFIG, &quiet);
+    let f = measure(&[&one], &one, leads, concurrency, probes).await;
+    report("PostgreSQL, one instance", &f);
+    drop(one);
+
+    let a = Server::start_on_db(TestDb::Postgres(pg.database()), CONFIG, &quiet);
+    let b = a.another_instance();
+    let f = measure(&[&a, &b], &b, leads, concurrency, probes).await;
+    report(
+        "PostgreSQL, two instances (intake alternating; probe pushed to A, streamed from B)",
+        &f,
+    );
+}
