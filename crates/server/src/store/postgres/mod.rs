@@ -373,6 +373,34 @@ mod tests {
     }
 
     #[test]
+    fn sslmode_is_read_as_libpq_reads_it() {
+        let (url, verify) = take_tls_options(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=b",
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://u@h/db?sslmode=require&application_name=b");
+        assert_eq!(
+            verify,
+            tls::Verify::Full {
+                root_cert: Some("/etc/ca.pem".into())
+            }
+        );
+        for plain in ["postgres://u@h/db", "postgres://u@h/db?sslmode=require"] {
+            let (url, verify) = take_tls_options(plain).unwrap();
+            assert_eq!((url.as_str(), verify), (plain, tls::Verify::None));
+        }
+        let bad = take_tls_options("postgres://u@h/db?sslmode=allow-anything").unwrap_err();
+        assert!(bad.contains("sslmode=allow-anything is not one of"), "{bad}");
+        let orphan = take_tls_options("postgres://u@h/db?sslrootcert=/x.pem").unwrap_err();
+        assert!(orphan.contains("only with sslmode=verify"), "{orphan}");
+        // A URL with TLS options still never shows its password.
+        let e = PgUrl::parse("postgres://u:s3cret@h/db?sslmode=wrong")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret") && e.contains("sslmode=wrong"), "{e}");
+    }
+
+    #[test]
     fn a_password_never_shows() {
         for (url, shown) in [
             (
