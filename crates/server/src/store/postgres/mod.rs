@@ -390,7 +390,10 @@ mod tests {
             assert_eq!((url.as_str(), verify), (plain, tls::Verify::None));
         }
         let bad = take_tls_options("postgres://u@h/db?sslmode=allow-anything").unwrap_err();
-        assert!(bad.contains("sslmode=allow-anything is not one of"), "{bad}");
+        assert!(
+            bad.contains("sslmode=allow-anything is not one of"),
+            "{bad}"
+        );
         let orphan = take_tls_options("postgres://u@h/db?sslrootcert=/x.pem").unwrap_err();
         assert!(orphan.contains("only with sslmode=verify"), "{orphan}");
         // A URL with TLS options still never shows its password.
