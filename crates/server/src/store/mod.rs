@@ -367,6 +367,31 @@ pub trait WriteTx: ReadTx {
     }
 }
 
+/// The rollup tables of one grain, the same in every backend's schema.
+pub(crate) struct RollupTables {
+    pub offers: &'static str,
+    pub reasons: &'static str,
+    pub scores: &'static str,
+    pub lead_scores: &'static str,
+}
+
+pub(crate) fn rollup_tables(grain: Grain) -> RollupTables {
+    match grain {
+        Grain::Day => RollupTables {
+            offers: "report_offers",
+            reasons: "report_reasons",
+            scores: "report_scores",
+            lead_scores: "report_lead_scores",
+        },
+        Grain::Month => RollupTables {
+            offers: "report_offers_monthly",
+            reasons: "report_reasons_monthly",
+            scores: "report_scores_monthly",
+            lead_scores: "report_lead_scores_monthly",
+        },
+    }
+}
+
 /// What a finished write job hands back to the backend.
 pub struct JobOutcome {
     /// Keep the job's writes (true) or roll them back (false).

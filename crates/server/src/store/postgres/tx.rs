@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::store::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, LeadFilter, LeadRow, LeadStanding,
     NewAssignment, NewDecision, NewRep, Principal, ReadTx, RepCandidate, StoredAnswer, WriteTx,
-    feed_keys,
+    feed_keys, rollup_tables,
 };
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -433,31 +433,6 @@ fn collect<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
 }
 
-/// The rollup tables of one grain.
-struct Tables {
-    offers: &'static str,
-    reasons: &'static str,
-    scores: &'static str,
-    lead_scores: &'static str,
-}
-
-fn tables(grain: Grain) -> Tables {
-    match grain {
-        Grain::Day => Tables {
-            offers: "report_offers",
-            reasons: "report_reasons",
-            scores: "report_scores",
-            lead_scores: "report_lead_scores",
-        },
-        Grain::Month => Tables {
-            offers: "report_offers_monthly",
-            reasons: "report_reasons_monthly",
-            scores: "report_scores_monthly",
-            lead_scores: "report_lead_scores_monthly",
-        },
-    }
-}
-
 fn unreadable(table: &str) -> Error {
     Error::Storage(format!(
         "a report rollup in {table} is unreadable; run `baton-server rebuild-reports`"
@@ -754,7 +729,7 @@ impl ReadTx for PgTx<'_> {
         let row = self.query_opt(
             &format!(
                 "SELECT speed FROM {} WHERE day = $1 AND team = $2 AND dim = $3 AND key = $4",
-                tables(grain).offers
+                rollup_tables(grain).offers
             ),
             &[&k.day, &k.team, &k.dim.as_str(), &k.key],
         )?;
@@ -855,7 +830,7 @@ fn name_of<T: WireName>(r: &Row, i: usize) -> Result<T> {
 /// Apart from the daily trend, plain counts are summed by PostgreSQL; rows
 /// with speed sketches are merged here.
 fn read_cells(tx: &PgTx<'_>, q: &CellQuery, team: Option<&str>) -> Result<Cells> {
-    let t = tables(q.grain);
+    let t = rollup_tables(q.grain);
     let mut cells = Cells::default();
     let range: [&(dyn ToSql + Sync); 3] = [&q.first_day, &q.end_day, &team];
     match q.part {
@@ -1424,7 +1399,7 @@ impl WriteTx for PgTx<'_> {
     ) -> Result<()> {
         // One statement per table, the cells passed as arrays: a routed lead
         // touches a dozen cells, and a statement each would dominate intake.
-        let t = tables(grain);
+        let t = rollup_tables(grain);
         if !cells.offers.is_empty() {
             let mut c = OfferColumns::default();
             for (k, n) in &cells.offers {
@@ -1534,7 +1509,7 @@ impl WriteTx for PgTx<'_> {
             format!(
                 "INSERT INTO {} AS c (day, team, score, leads) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
-                tables(grain).lead_scores
+                rollup_tables(grain).lead_scores
             ),
             owned![k.day, k.team.clone(), i64::from(k.score), delta],
         );
@@ -1544,7 +1519,7 @@ impl WriteTx for PgTx<'_> {
     fn clear_rollups(&mut self) -> Result<()> {
         let mut all = Vec::new();
         for grain in [Grain::Day, Grain::Month] {
-            let t = tables(grain);
+            let t = rollup_tables(grain);
             all.extend([t.offers, t.reasons, t.scores, t.lead_scores]);
         }
         self.batch(&format!(

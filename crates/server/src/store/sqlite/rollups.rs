@@ -13,7 +13,7 @@ use crate::cells::{
     ScoreKey,
 };
 use crate::error::{Error, Result};
-use crate::store::AssignmentFact;
+use crate::store::{AssignmentFact, rollup_tables};
 
 /// An offer with what report grouping needs; `WHERE` clauses are appended.
 pub(super) const FACT_SELECT: &str = "SELECT a.rep_id, r.name, COALESCE(a.channel, ''), \
@@ -41,31 +41,6 @@ pub(super) fn fact_of_assignment(conn: &Connection, id: i64) -> Result<Option<As
     Ok(stmt.query_row([id], fact_from_row).optional()?)
 }
 
-/// The rollup tables of one grain.
-struct Tables {
-    offers: &'static str,
-    reasons: &'static str,
-    scores: &'static str,
-    lead_scores: &'static str,
-}
-
-fn tables(grain: Grain) -> Tables {
-    match grain {
-        Grain::Day => Tables {
-            offers: "report_offers",
-            reasons: "report_reasons",
-            scores: "report_scores",
-            lead_scores: "report_lead_scores",
-        },
-        Grain::Month => Tables {
-            offers: "report_offers_monthly",
-            reasons: "report_reasons_monthly",
-            scores: "report_scores_monthly",
-            lead_scores: "report_lead_scores_monthly",
-        },
-    }
-}
-
 /// Adds `cells`' counts to the `grain` rollups, and stores the speed
 /// sketches in `speeds` (already merged with what was stored) over the old.
 pub(super) fn add(
@@ -74,7 +49,7 @@ pub(super) fn add(
     cells: &Cells,
     speeds: &HashMap<OfferKey, Vec<u8>>,
 ) -> Result<()> {
-    let t = tables(grain);
+    let t = rollup_tables(grain);
     for (k, c) in &cells.offers {
         let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO {} (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
@@ -133,7 +108,7 @@ pub(super) fn add(
 pub(super) fn speed(conn: &Connection, grain: Grain, k: &OfferKey) -> Result<Option<Vec<u8>>> {
     let mut read = conn.prepare_cached(&format!(
         "SELECT speed FROM {} WHERE day = ?1 AND team = ?2 AND dim = ?3 AND key = ?4",
-        tables(grain).offers
+        rollup_tables(grain).offers
     ))?;
     Ok(read
         .query_row(params![k.day, k.team, k.dim.as_str(), k.key], |r| r.get(0))
@@ -143,7 +118,7 @@ pub(super) fn speed(conn: &Connection, grain: Grain, k: &OfferKey) -> Result<Opt
 /// Empties every rollup table (before they are filled again).
 pub(super) fn clear(conn: &Connection) -> Result<()> {
     for grain in [Grain::Day, Grain::Month] {
-        let t = tables(grain);
+        let t = rollup_tables(grain);
         for table in [t.offers, t.reasons, t.scores, t.lead_scores] {
             conn.execute(&format!("DELETE FROM {table}"), [])?;
         }
@@ -167,7 +142,7 @@ pub(super) fn add_lead_score(
     let mut stmt = conn.prepare_cached(&format!(
         "INSERT INTO {} (day, team, score, leads) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (day, team, score) DO UPDATE SET leads = leads + excluded.leads",
-        tables(grain).lead_scores
+        rollup_tables(grain).lead_scores
     ))?;
     stmt.execute(params![k.day, k.team, k.score, delta])?;
     Ok(())
@@ -177,7 +152,7 @@ pub(super) fn add_lead_score(
 /// Apart from the daily trend, rows are summed over the range: by SQLite
 /// where they are plain counts, here where they carry speed sketches.
 pub(super) fn read(conn: &Connection, q: &CellQuery, team: Option<&str>) -> Result<Cells> {
-    let t = tables(q.grain);
+    let t = rollup_tables(q.grain);
     let mut cells = Cells::default();
     let range = params![q.first_day, q.end_day, team];
     match q.part {
