@@ -94,6 +94,8 @@ async fn the_authorisation_matrix_holds() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.error_code(), "unauthorized");
     let revoked = server.add_rep("Cy", "sales", 1, 10);
+    // Used just before: the server remembers who the token belongs to.
+    assert_eq!(revoked.get("/v1/me").await.status, StatusCode::OK);
     let out = std::process::Command::new(binary("baton-server"))
         .args(["token", "revoke", "--db"])
         .arg(server.db_arg())
@@ -109,7 +111,19 @@ async fn the_authorisation_matrix_holds() {
         })
         .unwrap();
     assert!(out.success());
-    assert_eq!(revoked.get("/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    // Revoked from another process: refused within a second (auth.rs,
+    // PRINCIPAL_TTL), and refused for good from then on.
+    let revoked_at = std::time::Instant::now();
+    while revoked.get("/v1/me").await.status != StatusCode::UNAUTHORIZED {
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(1),
+            "a revoked token still worked after a second"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for _ in 0..5 {
+        assert_eq!(revoked.get("/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    }
 }
 
 #[tokio::test]

@@ -49,6 +49,8 @@ pub struct AppState {
     /// Wakes live streams when their rep's feed grows; counts streams per token.
     pub hub: Arc<Hub>,
     pub limiter: Arc<RateLimiter>,
+    /// Who recently seen tokens belong to (auth.rs).
+    pub principals: Arc<crate::auth::PrincipalCache>,
     /// Becomes true when the server starts shutting down; ends live streams.
     pub shutdown: watch::Receiver<bool>,
     pub heartbeat: Duration,
@@ -166,6 +168,10 @@ impl FromRequestParts<AppState> for AuthWithToken {
                 "the Authorization header must be Bearer <token>",
             ))?;
         let hash = token_hash(token);
+        if let Some(principal) = state.principals.get(&hash) {
+            return Ok(AuthWithToken(principal, hash));
+        }
+        let revocations = state.principals.revocations();
         let lookup = hash.clone();
         let principal = state
             .db
@@ -174,6 +180,7 @@ impl FromRequestParts<AppState> for AuthWithToken {
             .ok_or(Error::Unauthorized(
                 "this token is unknown or revoked; ask your Baton admin for a new one",
             ))?;
+        state.principals.remember(&hash, &principal, revocations);
         Ok(AuthWithToken(principal, hash))
     }
 }

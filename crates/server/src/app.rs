@@ -63,12 +63,14 @@ impl Baton {
         };
         let storage = crate::store::open(db_path, config.limits.write_queue, on_commit)?;
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let principals = Arc::new(crate::auth::PrincipalCache::new(hub.revocations()));
         Ok(Baton {
             state: AppState {
                 db: Db::new(storage.clone()),
                 config: Arc::new(config),
                 hub,
                 limiter: Arc::new(RateLimiter::default()),
+                principals,
                 shutdown,
                 heartbeat,
             },

@@ -84,8 +84,9 @@ const TABLES: &[Table] = &[
 ];
 
 /// PostgreSQL's tables that are not copied: its own record of migrations,
-/// and each rep's feed head, which is derived from the copied feed.
-const PG_ONLY: &[&str] = &["schema_migrations", "feed_heads"];
+/// each rep's feed head, which is derived from the copied feed, and the
+/// writers' epoch counter (store/postgres/cache.rs).
+const PG_ONLY: &[&str] = &["schema_migrations", "feed_heads", "write_epoch"];
 
 /// A batch ends at this many rows or about this many bytes, whichever comes
 /// first; at most `BATCHES_IN_FLIGHT` wait for PostgreSQL. Memory stays
@@ -188,6 +189,12 @@ pub async fn copy_sqlite_to_postgres(from: &Path, to: &PgUrl) -> Result<CopySumm
 
     tables.push(("feed_heads", set_feed_heads(&pg).await?));
     move_identities_past_copied_ids(&pg).await?;
+    // A server already running on the target forgets what it remembered
+    // of the empty database (its reps, its reserved ids): the copy counts
+    // as a write of its own.
+    pg.batch_execute("UPDATE write_epoch SET n = n + 1")
+        .await
+        .map_err(pg_failed("marking the copy as a write"))?;
     pg.commit()
         .await
         .map_err(pg_failed("committing the copy"))?;

@@ -211,6 +211,10 @@ pub fn route_lead(
         &NewAssignment {
             lead_id: lead.id,
             rep_id: rep.id,
+            rep_name: &rep.name,
+            score: lead.intake.score.value,
+            channel: &lead.intake.source.channel,
+            campaign: lead.intake.source.campaign.as_deref(),
             team: &choice.team,
             rule: &choice.rule,
             why: &why,

@@ -213,3 +213,12 @@ CREATE TABLE storage_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Counts write transactions of all instances (each bumps it under the write
+-- lock): a writer whose last transaction was the one before knows nobody
+-- else wrote in between, so what it remembers still holds.
+CREATE TABLE write_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  BIGINT NOT NULL
+);
+INSERT INTO write_epoch (id, n) VALUES (1, 0);

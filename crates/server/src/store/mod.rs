@@ -97,6 +97,12 @@ pub struct RepCandidate {
 pub struct NewAssignment<'a> {
     pub lead_id: LeadId,
     pub rep_id: RepId,
+    pub rep_name: &'a str,
+    /// The lead's score, channel and campaign as they are when it is
+    /// offered: the offer keeps them, so reports count it where it was.
+    pub score: u32,
+    pub channel: &'a str,
+    pub campaign: Option<&'a str>,
     pub team: &'a str,
     pub rule: &'a str,
     pub why: &'a str,

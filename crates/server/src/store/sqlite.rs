@@ -1027,25 +1027,22 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
-        // The offer keeps the lead's score, source and campaign as they are now.
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
-             score, channel, campaign) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, l.score, l.channel, \
-             json_extract(l.payload, '$.source.campaign') FROM leads l WHERE l.id = ?1",
+             score, channel, campaign) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
-        let inserted = stmt.execute(params![
+        stmt.execute(params![
             a.lead_id,
             a.rep_id,
             a.team,
             a.rule,
             a.why,
             a.assigned_at.millis(),
-            a.sla_due_at.millis()
+            a.sla_due_at.millis(),
+            a.score,
+            a.channel,
+            a.campaign,
         ])?;
-        if inserted != 1 {
-            return Err(Error::Internal(format!("lead {} vanished", a.lead_id)));
-        }
         Ok(self.conn.last_insert_rowid())
     }
 

@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use tokio_postgres::Client;
 
+mod cache;
 mod storage;
 mod tls;
 mod tx;

@@ -34,7 +34,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, Client, Statement};
 
-use super::tx::{Blocker, PgTx, Statements};
+use super::cache::WriterCache;
+use super::tx::{Blocker, Later, PgTx, Statements};
 use super::{PgUrl, migrate};
 use crate::error::{Error, Result};
 use crate::store::sqlite::CommitListener;
@@ -102,6 +103,14 @@ impl Drop for DeathWatch {
                 Some("the database writer thread panicked; restart the server".into());
         }
     }
+}
+
+/// A kept job whose last writes are carried over to the next job's first
+/// statement, and what it waits to hear.
+struct Carried {
+    pending: Vec<Later>,
+    finish: Box<dyn FnOnce(Result<()>) + Send>,
+    effects: CommitEffects,
 }
 
 /// The writer's connection and its prepared statements.
@@ -247,6 +256,7 @@ fn run_writer(
             return;
         }
     };
+    let cache = RefCell::new(WriterCache::default());
     let mut jobs: VecDeque<WriteJob> = VecDeque::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
         jobs.push_back(first);
@@ -261,6 +271,7 @@ fn run_writer(
         if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
             conn = match connect_writer(&rt, &url, &state) {
                 Ok(c) => {
+                    cache.borrow_mut().forget();
                     tracing::info!(db = %url, "reconnected the database writer");
                     Some(c)
                 }
@@ -274,7 +285,7 @@ fn run_writer(
             };
         }
         let Some(c) = conn.as_ref() else { continue };
-        let kill = run_transaction(&rt, c, &mut jobs, &on_commit, &state);
+        let kill = run_transaction(&rt, c, &cache, &mut jobs, &on_commit, &state);
         jobs.clear();
         #[cfg(debug_assertions)]
         if kill {
@@ -290,16 +301,40 @@ fn run_writer(
 fn run_transaction(
     rt: &tokio::runtime::Runtime,
     conn: &WriterConn,
+    cache: &RefCell<WriterCache>,
     jobs: &mut VecDeque<WriteJob>,
     on_commit: &CommitListener,
     state: &WriterState,
 ) -> bool {
     let block = Blocker::Runtime(rt);
     let batch = |sql: &str| rt.block_on(conn.client.batch_execute(sql));
-    if let Err(e) = batch(&format!(
-        "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-    )) {
-        let e = Error::from(e);
+    // The write epoch counts write transactions of all instances: the one
+    // after this writer's last means nobody else wrote in between, and what
+    // the writer remembers still holds (cache.rs).
+    let began = rt
+        .block_on(conn.client.simple_query(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); \
+             UPDATE write_epoch SET n = n + 1 RETURNING n"
+        )))
+        .map_err(Error::from)
+        .and_then(|messages| {
+            // The last row is the epoch's (the lock's comes first).
+            messages
+                .iter()
+                .rev()
+                .find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        r.get(0).and_then(|n| n.parse::<i64>().ok())
+                    }
+                    _ => None,
+                })
+                .ok_or_else(|| Error::Internal("the write epoch is missing".into()))
+        });
+    match &began {
+        Ok(epoch) => cache.borrow_mut().begin(*epoch),
+        Err(_) => cache.borrow_mut().forget(),
+    }
+    if let Err(e) = began {
         tracing::error!(error = %e, "cannot begin a write transaction");
         state.set_failing(Some(format!("cannot begin a write transaction: {e}")));
         let _ = batch("ROLLBACK");
@@ -310,10 +345,24 @@ fn run_transaction(
     let mut finishers = Vec::with_capacity(jobs.len());
     let mut broken: Option<Error> = None;
     let mut kill = false;
-    // Whether a savepoint was opened in this transaction yet (the next job
-    // then releases it as it opens its own).
+    // Whether a savepoint was opened (or queued) in this transaction yet:
+    // the next job then releases it as it opens its own.
     let mut savepoint = false;
+    // The previous job, kept, whose last writes wait to go out with this
+    // job's first statement (a round trip saved per job); its caller hears
+    // of it once those writes held.
+    let mut carry: Option<Carried> = None;
     while let Some(job) = jobs.pop_front() {
+        let mut pending = carry.as_mut().map(|c| std::mem::take(&mut c.pending)).unwrap_or_default();
+        let carried = pending.len();
+        pending.push(Later::Batch(
+            if savepoint {
+                "RELEASE job; SAVEPOINT job"
+            } else {
+                "SAVEPOINT job"
+            }
+            .into(),
+        ));
         let mut tx = PgTx {
             client: &conn.client,
             statements: Statements::Own(&conn.statements),
@@ -321,16 +370,14 @@ fn run_transaction(
             effects: CommitEffects::default(),
             kill_writer: false,
             failed: Default::default(),
-            pending: Default::default(),
+            pending: RefCell::new(pending),
             sent_any: Default::default(),
+            carried: std::cell::Cell::new(carried),
+            carried_failed: Default::default(),
+            broken: Default::default(),
             known: Default::default(),
+            cache: Some(cache),
         };
-        // Sent with the job's first statement, in the same round trip.
-        tx.later_batch(if savepoint {
-            "RELEASE job; SAVEPOINT job"
-        } else {
-            "SAVEPOINT job"
-        });
         let outcome = match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
             Ok(outcome) => Some(outcome),
             Err(_) => {
@@ -339,28 +386,55 @@ fn run_transaction(
             }
         };
         kill |= tx.kill_writer;
-        let keep = outcome.as_ref().is_some_and(|o| o.keep);
-        // What the job wrote without waiting for an answer goes out now; a
-        // job that went on after a failed statement cannot be kept either
-        // (PostgreSQL aborted its savepoint). Its caller hears why.
-        let failed = if keep {
-            match tx.flush() {
-                Err(e) => Some(e),
-                Ok(()) if tx.failed.get() => Some(Error::Internal(
-                    "a write job went on after a failed statement; nothing of it was written"
-                        .into(),
-                )),
-                Ok(()) => None,
+        // The previous job's verdict: its carried writes went out with this
+        // job's first statement, or go out now.
+        let settled = tx.settle_carried();
+        if let Some(c) = carry.take() {
+            match settled {
+                Ok(()) => {
+                    effects.feed_reps.extend(c.effects.feed_reps);
+                    effects.sla_changed |= c.effects.sla_changed;
+                    finishers.push(c.finish);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a write job's last writes failed; it alone was rolled back");
+                    (c.finish)(Err(e));
+                }
             }
-        } else {
-            None
+        }
+        let keep = outcome.as_ref().is_some_and(|o| o.keep);
+        // A job that went on after a failed statement cannot be kept
+        // (PostgreSQL aborted its savepoint); its caller hears why.
+        let mut failed = match (keep, tx.failed.get()) {
+            (true, true) => Some(Error::Internal(
+                "a write job went on after a failed statement; nothing of it was written".into(),
+            )),
+            _ => None,
         };
+        // Writes still waiting wait for the next job's first statement;
+        // the batch's last job sends them now.
+        if keep && failed.is_none() && jobs.is_empty() {
+            failed = tx.flush().err();
+        }
         let sent = tx.sent_any();
         let job_effects = std::mem::take(&mut tx.effects);
+        let unsent = std::mem::take(&mut *tx.pending.borrow_mut());
+        let connection_lost = tx.broken.get();
         drop(tx);
-        savepoint |= sent;
-        if (!keep || failed.is_some()) && sent {
-            if let Err(e) = batch("ROLLBACK TO job") {
+        if connection_lost {
+            broken = Some(Error::Unavailable("the database connection failed; retry shortly"));
+            if let Some(o) = outcome {
+                (o.finish)(Err(Error::Unavailable(
+                    "the database connection failed; retry shortly",
+                )));
+            }
+            break;
+        }
+        if !keep || failed.is_some() {
+            // The job's changes to reps are undone (or were never sent):
+            // what the writer remembers of them goes too.
+            cache.borrow_mut().forget_reps();
+            if sent && let Err(e) = batch("ROLLBACK TO job") {
                 broken = Some(e.into());
                 if let Some(o) = outcome {
                     (o.finish)(Err(Error::Unavailable(
@@ -369,19 +443,46 @@ fn run_transaction(
                 }
                 break;
             }
-        } else if keep && failed.is_none() {
+            savepoint |= sent;
+            match (outcome, failed) {
+                (Some(o), Some(e)) => (o.finish)(Err(e)),
+                (Some(o), None) => finishers.push(o.finish),
+                (None, _) => {}
+            }
+            continue;
+        }
+        // Kept: its savepoint was sent, or goes out with the carried writes.
+        savepoint = true;
+        let Some(o) = outcome else { continue };
+        if unsent.is_empty() {
             effects.feed_reps.extend(job_effects.feed_reps);
             effects.sla_changed |= job_effects.sla_changed;
+            finishers.push(o.finish);
+        } else {
+            carry = Some(Carried {
+                pending: unsent,
+                finish: o.finish,
+                effects: job_effects,
+            });
         }
-        match (outcome, failed) {
-            (Some(o), Some(e)) => (o.finish)(Err(e)),
-            (Some(o), None) => finishers.push(o.finish),
-            (None, _) => {}
-        }
+    }
+    // A transaction that broke while a job's writes were still carried:
+    // that job was not applied either.
+    if let Some(c) = carry.take() {
+        (c.finish)(Err(Error::Unavailable(
+            "the database connection failed; retry shortly",
+        )));
     }
     effects.feed_reps.sort_unstable();
     effects.feed_reps.dedup();
     let committed = match broken {
+        Some(_) => {
+            cache.borrow_mut().forget();
+            broken
+        }
+        None => None,
+    };
+    let committed = match committed {
         Some(e) => {
             tracing::error!(error = %e, jobs = finishers.len(), "a write transaction broke; its jobs are reported as not applied");
             let _ = batch("ROLLBACK");
@@ -390,8 +491,14 @@ fn run_transaction(
         None => {
             let notify = notification(&effects)
                 .map(|p| format!("SELECT pg_notify('{CHANNEL}', '{p}'); "))
-                .unwrap_or_default();
+                // A statement before COMMIT either way: in a transaction
+                // that is somehow aborted it fails, where COMMIT alone
+                // would answer as a rollback without an error.
+                .unwrap_or_else(|| "SELECT 1; ".into());
             let c = batch(&format!("{notify}COMMIT")).map_err(Error::from);
+            if c.is_err() {
+                cache.borrow_mut().forget();
+            }
             if c.is_err() && !conn.client.is_closed() {
                 let _ = batch("ROLLBACK");
             }
@@ -594,7 +701,11 @@ impl Storage for PgStorage {
                 failed: Default::default(),
                 pending: Default::default(),
                 sent_any: Default::default(),
+                carried: Default::default(),
+                carried_failed: Default::default(),
+                broken: Default::default(),
                 known: Default::default(),
+                cache: None,
             };
             // One snapshot for the whole job; sent with its first statement.
             tx.later_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

@@ -23,6 +23,7 @@ use crate::cells::{
     CellPart, CellQuery, Cells, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode, ReasonKey,
     ScoreKey,
 };
+use super::cache::{self, CachedRep, ID_BLOCK, IdTable, WriterCache};
 use crate::error::{Error, Result};
 use crate::store::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, LeadFilter, LeadRow, LeadStanding,
@@ -80,8 +81,18 @@ pub(super) struct PgTx<'a> {
     pub(super) pending: RefCell<Vec<Later>>,
     /// Something of this job was sent.
     pub(super) sent_any: std::cell::Cell<bool>,
+    /// How many of the first `pending` writes are the previous job's,
+    /// carried over to go out with this job's first statement; zero once
+    /// they were sent and held.
+    pub(super) carried: std::cell::Cell<usize>,
+    /// The carried writes failed: why (that job was rolled back alone).
+    pub(super) carried_failed: RefCell<Option<Error>>,
+    /// Rolling back to a savepoint failed: the transaction cannot go on.
+    pub(super) broken: std::cell::Cell<bool>,
     /// What this job itself wrote and reads back (a round trip saved each).
     pub(super) known: Known,
+    /// The writer's memory between transactions (`None` for reads).
+    pub(super) cache: Option<&'a RefCell<WriterCache>>,
 }
 
 /// Rows a job wrote that the bookkeeping reads straight back. Valid for the
@@ -90,6 +101,10 @@ pub(super) struct PgTx<'a> {
 pub(super) struct Known {
     standings: RefCell<HashMap<LeadId, LeadStanding>>,
     facts: RefCell<HashMap<i64, AssignmentFact>>,
+    offers: RefCell<HashMap<i64, Assignment>>,
+    /// Leads this job created and no offer of which ended yet: nobody can
+    /// have passed on them.
+    unpassed: RefCell<std::collections::HashSet<LeadId>>,
 }
 
 /// A parameter owned by a write waiting to be sent.
@@ -97,8 +112,8 @@ pub(super) type Owned = Box<dyn ToSql + Sync + Send>;
 
 type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
 
-/// One pipelined request: the rows it changed (`None` for simple queries).
-type Request<'a> = std::pin::Pin<Box<dyn Future<Output = PgResult<Option<u64>>> + 'a>>;
+/// One pipelined request.
+type Request<'a> = std::pin::Pin<Box<dyn Future<Output = PgResult<()>> + 'a>>;
 
 /// A statement whose answer the job does not need: sent with the next
 /// statement that has one (or at the job's end), in the same round trip.
@@ -110,36 +125,70 @@ pub(super) enum Later {
     Exec {
         sql: String,
         params: Vec<Owned>,
-        expect: Option<(u64, String)>,
+        /// Why the job fails if the statement's row-count check fails.
+        expect: Option<String>,
     },
 }
 
 impl PgTx<'_> {
     /// Runs `last` after sending every write waiting, all in one round trip
     /// (the driver pipelines requests sent before their answers are
-    /// awaited), and returns `last`'s answer. Any failure marks the job
-    /// failed: PostgreSQL aborted its savepoint.
-    fn send<T>(&self, last: impl Future<Output = PgResult<T>>) -> Result<T> {
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        let outcome = self.send_with(&pending, last);
-        if outcome.is_err() {
-            self.failed.set(true);
+    /// awaited), and returns `last`'s answer. Any failure of this job's own
+    /// requests marks the job failed: PostgreSQL aborted its savepoint.
+    ///
+    /// The first requests may be the previous job's writes, carried over
+    /// so that they cost no round trip of their own (storage.rs). If one of
+    /// those fails, that job alone is rolled back (to its savepoint, which
+    /// this job's savepoint has not yet replaced: it was in the same
+    /// aborted pipeline) and this job's requests are sent again, so this
+    /// job never sees the other's failure.
+    fn send<T, F>(&self, last: impl Fn() -> F) -> Result<T>
+    where
+        F: Future<Output = PgResult<T>>,
+    {
+        let mut pending = std::mem::take(&mut *self.pending.borrow_mut());
+        loop {
+            let carried = self.carried.get();
+            match self.send_with(&pending, last()) {
+                Err((Some(at), e)) if at < carried => {
+                    self.carried.set(0);
+                    *self.carried_failed.borrow_mut() = Some(e);
+                    if let Some(c) = self.cache {
+                        c.borrow_mut().forget_reps();
+                    }
+                    if let Err(e) = self.block.on(self.client.batch_execute("ROLLBACK TO job")) {
+                        self.failed.set(true);
+                        self.broken.set(true);
+                        return Err(e.into());
+                    }
+                    pending.drain(..carried);
+                }
+                outcome => {
+                    // Sent and answered: the carried writes all held.
+                    self.carried.set(0);
+                    return outcome.map_err(|(_, e)| {
+                        self.failed.set(true);
+                        e
+                    });
+                }
+            }
         }
-        outcome
     }
 
+    /// Sends `pending` then `last`; a failure names the first request of
+    /// `pending` that failed (`None`: `last` or preparing failed).
     fn send_with<T>(
         &self,
         pending: &[Later],
         last: impl Future<Output = PgResult<T>>,
-    ) -> Result<T> {
+    ) -> std::result::Result<T, (Option<usize>, Error)> {
         if pending.is_empty() {
-            return Ok(self.block.on(last)?);
+            return self.block.on(last).map_err(|e| (None, e.into()));
         }
         let mut statements = Vec::with_capacity(pending.len());
         for p in pending {
             statements.push(match p {
-                Later::Exec { sql, .. } => Some(self.statement(sql)?),
+                Later::Exec { sql, .. } => Some(self.statement(sql).map_err(|e| (None, e))?),
                 Later::Batch(_) => None,
             });
         }
@@ -156,11 +205,9 @@ impl PgTx<'_> {
                                 .iter()
                                 .map(|p| p.as_ref() as &(dyn ToSql + Sync))
                                 .collect();
-                            client.execute(s, &refs).await.map(Some)
+                            client.execute(s, &refs).await.map(|_| ())
                         }),
-                        (Later::Batch(sql), _) => {
-                            Box::pin(async move { client.batch_execute(sql).await.map(|()| None) })
-                        }
+                        (Later::Batch(sql), _) => Box::pin(client.batch_execute(sql)),
                         (Later::Exec { .. }, None) => unreachable!("prepared above"),
                     }
                 })
@@ -168,7 +215,7 @@ impl PgTx<'_> {
             // A request is sent at its future's first poll: polling each
             // once, in order, sends them all in order before any answer is
             // awaited.
-            let mut answers: Vec<Option<PgResult<Option<u64>>>> =
+            let mut answers: Vec<Option<PgResult<()>>> =
                 (0..requests.len()).map(|_| None).collect();
             for (r, answer) in requests.iter_mut().zip(answers.iter_mut()) {
                 if let std::task::Poll::Ready(a) = futures_util::poll!(r.as_mut()) {
@@ -188,21 +235,21 @@ impl PgTx<'_> {
             };
             (answers, last)
         });
-        for (p, answer) in pending.iter().zip(answers) {
-            let changed = answer.expect("every request answered")?;
-            if let (
-                Later::Exec {
-                    expect: Some((want, why)),
-                    ..
-                },
-                Some(n),
-            ) = (p, changed)
-                && n != *want
-            {
-                return Err(Error::Internal(why.clone()));
+        for (i, (p, answer)) in pending.iter().zip(answers).enumerate() {
+            if let Err(e) = answer.expect("every request answered") {
+                let e = match p {
+                    // The check failed (see `later_expecting`).
+                    Later::Exec {
+                        expect: Some(why), ..
+                    } if e.code() == Some(&tokio_postgres::error::SqlState::DIVISION_BY_ZERO) => {
+                        Error::Internal(why.clone())
+                    }
+                    _ => e.into(),
+                };
+                return Err((Some(i), e));
             }
         }
-        Ok(last?)
+        last.map_err(|e| (None, e.into()))
     }
 
     /// Queues a write whose answer the job does not need.
@@ -214,12 +261,18 @@ impl PgTx<'_> {
         });
     }
 
-    /// Queues a write that must change exactly `rows` rows (else `why`).
-    fn later_expecting(&self, sql: impl Into<String>, params: Vec<Owned>, rows: u64, why: String) {
+    /// Queues a write (`UPDATE`) that must change exactly `rows` rows, else
+    /// the job fails with `why`. The check runs in PostgreSQL (a division by
+    /// zero when the count is wrong), so a wrong count aborts the job's
+    /// savepoint at that statement as any failed statement does.
+    fn later_expecting(&self, sql: &str, params: Vec<Owned>, rows: u64, why: String) {
         self.pending.borrow_mut().push(Later::Exec {
-            sql: sql.into(),
+            sql: format!(
+                "WITH changed AS ({sql} RETURNING 1) \
+                 SELECT 1 / (COUNT(*) = {rows})::INT FROM changed"
+            ),
             params,
-            expect: Some((rows, why)),
+            expect: Some(why),
         });
     }
 
@@ -232,7 +285,43 @@ impl PgTx<'_> {
 
     /// Sends every write still waiting; the job's end.
     pub(super) fn flush(&self) -> Result<()> {
-        self.send(async { Ok(()) })
+        self.send(|| async { Ok(()) })
+    }
+
+    /// Sends the previous job's carried writes, if this job did not already
+    /// send them with a statement of its own, and says how they fared:
+    /// `Err` if they failed (that job alone was rolled back).
+    pub(super) fn settle_carried(&self) -> std::result::Result<(), Error> {
+        let carried = self.carried.get();
+        if carried > 0 {
+            let mine = self.pending.borrow_mut().split_off(carried);
+            let theirs = std::mem::take(&mut *self.pending.borrow_mut());
+            self.carried.set(0);
+            match self.send_with(&theirs, async { Ok(()) }) {
+                Ok(()) => {}
+                Err((_, e)) => {
+                    if let Some(c) = self.cache {
+                        c.borrow_mut().forget_reps();
+                    }
+                    // This job sent nothing yet, so its savepoint is not
+                    // the latest: the previous job's is.
+                    if self
+                        .block
+                        .on(self.client.batch_execute("ROLLBACK TO job"))
+                        .is_err()
+                    {
+                        self.failed.set(true);
+                        self.broken.set(true);
+                    }
+                    *self.carried_failed.borrow_mut() = Some(e);
+                }
+            }
+            *self.pending.borrow_mut() = mine;
+        }
+        match self.carried_failed.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Whether anything of this job reached the database (its savepoint
@@ -263,27 +352,76 @@ impl PgTx<'_> {
 
     fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let s = self.statement(sql)?;
-        self.send(self.client.query(&s, params))
+        self.send(|| self.client.query(&s, params))
     }
 
     fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         let s = self.statement(sql)?;
-        self.send(self.client.query_opt(&s, params))
+        self.send(|| self.client.query_opt(&s, params))
     }
 
     fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
         let s = self.statement(sql)?;
-        self.send(self.client.query_one(&s, params))
+        self.send(|| self.client.query_one(&s, params))
     }
 
     fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
         let s = self.statement(sql)?;
-        self.send(self.client.execute(&s, params))
+        self.send(|| self.client.execute(&s, params))
     }
 
     /// Runs SQL without parameters (and without preparing it).
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        self.send(self.client.batch_execute(sql))
+        self.send(|| self.client.batch_execute(sql))
+    }
+
+    /// The id for a new row of `table` from the writer's reserved block
+    /// (reserving the next block when it ran out), or `None` outside the
+    /// writer: then the insert asks the database.
+    fn next_id(&self, table: IdTable) -> Result<Option<i64>> {
+        let Some(cache) = self.cache else {
+            return Ok(None);
+        };
+        if let Some(id) = cache.borrow_mut().next_id(table) {
+            return Ok(Some(id));
+        }
+        let rows = self.query(table.reserve_sql(), &[&ID_BLOCK])?;
+        let ids = collect(rows, |r| Ok(r.try_get::<_, i64>(0)?))?;
+        let mut cache = cache.borrow_mut();
+        cache.add_ids(table, ids);
+        Ok(cache.next_id(table))
+    }
+
+    /// The reps of `team` as routing needs them, from the writer's memory
+    /// (read once per run of unbroken epochs).
+    fn team_reps(&self, cache: &RefCell<WriterCache>, team: &str) -> Result<Vec<RepCandidate>> {
+        if let Some(reps) = cache.borrow().team(team) {
+            return Ok(cache::eligible(reps));
+        }
+        let rows = self.query(
+            "SELECT id, name, weight, rr_pass, open_leads, max_open, available FROM reps WHERE team = $1",
+            &[&team],
+        )?;
+        let reps = collect(rows, |r| {
+            Ok(CachedRep {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                weight: u32_at(r, 2)?,
+                rr_pass: r.try_get(3)?,
+                open_leads: u32_at(r, 4)?,
+                max_open: u32_at(r, 5)?,
+                available: r.try_get(6)?,
+            })
+        })?;
+        let eligible = cache::eligible(&reps);
+        cache.borrow_mut().set_team(team, reps);
+        Ok(eligible)
+    }
+
+    fn forget_reps(&self) {
+        if let Some(c) = self.cache {
+            c.borrow_mut().forget_reps();
+        }
     }
 }
 
@@ -503,6 +641,9 @@ impl ReadTx for PgTx<'_> {
     }
 
     fn assignment(&self, id: i64) -> Result<Option<Assignment>> {
+        if let Some(a) = self.known.offers.borrow().get(&id) {
+            return Ok(Some(a.clone()));
+        }
         self.query_opt(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"), &[&id])?
             .map(|r| assignment_from_row(&r))
             .transpose()
@@ -936,28 +1077,61 @@ fn read_cells(tx: &PgTx<'_>, q: &CellQuery, team: Option<&str>) -> Result<Cells>
 
 impl WriteTx for PgTx<'_> {
     fn insert_lead(&mut self, l: &LeadRow) -> Result<LeadId> {
-        let r = self.query_one(
-            "INSERT INTO leads (external_id, status, payload, payload_hash, score, channel, team, \
-             current_assignment, queued_at, version, created_at, updated_at, intake_source) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            &[
-                &l.external_id,
-                &l.status.as_str(),
-                &serde_json::to_string(&l.intake)?,
-                &l.payload_hash,
-                &i64::from(l.intake.score.value),
-                &l.intake.source.channel,
-                &l.team,
-                &l.current_assignment,
-                &l.queued_at.map(Timestamp::millis),
-                &l.version,
-                &l.created_at.millis(),
-                &l.updated_at.millis(),
-                &l.intake_source,
-            ],
-        )?;
-        let id: LeadId = r.try_get(0)?;
+        const COLUMNS: &str = "external_id, status, payload, payload_hash, score, channel, team, \
+             current_assignment, queued_at, version, created_at, updated_at, intake_source";
+        let id = match self.next_id(IdTable::Leads)? {
+            // The writer knows the id: the insert needs no answer.
+            Some(id) => {
+                self.later(
+                    format!(
+                        "INSERT INTO leads (id, {COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                    ),
+                    owned![
+                        id,
+                        l.external_id.clone(),
+                        l.status.as_str().to_string(),
+                        serde_json::to_string(&l.intake)?,
+                        l.payload_hash.clone(),
+                        i64::from(l.intake.score.value),
+                        l.intake.source.channel.clone(),
+                        l.team.clone(),
+                        l.current_assignment,
+                        l.queued_at.map(Timestamp::millis),
+                        l.version,
+                        l.created_at.millis(),
+                        l.updated_at.millis(),
+                        l.intake_source.clone(),
+                    ],
+                );
+                id
+            }
+            None => self
+                .query_one(
+                    &format!(
+                        "INSERT INTO leads ({COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+                    ),
+                    &[
+                        &l.external_id,
+                        &l.status.as_str(),
+                        &serde_json::to_string(&l.intake)?,
+                        &l.payload_hash,
+                        &i64::from(l.intake.score.value),
+                        &l.intake.source.channel,
+                        &l.team,
+                        &l.current_assignment,
+                        &l.queued_at.map(Timestamp::millis),
+                        &l.version,
+                        &l.created_at.millis(),
+                        &l.updated_at.millis(),
+                        &l.intake_source,
+                    ],
+                )?
+                .try_get(0)?,
+        };
         self.known.standings.borrow_mut().insert(id, l.standing());
+        self.known.unpassed.borrow_mut().insert(id);
         Ok(id)
     }
 
@@ -994,6 +1168,13 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>> {
+        // Nobody passed on a lead this job created (and no offer of which
+        // ended): the team's rotation alone decides, and the writer knows it.
+        if let Some(cache) = self.cache
+            && self.known.unpassed.borrow().contains(&lead)
+        {
+            return self.team_reps(cache, team);
+        }
         let rows = self.query(
             "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open FROM reps r \
              WHERE r.team = $1 AND r.available AND r.open_leads < r.max_open \
@@ -1035,6 +1216,9 @@ impl WriteTx for PgTx<'_> {
             "UPDATE reps SET rr_pass = $2, open_leads = open_leads + 1 WHERE id = $1",
             owned![rep, new_rr_pass],
         );
+        if let Some(c) = self.cache {
+            c.borrow_mut().offered(rep, new_rr_pass);
+        }
         Ok(())
     }
 
@@ -1043,6 +1227,9 @@ impl WriteTx for PgTx<'_> {
             "UPDATE reps SET open_leads = GREATEST(0, open_leads - 1) WHERE id = $1",
             owned![rep],
         );
+        if let Some(c) = self.cache {
+            c.borrow_mut().released(rep);
+        }
         Ok(())
     }
 
@@ -1052,6 +1239,7 @@ impl WriteTx for PgTx<'_> {
              WHERE o.team = $2 AND o.available AND o.id <> $1), rr_pass)) WHERE id = $1",
             owned![rep, team.to_string()],
         );
+        self.forget_reps();
         Ok(())
     }
 
@@ -1060,53 +1248,96 @@ impl WriteTx for PgTx<'_> {
             "UPDATE reps SET available = $2 WHERE id = $1",
             owned![rep, matches!(availability, Availability::Available)],
         );
+        self.forget_reps();
         Ok(())
     }
 
     fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
-        // The offer keeps the lead's score, source and campaign as they are
-        // now; it comes back as the reports see it, which the bookkeeping
-        // asks for next.
-        let row = self.query_opt(
-            "WITH ins AS (INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, \
-             sla_due_at, score, channel, campaign) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, l.score, l.channel, \
-             l.payload::jsonb #>> '{source,campaign}' FROM leads l WHERE l.id = $1 \
-             RETURNING id, rep_id, team, score, channel, campaign, assigned_at) \
-             SELECT ins.id, r.name, COALESCE(ins.channel, ''), COALESCE(ins.score, 0), \
-             ins.assigned_at, ins.team, ins.campaign FROM ins JOIN reps r ON r.id = ins.rep_id",
-            &[
-                &a.lead_id,
-                &a.rep_id,
-                &a.team,
-                &a.rule,
-                &a.why,
-                &a.assigned_at.millis(),
-                &a.sla_due_at.millis(),
-            ],
-        )?;
-        let Some(r) = row else {
-            return Err(Error::Internal(format!("lead {} vanished", a.lead_id)));
+        const COLUMNS: &str = "lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
+             score, channel, campaign";
+        let values = owned![
+            a.lead_id,
+            a.rep_id,
+            a.team.to_string(),
+            a.rule.to_string(),
+            a.why.to_string(),
+            a.assigned_at.millis(),
+            a.sla_due_at.millis(),
+            i64::from(a.score),
+            a.channel.to_string(),
+            a.campaign.map(str::to_string),
+        ];
+        let id = match self.next_id(IdTable::Assignments)? {
+            Some(id) => {
+                let mut params = owned![id];
+                params.extend(values);
+                self.later(
+                    format!(
+                        "INSERT INTO assignments (id, {COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ),
+                    params,
+                );
+                id
+            }
+            None => {
+                let refs: Vec<&(dyn ToSql + Sync)> = values
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                self.query_one(
+                    &format!(
+                        "INSERT INTO assignments ({COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"
+                    ),
+                    &refs,
+                )?
+                .try_get(0)?
+            }
         };
-        let id: i64 = r.try_get(0)?;
-        let fact = AssignmentFact {
-            rep_id: a.rep_id,
-            rep_name: r.try_get(1)?,
-            channel: r.try_get(2)?,
-            score: u32_at(&r, 3)?,
-            outcome: AssignmentOutcome::Pending,
-            assigned_at: ts(&r, 4)?,
-            ended_at: None,
-            reason: None,
-            team: r.try_get(5)?,
-            campaign: r.try_get::<_, Option<String>>(6)?.filter(|c| !c.is_empty()),
-        };
-        self.known.facts.borrow_mut().insert(id, fact);
+        // What the bookkeeping and the lead's view read next, known
+        // without asking.
+        self.known.facts.borrow_mut().insert(
+            id,
+            AssignmentFact {
+                rep_id: a.rep_id,
+                rep_name: a.rep_name.to_string(),
+                channel: a.channel.to_string(),
+                score: a.score,
+                outcome: AssignmentOutcome::Pending,
+                assigned_at: a.assigned_at,
+                ended_at: None,
+                reason: None,
+                team: a.team.to_string(),
+                campaign: a.campaign.filter(|c| !c.is_empty()).map(str::to_string),
+            },
+        );
+        self.known.offers.borrow_mut().insert(
+            id,
+            Assignment {
+                id,
+                lead_id: a.lead_id,
+                rep_id: a.rep_id,
+                rep_name: a.rep_name.to_string(),
+                team: a.team.to_string(),
+                rule: a.rule.to_string(),
+                why: a.why.to_string(),
+                assigned_at: a.assigned_at,
+                sla_due_at: a.sla_due_at,
+                outcome: AssignmentOutcome::Pending,
+                ended_at: None,
+            },
+        );
         Ok(id)
     }
 
     fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
         self.known.facts.borrow_mut().remove(&id);
+        // An offer of a lead this job created can end within the same job
+        // (a replay of history does so): its rep may have passed on it now.
+        if let Some(a) = self.known.offers.borrow_mut().remove(&id) {
+            self.known.unpassed.borrow_mut().remove(&a.lead_id);
+        }
         self.later_expecting(
             "UPDATE assignments SET outcome = $2, ended_at = $3 WHERE id = $1 AND outcome = 'pending'",
             owned![id, outcome.as_str().to_string(), at.millis()],
@@ -1308,6 +1539,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId> {
+        self.forget_reps();
         let s = self.statement(
             "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",

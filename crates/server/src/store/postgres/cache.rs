@@ -1,0 +1,206 @@
+//! What the writer remembers between its transactions, to route a lead
+//! without asking the database what it already knows.
+//!
+//! Every write transaction of every instance bumps one counter (the write
+//! epoch) under the write lock. When the epoch a batch gets is the one after
+//! this writer's last, nobody else wrote in between, so what this writer
+//! remembers is still true; otherwise it forgets everything and reads again.
+//! With one instance the cache therefore lives as long as the process; with
+//! several it lives for as long as one instance keeps the lock.
+//!
+//! It remembers two things:
+//! - **The reps of a team** as routing needs them (rotation pass, open leads,
+//!   cap, availability), kept up to date by the writes that change them.
+//! - **Blocks of row ids** for leads and offers, reserved from their
+//!   sequences, so inserting one needs no answer from the database and can
+//!   go out with the job's next statement. A block is dropped with the rest
+//!   when the epoch jumps, so ids still grow in commit order across
+//!   instances (histories and pages sort by id).
+
+use std::collections::{HashMap, VecDeque};
+
+use baton_protocol::RepId;
+
+use crate::store::RepCandidate;
+
+/// Ids reserved from a sequence at a time.
+pub(super) const ID_BLOCK: i64 = 64;
+
+/// The tables whose ids the writer reserves in blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum IdTable {
+    Leads,
+    Assignments,
+}
+
+impl IdTable {
+    /// Reserves a block of ids from the table's identity sequence.
+    pub(super) fn reserve_sql(self) -> &'static str {
+        match self {
+            IdTable::Leads => {
+                "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1::BIGINT)"
+            }
+            IdTable::Assignments => {
+                "SELECT nextval(pg_get_serial_sequence('assignments', 'id')) FROM generate_series(1, $1::BIGINT)"
+            }
+        }
+    }
+}
+
+/// A rep as routing sees them.
+#[derive(Clone, Debug)]
+pub(super) struct CachedRep {
+    pub id: RepId,
+    pub name: String,
+    pub weight: u32,
+    pub rr_pass: i64,
+    pub open_leads: u32,
+    pub max_open: u32,
+    pub available: bool,
+}
+
+#[derive(Default)]
+pub(super) struct WriterCache {
+    /// The epoch of the last transaction this writer began, if its
+    /// knowledge is still good.
+    epoch: Option<i64>,
+    /// Reps by team.
+    teams: HashMap<String, Vec<CachedRep>>,
+    ids: HashMap<IdTable, VecDeque<i64>>,
+}
+
+impl WriterCache {
+    /// A write transaction began with `epoch`: keep what is known only if
+    /// nobody else wrote since this writer's last transaction.
+    pub(super) fn begin(&mut self, epoch: i64) {
+        if self.epoch != Some(epoch - 1) {
+            self.forget();
+        }
+        self.epoch = Some(epoch);
+    }
+
+    /// Forgets everything: a transaction rolled back, or others wrote.
+    pub(super) fn forget(&mut self) {
+        self.epoch = None;
+        self.teams.clear();
+        self.ids.clear();
+    }
+
+    /// Forgets the reps (a job rolled back, or a write changed reps in a
+    /// way not mirrored here). Reserved ids stay good: a sequence does not
+    /// roll back, so an id a rolled-back job took is simply never used.
+    pub(super) fn forget_reps(&mut self) {
+        self.teams.clear();
+    }
+
+    pub(super) fn next_id(&mut self, table: IdTable) -> Option<i64> {
+        self.ids.get_mut(&table)?.pop_front()
+    }
+
+    pub(super) fn add_ids(&mut self, table: IdTable, ids: impl IntoIterator<Item = i64>) {
+        self.ids.entry(table).or_default().extend(ids);
+    }
+
+    pub(super) fn team(&self, team: &str) -> Option<&[CachedRep]> {
+        self.teams.get(team).map(Vec::as_slice)
+    }
+
+    pub(super) fn set_team(&mut self, team: &str, reps: Vec<CachedRep>) {
+        self.teams.insert(team.to_string(), reps);
+    }
+
+    fn rep_mut(&mut self, id: RepId) -> Option<&mut CachedRep> {
+        self.teams
+            .values_mut()
+            .flat_map(|reps| reps.iter_mut())
+            .find(|r| r.id == id)
+    }
+
+    /// Mirrors `record_offer`.
+    pub(super) fn offered(&mut self, rep: RepId, new_rr_pass: i64) {
+        if let Some(r) = self.rep_mut(rep) {
+            r.rr_pass = new_rr_pass;
+            r.open_leads += 1;
+        }
+    }
+
+    /// Mirrors `release_offer`.
+    pub(super) fn released(&mut self, rep: RepId) {
+        if let Some(r) = self.rep_mut(rep) {
+            r.open_leads = r.open_leads.saturating_sub(1);
+        }
+    }
+}
+
+/// The team's reps who may take a lead nobody has passed on yet, in the
+/// order the `eligible_reps` query gives: available, under their cap,
+/// lowest rotation pass first, then lowest id.
+pub(super) fn eligible(reps: &[CachedRep]) -> Vec<RepCandidate> {
+    let mut out: Vec<RepCandidate> = reps
+        .iter()
+        .filter(|r| r.available && r.open_leads < r.max_open)
+        .map(|r| RepCandidate {
+            id: r.id,
+            name: r.name.clone(),
+            weight: r.weight,
+            rr_pass: r.rr_pass,
+            open_leads: r.open_leads,
+            max_open: r.max_open,
+        })
+        .collect();
+    out.sort_by_key(|r| (r.rr_pass, r.id));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rep(id: RepId, rr_pass: i64, open: u32, max: u32, available: bool) -> CachedRep {
+        CachedRep {
+            id,
+            name: format!("rep {id}"),
+            weight: 1,
+            rr_pass,
+            open_leads: open,
+            max_open: max,
+            available,
+        }
+    }
+
+    #[test]
+    fn eligible_reps_follow_the_rotation_and_skip_the_full_and_the_away() {
+        let reps = vec![
+            rep(1, 30, 0, 5, true),
+            rep(2, 10, 5, 5, true),
+            rep(3, 10, 0, 5, false),
+            rep(4, 20, 1, 5, true),
+            rep(5, 20, 0, 5, true),
+        ];
+        let ids: Vec<RepId> = eligible(&reps).iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![4, 5, 1]);
+    }
+
+    #[test]
+    fn knowledge_survives_only_an_unbroken_run_of_epochs() {
+        let mut c = WriterCache::default();
+        c.begin(7);
+        c.set_team("emea", vec![rep(1, 0, 0, 5, true)]);
+        c.add_ids(IdTable::Leads, [100, 101]);
+        c.offered(1, 64);
+        assert_eq!(c.team("emea").unwrap()[0].open_leads, 1);
+        assert_eq!(c.team("emea").unwrap()[0].rr_pass, 64);
+        c.begin(8);
+        assert!(c.team("emea").is_some());
+        assert_eq!(c.next_id(IdTable::Leads), Some(100));
+        // Another instance wrote epoch 9.
+        c.begin(10);
+        assert!(c.team("emea").is_none());
+        assert_eq!(c.next_id(IdTable::Leads), None);
+        c.set_team("emea", vec![rep(1, 0, 0, 5, true)]);
+        c.released(1);
+        assert_eq!(c.team("emea").unwrap()[0].open_leads, 0);
+        c.forget_reps();
+        assert!(c.team("emea").is_none());
+    }
+}
