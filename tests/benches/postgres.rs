@@ -14,7 +14,10 @@
 //!
 //! Knobs (environment): BENCH_LEADS (10000), BENCH_CONCURRENCY (32),
 //! BENCH_PROBES (1000), BENCH_PG_DURABLE (1; 0 turns PostgreSQL's fsync off),
-//! BENCH_SQLITE (1; 0 skips the SQLite run).
+//! BENCH_SQLITE (1; 0 skips the SQLite run), BENCH_PG_STATEMENTS (0; 1 prints
+//! PostgreSQL's busiest statements of the one-instance run, when the cluster
+//! loads pg_stat_statements: BATON_TEST_PG_SETTINGS=
+//! shared_preload_libraries=pg_stat_statements).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -193,9 +196,28 @@ async fn main() {
     } else {
         Postgres::shared()
     };
+    // BENCH_PG_STATEMENTS=1 (with BATON_TEST_PG_SETTINGS=
+    // shared_preload_libraries=pg_stat_statements): where PostgreSQL spends
+    // its time during the one-instance run, statement by statement.
+    let statements = env_or::<u8>("BENCH_PG_STATEMENTS", 0) == 1;
+    if statements {
+        pg.psql_admin("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    }
     let one = Server::start_on_db(TestDb::Postgres(pg.database()), CONFIG, &quiet);
+    if statements {
+        pg.psql_admin("SELECT pg_stat_statements_reset()");
+    }
     let f = measure(&[&one], &one, leads, concurrency, probes).await;
     report("PostgreSQL, one instance", &f);
+    if statements {
+        println!("calls | total ms | mean µs | rows | statement");
+        let top = pg.psql_admin(
+            "SELECT calls, round(total_exec_time), round(mean_exec_time * 1000), rows, \
+             left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements \
+             ORDER BY total_exec_time DESC LIMIT 25",
+        );
+        println!("{top}");
+    }
     drop(one);
 
     let a = Server::start_on_db(TestDb::Postgres(pg.database()), CONFIG, &quiet);

@@ -119,6 +119,13 @@ impl Postgres {
                 .arg("-k")
                 .arg(dir.path())
                 .args(["-c", "listen_addresses=127.0.0.1"]);
+            // Extra settings for a run, e.g. to profile the benchmark:
+            // BATON_TEST_PG_SETTINGS="shared_preload_libraries=pg_stat_statements".
+            if let Ok(extra) = std::env::var("BATON_TEST_PG_SETTINGS") {
+                for setting in extra.split_whitespace() {
+                    cmd.args(["-c", setting]);
+                }
+            }
             if !durable {
                 // A test cluster need not survive a crash of the machine:
                 // no fsync, no waiting for the WAL to reach the disk.
@@ -171,6 +178,12 @@ impl Postgres {
     }
 
     /// A fresh, empty database; dropped again when the value is dropped.
+    /// Runs SQL in the cluster's `postgres` database (psql -At).
+    pub fn psql_admin(&self, sql: &str) -> String {
+        psql(&self.bin, self.port, "postgres", sql)
+            .unwrap_or_else(|e| panic!("psql failed for {sql:?}:\n{e}"))
+    }
+
     pub fn database(&self) -> PgDatabase {
         let n = DATABASES.fetch_add(1, Ordering::Relaxed);
         let name = format!("t_{n}_{}", std::process::id());

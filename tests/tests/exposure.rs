@@ -524,6 +524,52 @@ async fn a_panicking_write_job_fails_alone_and_the_writer_lives_on() {
     intake.push(&lead("after-abandon")).await;
     assert_eq!(manager.get("/healthz").await.status, StatusCode::OK);
 
+    // A job whose last write fails only after it returned (PostgreSQL sends
+    // a job's last writes with the next job's first statement) fails alone:
+    // the jobs batched around it are kept, whatever their place. A slow job
+    // holds the writer so that the others queue up into one batch.
+    let slow = {
+        let c = intake.clone();
+        tokio::spawn(async move { c.post("/v1/leads", &fault_lead("sleep-400")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let c = intake.clone();
+        let (id, body) = if i == 0 {
+            (
+                "fault:fail-last-write".to_string(),
+                fault_lead("fail-last-write"),
+            )
+        } else {
+            (format!("around-{i}"), lead(&format!("around-{i}")))
+        };
+        tasks.push(tokio::spawn(async move {
+            (id, c.post("/v1/leads", &body).await)
+        }));
+        // Once the failing job is queued first, the others follow it.
+        if i == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(slow.await.unwrap().status, StatusCode::CREATED);
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let all: baton_protocol::LeadList = manager.get("/v1/leads?limit=1000").await.json();
+    for (id, r) in answers {
+        let stored = all.leads.iter().any(|l| l.external_id == id);
+        if id.starts_with("fault:") {
+            assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{r:?}");
+            assert!(!stored, "the failed job's lead is stored");
+        } else {
+            assert_eq!(r.status, StatusCode::CREATED, "{id}: {r:?}");
+            assert!(stored, "{id} was answered 201 but is not stored");
+        }
+    }
+    assert_eq!(manager.get("/healthz").await.status, StatusCode::OK);
+
     // A writer that dies is reported by /healthz, and writes are refused.
     intake.push(&fault_lead("kill-writer")).await;
     let deadline = Instant::now() + Duration::from_secs(5);

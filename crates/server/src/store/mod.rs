@@ -365,7 +365,7 @@ pub trait WriteTx: ReadTx {
     /// Tells the SLA sweeper, after commit, that a deadline may have moved.
     fn sla_changed(&mut self);
     /// Test builds only: makes the backend misbehave on purpose
-    /// (`abandon-transaction`, `kill-writer`, `sleep-MS`), so tests can
+    /// (`abandon-transaction`, `kill-writer`, `fail-last-write`, `sleep-MS`), so tests can
     /// prove what callers are told when storage fails.
     #[cfg(debug_assertions)]
     fn inject_fault(&mut self, _fault: &str) -> Result<()> {

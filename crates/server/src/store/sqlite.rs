@@ -1369,6 +1369,13 @@ impl WriteTx for SqliteTx<'_> {
                 ));
             }
             "kill-writer" => self.kill_writer = true,
+            // PostgreSQL sends a job's last writes after the job returned;
+            // here every write is done by then, so the job fails at once.
+            "fail-last-write" => {
+                return Err(Error::Internal(
+                    "injected fault: the job's last write failed".into(),
+                ));
+            }
             other => {
                 if let Some(ms) = other.strip_prefix("sleep-").and_then(|m| m.parse().ok()) {
                     std::thread::sleep(std::time::Duration::from_millis(ms));

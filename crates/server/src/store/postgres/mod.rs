@@ -13,6 +13,7 @@ use std::str::FromStr;
 use tokio_postgres::Client;
 
 mod cache;
+mod rollup_buffer;
 mod storage;
 mod tls;
 mod tx;

@@ -35,6 +35,7 @@ use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, Client, Statement};
 
 use super::cache::WriterCache;
+use super::rollup_buffer::RollupBuffer;
 use super::tx::{Blocker, Later, PgTx, Statements};
 use super::{PgUrl, migrate};
 use crate::error::{Error, Result};
@@ -111,6 +112,7 @@ struct Carried {
     pending: Vec<Later>,
     finish: Box<dyn FnOnce(Result<()>) + Send>,
     effects: CommitEffects,
+    rollups: RollupBuffer,
 }
 
 /// The writer's connection and its prepared statements.
@@ -352,8 +354,13 @@ fn run_transaction(
     // job's first statement (a round trip saved per job); its caller hears
     // of it once those writes held.
     let mut carry: Option<Carried> = None;
+    // The rollup changes of the jobs kept so far, written with the COMMIT.
+    let rollups = RefCell::new(RollupBuffer::default());
     while let Some(job) = jobs.pop_front() {
-        let mut pending = carry.as_mut().map(|c| std::mem::take(&mut c.pending)).unwrap_or_default();
+        let mut pending = carry
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.pending))
+            .unwrap_or_default();
         let carried = pending.len();
         pending.push(Later::Batch(
             if savepoint {
@@ -364,19 +371,11 @@ fn run_transaction(
             .into(),
         ));
         let mut tx = PgTx {
-            client: &conn.client,
-            statements: Statements::Own(&conn.statements),
-            block: &block,
-            effects: CommitEffects::default(),
-            kill_writer: false,
-            failed: Default::default(),
             pending: RefCell::new(pending),
-            sent_any: Default::default(),
             carried: std::cell::Cell::new(carried),
-            carried_failed: Default::default(),
-            broken: Default::default(),
-            known: Default::default(),
             cache: Some(cache),
+            batch_rollups: Some(&rollups),
+            ..PgTx::new(&conn.client, Statements::Own(&conn.statements), &block)
         };
         let outcome = match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
             Ok(outcome) => Some(outcome),
@@ -386,6 +385,10 @@ fn run_transaction(
             }
         };
         kill |= tx.kill_writer;
+        #[cfg(debug_assertions)]
+        if tx.fail_last_write {
+            tx.queue_failing_write();
+        }
         // The previous job's verdict: its carried writes went out with this
         // job's first statement, or go out now.
         let settled = tx.settle_carried();
@@ -394,6 +397,7 @@ fn run_transaction(
                 Ok(()) => {
                     effects.feed_reps.extend(c.effects.feed_reps);
                     effects.sla_changed |= c.effects.sla_changed;
+                    rollups.borrow_mut().absorb(c.rollups);
                     finishers.push(c.finish);
                 }
                 Err(e) => {
@@ -419,10 +423,13 @@ fn run_transaction(
         let sent = tx.sent_any();
         let job_effects = std::mem::take(&mut tx.effects);
         let unsent = std::mem::take(&mut *tx.pending.borrow_mut());
+        let job_rollups = std::mem::take(&mut *tx.known.rollups.borrow_mut());
         let connection_lost = tx.broken.get();
         drop(tx);
         if connection_lost {
-            broken = Some(Error::Unavailable("the database connection failed; retry shortly"));
+            broken = Some(Error::Unavailable(
+                "the database connection failed; retry shortly",
+            ));
             if let Some(o) = outcome {
                 (o.finish)(Err(Error::Unavailable(
                     "the database connection failed; retry shortly",
@@ -457,12 +464,14 @@ fn run_transaction(
         if unsent.is_empty() {
             effects.feed_reps.extend(job_effects.feed_reps);
             effects.sla_changed |= job_effects.sla_changed;
+            rollups.borrow_mut().absorb(job_rollups);
             finishers.push(o.finish);
         } else {
             carry = Some(Carried {
                 pending: unsent,
                 finish: o.finish,
                 effects: job_effects,
+                rollups: job_rollups,
             });
         }
     }
@@ -495,7 +504,14 @@ fn run_transaction(
                 // that is somehow aborted it fails, where COMMIT alone
                 // would answer as a rollback without an error.
                 .unwrap_or_else(|| "SELECT 1; ".into());
-            let c = batch(&format!("{notify}COMMIT")).map_err(Error::from);
+            // The batch's rollup changes go out with the COMMIT, in the
+            // same round trip; if one fails, the batch fails whole.
+            let commit = PgTx {
+                pending: RefCell::new(rollups.borrow().statements()),
+                ..PgTx::new(&conn.client, Statements::Own(&conn.statements), &block)
+            };
+            let c = commit.batch(&format!("{notify}COMMIT"));
+            drop(commit);
             if c.is_err() {
                 cache.borrow_mut().forget();
             }
@@ -692,21 +708,7 @@ impl Storage for PgStorage {
                     ))));
                 }
             };
-            let tx = PgTx {
-                client: &object,
-                statements: Statements::Pool(&object),
-                block: &block,
-                effects: CommitEffects::default(),
-                kill_writer: false,
-                failed: Default::default(),
-                pending: Default::default(),
-                sent_any: Default::default(),
-                carried: Default::default(),
-                carried_failed: Default::default(),
-                broken: Default::default(),
-                known: Default::default(),
-                cache: None,
-            };
+            let tx = PgTx::new(&object, Statements::Pool(&object), &block);
             // One snapshot for the whole job; sent with its first statement.
             tx.later_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
             let ran = catch_unwind(AssertUnwindSafe(|| job(Ok(&tx))));

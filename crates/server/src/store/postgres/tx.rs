@@ -19,11 +19,12 @@ use baton_protocol::{
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
+use super::cache::{self, CachedRep, ID_BLOCK, IdTable, WriterCache};
+use super::rollup_buffer::RollupBuffer;
 use crate::cells::{
     CellPart, CellQuery, Cells, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode, ReasonKey,
     ScoreKey,
 };
-use super::cache::{self, CachedRep, ID_BLOCK, IdTable, WriterCache};
 use crate::error::{Error, Result};
 use crate::store::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, LeadFilter, LeadRow, LeadStanding,
@@ -74,6 +75,9 @@ pub(super) struct PgTx<'a> {
     pub(super) effects: CommitEffects,
     /// Set by an injected fault (test builds): the writer thread dies after this batch.
     pub(super) kill_writer: bool,
+    /// Set by an injected fault (test builds): the job's last write fails
+    /// when it goes out, after the job returned.
+    pub(super) fail_last_write: bool,
     /// A statement failed: PostgreSQL aborted the job's savepoint, so the
     /// job cannot be kept even if it went on and returned `Ok`.
     pub(super) failed: std::cell::Cell<bool>,
@@ -93,6 +97,8 @@ pub(super) struct PgTx<'a> {
     pub(super) known: Known,
     /// The writer's memory between transactions (`None` for reads).
     pub(super) cache: Option<&'a RefCell<WriterCache>>,
+    /// The rollup changes of the batch's jobs kept so far (`None` for reads).
+    pub(super) batch_rollups: Option<&'a RefCell<RollupBuffer>>,
 }
 
 /// Rows a job wrote that the bookkeeping reads straight back. Valid for the
@@ -102,6 +108,8 @@ pub(super) struct Known {
     standings: RefCell<HashMap<LeadId, LeadStanding>>,
     facts: RefCell<HashMap<i64, AssignmentFact>>,
     offers: RefCell<HashMap<i64, Assignment>>,
+    /// The job's rollup changes, written with the batch's commit.
+    pub(super) rollups: RefCell<RollupBuffer>,
     /// Leads this job created and no offer of which ended yet: nobody can
     /// have passed on them.
     unpassed: RefCell<std::collections::HashSet<LeadId>>,
@@ -128,6 +136,43 @@ pub(super) enum Later {
         /// Why the job fails if the statement's row-count check fails.
         expect: Option<String>,
     },
+}
+
+impl Later {
+    pub(super) fn exec(sql: String, params: Vec<Owned>) -> Later {
+        Later::Exec {
+            sql,
+            params,
+            expect: None,
+        }
+    }
+}
+
+impl<'a> PgTx<'a> {
+    /// A job's view of a connection, with nothing sent or known yet.
+    pub(super) fn new(
+        client: &'a Client,
+        statements: Statements<'a>,
+        block: &'a Blocker<'a>,
+    ) -> PgTx<'a> {
+        PgTx {
+            client,
+            statements,
+            block,
+            effects: CommitEffects::default(),
+            kill_writer: false,
+            fail_last_write: false,
+            failed: Default::default(),
+            pending: Default::default(),
+            sent_any: Default::default(),
+            carried: Default::default(),
+            carried_failed: Default::default(),
+            broken: Default::default(),
+            known: Default::default(),
+            cache: None,
+            batch_rollups: None,
+        }
+    }
 }
 
 impl PgTx<'_> {
@@ -322,6 +367,18 @@ impl PgTx<'_> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Queues, as the job's last write, one that fails when it goes out
+    /// (the `fail-last-write` fault of test builds).
+    #[cfg(debug_assertions)]
+    pub(super) fn queue_failing_write(&self) {
+        self.later_expecting(
+            "UPDATE write_epoch SET n = n WHERE id = 0",
+            Vec::new(),
+            1,
+            "injected fault: the job's last write failed".into(),
+        );
     }
 
     /// Whether anything of this job reached the database (its savepoint
@@ -867,6 +924,15 @@ impl ReadTx for PgTx<'_> {
     }
 
     fn rollup_speed(&self, grain: Grain, k: &OfferKey) -> Result<Option<Vec<u8>>> {
+        // Changes not yet written (rollup_buffer.rs) come first.
+        if let Some(held) = self.known.rollups.borrow().speed(grain, k) {
+            return Ok(held);
+        }
+        if let Some(batch) = self.batch_rollups
+            && let Some(held) = batch.borrow().speed(grain, k)
+        {
+            return Ok(held);
+        }
         let row = self.query_opt(
             &format!(
                 "SELECT speed FROM {} WHERE day = $1 AND team = $2 AND dim = $3 AND key = $4",
@@ -1629,126 +1695,21 @@ impl WriteTx for PgTx<'_> {
         cells: &Cells,
         speeds: &HashMap<OfferKey, Vec<u8>>,
     ) -> Result<()> {
-        // One statement per table, the cells passed as arrays: a routed lead
-        // touches a dozen cells, and a statement each would dominate intake.
-        let t = rollup_tables(grain);
-        if !cells.offers.is_empty() {
-            let mut c = OfferColumns::default();
-            for (k, n) in &cells.offers {
-                c.day.push(k.day);
-                c.team.push(k.team.clone());
-                c.dim.push(k.dim.as_str().to_string());
-                c.key.push(k.key.clone());
-                c.assigned.push(n.assigned as i64);
-                c.accepted.push(n.accepted as i64);
-                c.rejected.push(n.rejected as i64);
-                c.sla_expired.push(n.sla_expired as i64);
-                c.speed.push(speeds.get(k).cloned());
-            }
-            self.later(
-                format!(
-                    "INSERT INTO {o} AS c (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
-                     SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, COALESCE(speed, '\\x'::bytea) \
-                     FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], \
-                                 $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BYTEA[]) \
-                          AS n (day, team, dim, key, assigned, accepted, rejected, sla_expired, speed) \
-                     ON CONFLICT (day, team, dim, key) DO UPDATE SET \
-                     assigned = c.assigned + excluded.assigned, accepted = c.accepted + excluded.accepted, \
-                     rejected = c.rejected + excluded.rejected, sla_expired = c.sla_expired + excluded.sla_expired, \
-                     speed = CASE WHEN excluded.speed = '\\x'::bytea THEN c.speed ELSE excluded.speed END",
-                    o = t.offers
-                ),
-                owned![
-                    c.day,
-                    c.team,
-                    c.dim,
-                    c.key,
-                    c.assigned,
-                    c.accepted,
-                    c.rejected,
-                    c.sla_expired,
-                    c.speed
-                ],
-            );
-        }
-        if !cells.reasons.is_empty() {
-            let (mut day, mut team, mut dim, mut key, mut reason, mut n) =
-                (vec![], vec![], vec![], vec![], vec![], vec![]);
-            for (k, &count) in &cells.reasons {
-                day.push(k.day);
-                team.push(k.team.clone());
-                dim.push(k.dim.as_str().to_string());
-                key.push(k.key.clone());
-                reason.push(k.reason.clone());
-                n.push(count as i64);
-            }
-            self.later(
-                format!(
-                    "INSERT INTO {r} AS c (day, team, dim, key, reason, rejections) \
-                     SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[]) \
-                     ON CONFLICT (day, team, dim, key, reason) DO UPDATE SET \
-                     rejections = c.rejections + excluded.rejections",
-                    r = t.reasons
-                ),
-                owned![day, team, dim, key, reason, n],
-            );
-        }
-        if !cells.scores.is_empty() {
-            let (mut day, mut team, mut channel, mut score, mut acc, mut rej) =
-                (vec![], vec![], vec![], vec![], vec![], vec![]);
-            for (k, &(a, r)) in &cells.scores {
-                day.push(k.day);
-                team.push(k.team.clone());
-                channel.push(k.channel.clone());
-                score.push(i64::from(k.score));
-                acc.push(a as i64);
-                rej.push(r as i64);
-            }
-            self.later(
-                format!(
-                    "INSERT INTO {s} AS c (day, team, channel, score, accepted, rejected) \
-                     SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[]) \
-                     ON CONFLICT (day, team, channel, score) DO UPDATE SET \
-                     accepted = c.accepted + excluded.accepted, rejected = c.rejected + excluded.rejected",
-                    s = t.scores
-                ),
-                owned![day, team, channel, score, acc, rej],
-            );
-        }
-        if !cells.lead_scores.is_empty() {
-            let (mut day, mut team, mut score, mut n) = (vec![], vec![], vec![], vec![]);
-            for (k, &count) in &cells.lead_scores {
-                day.push(k.day);
-                team.push(k.team.clone());
-                score.push(i64::from(k.score));
-                n.push(count as i64);
-            }
-            self.later(
-                format!(
-                    "INSERT INTO {l} AS c (day, team, score, leads) \
-                     SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
-                     ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
-                    l = t.lead_scores
-                ),
-                owned![day, team, score, n],
-            );
-        }
+        // Held, and written with the batch's commit (rollup_buffer.rs).
+        self.known.rollups.borrow_mut().add(grain, cells, speeds);
         Ok(())
     }
 
     fn add_lead_score(&mut self, grain: Grain, k: &LeadScoreKey, delta: i64) -> Result<()> {
-        self.later(
-            format!(
-                "INSERT INTO {} AS c (day, team, score, leads) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (day, team, score) DO UPDATE SET leads = c.leads + excluded.leads",
-                rollup_tables(grain).lead_scores
-            ),
-            owned![k.day, k.team.clone(), i64::from(k.score), delta],
-        );
+        self.known
+            .rollups
+            .borrow_mut()
+            .add_lead_score(grain, k, delta);
         Ok(())
     }
 
     fn clear_rollups(&mut self) -> Result<()> {
+        self.known.rollups.borrow_mut().clear();
         let mut all = Vec::new();
         for grain in [Grain::Day, Grain::Month] {
             let t = rollup_tables(grain);
@@ -1796,6 +1757,7 @@ impl WriteTx for PgTx<'_> {
                 ));
             }
             "kill-writer" => self.kill_writer = true,
+            "fail-last-write" => self.fail_last_write = true,
             other => {
                 if let Some(ms) = other.strip_prefix("sleep-").and_then(|m| m.parse().ok()) {
                     std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -1804,17 +1766,4 @@ impl WriteTx for PgTx<'_> {
         }
         Ok(())
     }
-}
-
-#[derive(Default)]
-struct OfferColumns {
-    day: Vec<i64>,
-    team: Vec<String>,
-    dim: Vec<String>,
-    key: Vec<String>,
-    assigned: Vec<i64>,
-    accepted: Vec<i64>,
-    rejected: Vec<i64>,
-    sla_expired: Vec<i64>,
-    speed: Vec<Option<Vec<u8>>>,
 }
