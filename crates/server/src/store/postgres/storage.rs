@@ -422,7 +422,7 @@ fn run_transaction(
         }
         let sent = tx.sent_any();
         let job_effects = std::mem::take(&mut tx.effects);
-        let unsent = std::mem::take(&mut *tx.pending.borrow_mut());
+        let unsent = tx.take_pending();
         let job_rollups = std::mem::take(&mut *tx.known.rollups.borrow_mut());
         let connection_lost = tx.broken.get();
         drop(tx);

@@ -110,9 +110,24 @@ pub(super) struct Known {
     offers: RefCell<HashMap<i64, Assignment>>,
     /// The job's rollup changes, written with the batch's commit.
     pub(super) rollups: RefCell<RollupBuffer>,
+    /// Leads whose insert still waits in `pending`, at that index: an
+    /// update of one rewrites the insert instead of adding a statement.
+    lead_inserts: RefCell<HashMap<LeadId, usize>>,
+    /// History entries waiting to go out together as one statement.
+    events: RefCell<PendingEvents>,
     /// Leads this job created and no offer of which ended yet: nobody can
     /// have passed on them.
     unpassed: RefCell<std::collections::HashSet<LeadId>>,
+}
+
+/// History entries of a job not yet sent, column by column.
+#[derive(Default)]
+pub(super) struct PendingEvents {
+    lead: Vec<i64>,
+    at: Vec<i64>,
+    kind: Vec<String>,
+    rep: Vec<Option<i64>>,
+    detail: Vec<String>,
 }
 
 /// A parameter owned by a write waiting to be sent.
@@ -191,7 +206,7 @@ impl PgTx<'_> {
     where
         F: Future<Output = PgResult<T>>,
     {
-        let mut pending = std::mem::take(&mut *self.pending.borrow_mut());
+        let mut pending = self.take_pending();
         loop {
             let carried = self.carried.get();
             match self.send_with(&pending, last()) {
@@ -297,6 +312,30 @@ impl PgTx<'_> {
         last.map_err(|e| (None, e.into()))
     }
 
+    /// Everything waiting to be sent, the history entries last, in the
+    /// order queued (the leads they belong to come before them).
+    pub(super) fn take_pending(&self) -> Vec<Later> {
+        self.queue_events();
+        self.known.lead_inserts.borrow_mut().clear();
+        std::mem::take(&mut *self.pending.borrow_mut())
+    }
+
+    /// Queues the waiting history entries as one statement; their ids
+    /// follow the order they were added.
+    fn queue_events(&self) {
+        let e = std::mem::take(&mut *self.known.events.borrow_mut());
+        if e.lead.is_empty() {
+            return;
+        }
+        self.later(
+            "INSERT INTO lead_events (lead_id, at, kind, rep_id, detail) \
+             SELECT lead_id, at, kind, rep_id, detail FROM \
+             unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[]) \
+             WITH ORDINALITY AS e (lead_id, at, kind, rep_id, detail, n) ORDER BY n",
+            owned![e.lead, e.at, e.kind, e.rep, e.detail],
+        );
+    }
+
     /// Queues a write whose answer the job does not need.
     fn later(&self, sql: impl Into<String>, params: Vec<Owned>) {
         self.pending.borrow_mut().push(Later::Exec {
@@ -339,6 +378,8 @@ impl PgTx<'_> {
     pub(super) fn settle_carried(&self) -> std::result::Result<(), Error> {
         let carried = self.carried.get();
         if carried > 0 {
+            // Indexes into `pending` no longer hold once it is split.
+            self.known.lead_inserts.borrow_mut().clear();
             let mine = self.pending.borrow_mut().split_off(carried);
             let theirs = std::mem::take(&mut *self.pending.borrow_mut());
             self.carried.set(0);
@@ -480,6 +521,26 @@ impl PgTx<'_> {
             c.borrow_mut().forget_reps();
         }
     }
+}
+
+/// The parameters of a lead's insert with its id (see `insert_lead`).
+fn lead_insert_params(id: LeadId, l: &LeadRow) -> Result<Vec<Owned>> {
+    Ok(owned![
+        id,
+        l.external_id.clone(),
+        l.status.as_str().to_string(),
+        serde_json::to_string(&l.intake)?,
+        l.payload_hash.clone(),
+        i64::from(l.intake.score.value),
+        l.intake.source.channel.clone(),
+        l.team.clone(),
+        l.current_assignment,
+        l.queued_at.map(Timestamp::millis),
+        l.version,
+        l.created_at.millis(),
+        l.updated_at.millis(),
+        l.intake_source.clone(),
+    ])
 }
 
 /// A stored enum column, read through its serde name.
@@ -1148,28 +1209,15 @@ impl WriteTx for PgTx<'_> {
         let id = match self.next_id(IdTable::Leads)? {
             // The writer knows the id: the insert needs no answer.
             Some(id) => {
+                let at = self.pending.borrow().len();
                 self.later(
                     format!(
                         "INSERT INTO leads (id, {COLUMNS}) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                     ),
-                    owned![
-                        id,
-                        l.external_id.clone(),
-                        l.status.as_str().to_string(),
-                        serde_json::to_string(&l.intake)?,
-                        l.payload_hash.clone(),
-                        i64::from(l.intake.score.value),
-                        l.intake.source.channel.clone(),
-                        l.team.clone(),
-                        l.current_assignment,
-                        l.queued_at.map(Timestamp::millis),
-                        l.version,
-                        l.created_at.millis(),
-                        l.updated_at.millis(),
-                        l.intake_source.clone(),
-                    ],
+                    lead_insert_params(id, l)?,
                 );
+                self.known.lead_inserts.borrow_mut().insert(id, at);
                 id
             }
             None => self
@@ -1202,6 +1250,16 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn update_lead(&mut self, l: &LeadRow) -> Result<()> {
+        // Created by this job and not sent yet (a new lead routed at once):
+        // the insert takes the lead as it is now.
+        if l.returned.is_none()
+            && let Some(&at) = self.known.lead_inserts.borrow().get(&l.id)
+            && let Some(Later::Exec { params, .. }) = self.pending.borrow_mut().get_mut(at)
+        {
+            *params = lead_insert_params(l.id, l)?;
+            self.known.standings.borrow_mut().insert(l.id, l.standing());
+            return Ok(());
+        }
         let r = l.returned.as_ref();
         self.later_expecting(
             "UPDATE leads SET status = $2, payload = $3, payload_hash = $4, score = $5, channel = $6, \
@@ -1472,6 +1530,8 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn trim_events(&mut self, lead: LeadId, kind: LeadEventKind, keep: u32) -> Result<()> {
+        // The entries it trims go first.
+        self.queue_events();
         self.later(
             "DELETE FROM lead_events WHERE lead_id = $1 AND kind = $2 AND id <= \
              (SELECT id FROM lead_events WHERE lead_id = $1 AND kind = $2 \
@@ -1517,16 +1577,13 @@ impl WriteTx for PgTx<'_> {
         rep: Option<RepId>,
         detail: &str,
     ) -> Result<()> {
-        self.later(
-            "INSERT INTO lead_events (lead_id, at, kind, rep_id, detail) VALUES ($1, $2, $3, $4, $5)",
-            owned![
-                lead,
-                at.millis(),
-                kind.as_str().to_string(),
-                rep,
-                detail.to_string()
-            ],
-        );
+        // Sent with the job's next statement, all of its entries as one.
+        let mut e = self.known.events.borrow_mut();
+        e.lead.push(lead);
+        e.at.push(at.millis());
+        e.kind.push(kind.as_str().to_string());
+        e.rep.push(rep);
+        e.detail.push(detail.to_string());
         Ok(())
     }
 
