@@ -24,7 +24,7 @@ use baton_protocol::RepId;
 use crate::store::RepCandidate;
 
 /// Ids reserved from a sequence at a time.
-pub(super) const ID_BLOCK: i64 = 64;
+pub(super) const ID_BLOCK: i64 = 256;
 
 /// The tables whose ids the writer reserves in blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -42,8 +42,13 @@ use crate::error::{Error, Result};
 use crate::store::sqlite::CommitListener;
 use crate::store::{CommitEffects, Health, ReadJob, Storage, WriteJob};
 
-/// Most jobs one commit takes; bounds the latency a batch adds to its first job.
-const MAX_BATCH: usize = 512;
+/// Most jobs one commit takes. Each job is a savepoint, and PostgreSQL
+/// keeps at most 64 subtransactions of a transaction in its snapshots; more
+/// would slow every reader's visibility checks until the commit.
+const MAX_BATCH: usize = 64;
+/// How long a batch keeps taking jobs that arrive while it runs; bounds
+/// the wait it adds to its first job.
+const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// Connections the read pool keeps at most.
 const READ_POOL: usize = 16;
 /// The transaction lock every write transaction takes ("baton-w").
@@ -287,7 +292,7 @@ fn run_writer(
             };
         }
         let Some(c) = conn.as_ref() else { continue };
-        let kill = run_transaction(&rt, c, &cache, &mut jobs, &on_commit, &state);
+        let kill = run_transaction(&rt, c, &cache, &mut jobs, &rx, &on_commit, &state);
         jobs.clear();
         #[cfg(debug_assertions)]
         if kill {
@@ -305,10 +310,13 @@ fn run_transaction(
     conn: &WriterConn,
     cache: &RefCell<WriterCache>,
     jobs: &mut VecDeque<WriteJob>,
+    rx: &mpsc::Receiver<WriteJob>,
     on_commit: &CommitListener,
     state: &WriterState,
 ) -> bool {
     let block = Blocker::Runtime(rt);
+    let started = std::time::Instant::now();
+    let mut taken = jobs.len();
     let batch = |sql: &str| rt.block_on(conn.client.batch_execute(sql));
     // The write epoch counts write transactions of all instances: the one
     // after this writer's last means nobody else wrote in between, and what
@@ -417,6 +425,17 @@ fn run_transaction(
         };
         // Writes still waiting wait for the next job's first statement;
         // the batch's last job sends them now.
+        // Jobs that arrived meanwhile join the batch while it is young:
+        // one commit (and its round trips and disk flush) for more leads.
+        while jobs.is_empty() && taken < MAX_BATCH && started.elapsed() < BATCH_WINDOW {
+            match rx.try_recv() {
+                Ok(job) => {
+                    jobs.push_back(job);
+                    taken += 1;
+                }
+                Err(_) => break,
+            }
+        }
         if keep && failed.is_none() && jobs.is_empty() {
             failed = tx.flush().err();
         }

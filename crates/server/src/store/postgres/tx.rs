@@ -77,6 +77,7 @@ pub(super) struct PgTx<'a> {
     pub(super) kill_writer: bool,
     /// Set by an injected fault (test builds): the job's last write fails
     /// when it goes out, after the job returned.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     pub(super) fail_last_write: bool,
     /// A statement failed: PostgreSQL aborted the job's savepoint, so the
     /// job cannot be kept even if it went on and returned `Ok`.
