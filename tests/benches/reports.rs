@@ -7,7 +7,10 @@
 //! The year is replayed through the real routing code by `baton-server demo
 //! --history-days 365` (about a quarter of an hour on a 2-core machine) into
 //! `target/bench-data/`, and reused by later runs. Knobs (environment):
-//! BENCH_HISTORY_DAYS (365), BENCH_LEADS_PER_DAY (3400), BENCH_REQUESTS (40).
+//! BENCH_HISTORY_DAYS (365), BENCH_LEADS_PER_DAY (3400), BENCH_REQUESTS (40),
+//! BENCH_BACKEND (sqlite; `postgres` copies that year with `baton-server
+//! migrate-db` into a private PostgreSQL cluster, durable settings on, and
+//! serves it from there).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -32,7 +35,7 @@ impl Drop for Demo {
 
 /// Starts `baton-server demo` on `db` (replaying the history when the file
 /// is new) and reads its address and manager token.
-fn start(db: &std::path::Path, days: u64, per_day: u64) -> Demo {
+fn start(db: &std::ffi::OsStr, days: u64, per_day: u64) -> Demo {
     let mut child = Command::new(binary("baton-server"))
         .args([
             "demo",
@@ -98,7 +101,7 @@ async fn main() {
     let db = dir.join(format!("reports-{days}d-{per_day}.db"));
     let fresh = !db.exists();
     let started = Instant::now();
-    let demo = start(&db, days, per_day);
+    let mut demo = start(db.as_os_str(), days, per_day);
     if fresh {
         println!(
             "replayed {days} days × {per_day} leads in {:.0} s",
@@ -107,6 +110,35 @@ async fn main() {
     }
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     println!("database {} ({:.1} GB)", db.display(), size as f64 / 1e9);
+    // Kept until the end: dropping it drops the database.
+    let mut _pg_database = None;
+    if std::env::var("BENCH_BACKEND").as_deref() == Ok("postgres") {
+        drop(demo);
+        let pg = baton_tests::postgres::Postgres::durable().database();
+        let copied = Instant::now();
+        let out = Command::new(binary("baton-server"))
+            .args(["migrate-db", "--from"])
+            .arg(&db)
+            .args(["--to", pg.url()])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run migrate-db");
+        assert!(
+            out.status.success(),
+            "migrate-db failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!(
+            "copied to PostgreSQL with migrate-db in {:.0} s; database size {}",
+            copied.elapsed().as_secs_f64(),
+            pg.psql("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        );
+        // Fresh statistics, as autovacuum would have gathered on a database
+        // that grew over a year.
+        pg.psql("VACUUM ANALYZE");
+        demo = start(std::ffi::OsStr::new(pg.url()), days, per_day);
+        _pg_database = Some(pg);
+    }
 
     let http = reqwest::Client::new();
     let now = Timestamp::now();

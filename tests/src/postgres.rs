@@ -53,13 +53,14 @@ pub struct Postgres {
 
 static SHARED: OnceLock<Postgres> = OnceLock::new();
 static DURABLE: OnceLock<Postgres> = OnceLock::new();
+static TLS: OnceLock<Postgres> = OnceLock::new();
 static DATABASES: AtomicU64 = AtomicU64::new(0);
 
 impl Postgres {
     /// The cluster of this test process, started on first use.
     pub fn shared() -> &'static Postgres {
         SHARED.get_or_init(|| {
-            let pg = Postgres::start(false);
+            let pg = Postgres::start(false, false);
             // SAFETY: registers a plain `extern "C" fn` with the C runtime.
             unsafe { libc::atexit(stop_shared) };
             pg
@@ -71,14 +72,33 @@ impl Postgres {
     /// pages): benchmarks compare it with SQLite's `synchronous=FULL`.
     pub fn durable() -> &'static Postgres {
         DURABLE.get_or_init(|| {
-            let pg = Postgres::start(true);
+            let pg = Postgres::start(true, false);
             // SAFETY: registers a plain `extern "C" fn` with the C runtime.
             unsafe { libc::atexit(stop_durable) };
             pg
         })
     }
 
-    fn start(durable: bool) -> Postgres {
+    /// A cluster of this process that takes connections over TLS only
+    /// (`hostssl` in pg_hba.conf; plain TCP is rejected), with a server
+    /// certificate for 127.0.0.1 and localhost signed by a CA of its own:
+    /// [`Postgres::root_cert`].
+    pub fn with_tls() -> &'static Postgres {
+        TLS.get_or_init(|| {
+            let pg = Postgres::start(false, true);
+            // SAFETY: registers a plain `extern "C" fn` with the C runtime.
+            unsafe { libc::atexit(stop_tls) };
+            pg
+        })
+    }
+
+    /// The CA certificate that signed a [`Postgres::with_tls`] cluster's
+    /// server certificate.
+    pub fn root_cert(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn start(durable: bool, tls: bool) -> Postgres {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("baton-pg-")
@@ -102,6 +122,9 @@ impl Postgres {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        if tls {
+            make_certificates(dir.path(), &data);
+        }
         let log_path = dir.path().join("postgres.log");
         for _attempt in 0..5 {
             let port = free_port();
@@ -125,6 +148,11 @@ impl Postgres {
                 for setting in extra.split_whitespace() {
                     cmd.args(["-c", setting]);
                 }
+            }
+            if tls {
+                cmd.args(["-c", "ssl=on"])
+                    .args(["-c", "ssl_cert_file=server.pem"])
+                    .args(["-c", "ssl_key_file=server.key"]);
             }
             if !durable {
                 // A test cluster need not survive a crash of the machine:
@@ -447,6 +475,67 @@ extern "C" fn stop_shared() {
 
 extern "C" fn stop_durable() {
     stop_cluster(&DURABLE);
+}
+
+extern "C" fn stop_tls() {
+    stop_cluster(&TLS);
+}
+
+/// A CA and a server certificate it signed (for 127.0.0.1 and localhost)
+/// made with openssl; the server's key and certificate go into the data
+/// directory, owned by the server's user, and TCP connections must use TLS.
+fn make_certificates(dir: &Path, data: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run openssl (installed by scripts/setup)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=Baton test CA",
+    ]);
+    openssl(&[
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost",
+    ]);
+    fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .expect("write the certificate's extensions");
+    openssl(&[
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext",
+    ]);
+    for file in ["server.pem", "server.key"] {
+        let to = data.join(file);
+        fs::copy(dir.join(file), &to).expect("copy the server's certificate");
+        fs::set_permissions(&to, fs::Permissions::from_mode(0o600)).expect("chmod");
+        if running_as_root() {
+            let status = Command::new("chown")
+                .arg(format!("{PG_USER}:{PG_USER}"))
+                .arg(&to)
+                .status()
+                .expect("run chown");
+            assert!(status.success(), "chown {} failed", to.display());
+        }
+    }
+    // TCP only with TLS; the harness's own psql uses TCP too (with TLS, as
+    // libpq prefers it).
+    fs::write(
+        data.join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+         hostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .expect("write pg_hba.conf");
 }
 
 fn stop_cluster(cluster: &OnceLock<Postgres>) {

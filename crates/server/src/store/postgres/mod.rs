@@ -264,21 +264,34 @@ pub(crate) fn redact(url: &str) -> String {
 /// A driver error as a storage error, with PostgreSQL's own message when
 /// the server sent one (the driver's `Display` says only "db error").
 pub(crate) fn pg_error(doing: &str, e: &tokio_postgres::Error) -> Error {
-    match e.as_db_error() {
-        Some(db) => Error::Storage(format!("{doing}: {} ({})", db.message(), db.code().code())),
-        None => Error::Storage(format!("{doing}: {}", redact(&e.to_string()))),
+    Error::Storage(format!("{doing}: {}", describe(e)))
+}
+
+/// What went wrong, in PostgreSQL's words (its message and SQLSTATE), or
+/// the driver's with its causes (a refused certificate says why), with any
+/// password taken out.
+fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
     }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    redact(&text)
 }
 
 /// Connects to the database; the connection is driven by a task of its own
 /// on the current runtime.
 pub async fn connect(url: &PgUrl) -> Result<Client> {
-    let (client, connection) = url.config.connect(url.tls()?).await.map_err(|e| {
-        Error::Storage(format!(
-            "cannot connect to {url}: {}",
-            redact(&e.to_string())
-        ))
-    })?;
+    let (client, connection) = url
+        .config
+        .connect(url.tls()?)
+        .await
+        .map_err(|e| pg_error(&format!("cannot connect to {url}"), &e))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "PostgreSQL connection ended");
