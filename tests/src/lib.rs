@@ -460,6 +460,20 @@ impl Reply {
 }
 
 impl Client {
+    /// A client of the server at `base` (`http://HOST:PORT`) sending `token`.
+    pub fn new(base: &str, token: &str) -> Client {
+        Client {
+            // No pooled connections: a restarted server must not meet a dead socket.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            base: base.to_string(),
+            token: token.to_string(),
+        }
+    }
+
     pub async fn request(
         &self,
         method: Method,

@@ -42,7 +42,10 @@ async fn sslmode_and_certificates_are_honoured() {
     let (ok, err) = rep_list(&url("sslmode=require"));
     assert!(ok, "sslmode=require: {err}");
     // Checked against our CA, for the host named in the URL.
-    let verified = url(&format!("sslmode=verify-full&sslrootcert={}", root.display()));
+    let verified = url(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        root.display()
+    ));
     let (ok, err) = rep_list(&verified);
     assert!(ok, "sslmode=verify-full with the CA: {err}");
 
@@ -58,11 +61,10 @@ async fn sslmode_and_certificates_are_honoured() {
     assert!(!ok, "an unknown CA must be refused");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     // A password in the URL never shows in the error.
-    let secret = db.url().replacen(
-        "postgres@",
-        "postgres:hunter2-not-shown@",
-        1,
-    ) + "?sslmode=disable";
+    let secret = db
+        .url()
+        .replacen("postgres@", "postgres:hunter2-not-shown@", 1)
+        + "?sslmode=disable";
     let (ok, err) = rep_list(&secret);
     assert!(!ok);
     assert!(!err.contains("hunter2-not-shown"), "{err}");

@@ -100,6 +100,101 @@ fn demo_team(dir: &Path) -> Team {
     Team { path, tokens }
 }
 
+/// `baton-server demo` started again on a team's database (`--db` a file
+/// or a URL): it replays nothing into a database that has leads, and adds
+/// nothing at `--rate 0 --backlog 0`, so it serves the team's data as it is.
+/// Returns the running server and a manager's client (the demo issues a
+/// new manager token at each start).
+fn serve_team(db: &std::ffi::OsStr, dir: &Path) -> (std::process::Child, baton_tests::Client) {
+    let log = dir.join("serve.log");
+    let mut child = Command::new(BIN)
+        .args(["demo", "--addr", "127.0.0.1:0", "--seed", "11"])
+        .args(["--rate", "0", "--backlog", "0", "--sla-secs", "1800"])
+        .args(["--history-days", "35"])
+        .arg("--db")
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut base, mut manager) = (String::new(), String::new());
+    // Every line it prints (server, intake, manager, the reps) is read
+    // before the pipe closes, or its last writes would fail.
+    for _ in 0..3 + baton_server::demo::REPS.len() {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            panic!(
+                "the server ended early; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let fields: Vec<&str> = line.trim_end().split('\t').collect();
+        match fields[0] {
+            "server" => base = fields[2].to_string(),
+            "manager" => manager = fields[2].to_string(),
+            _ => {}
+        }
+    }
+    (child, baton_tests::Client::new(&base, &manager))
+}
+
+fn stop(mut child: std::process::Child) {
+    // SAFETY: signals our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert!(
+        child.wait().unwrap().success(),
+        "the server did not stop cleanly"
+    );
+}
+
+/// The reports a manager reads over the demo's five weeks (a fixed window,
+/// so that both servers are asked the same question).
+async fn reports(manager: &baton_tests::Client, window: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for path in [
+        format!("/v1/reports/handoff?{window}&limit=10000"),
+        format!("/v1/reports/handoff?{window}&team=emea"),
+        format!("/v1/reports/calibration?{window}&target=0.6"),
+    ] {
+        let r = manager.get(&path).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        out.push(r.body);
+    }
+    out
+}
+
+/// Where two JSON values first differ, and how.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Object(x), J::Object(y)) => {
+            for (k, v) in x {
+                let path = format!("{at}.{k}");
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(v, w, &path) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{path}: missing after")),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| format!("{at}.{k}: only after"))
+        }
+        (J::Array(x), J::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(v, w, &format!("{at}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{at}: {a} before, {b} after")),
+    }
+}
+
 fn migrate_db(from: &Path, to: &str) -> Output {
     Command::new(BIN)
         .args(["migrate-db", "--from"])
@@ -291,6 +386,17 @@ async fn a_demo_team_moves_to_postgres_whole_and_a_second_copy_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let team = demo_team(dir.path());
     let pg_db = Postgres::shared().database();
+    // What the team's managers read before the move.
+    let now = baton_protocol::Timestamp::now();
+    let window = format!(
+        "from={}&to={}",
+        baton_protocol::Timestamp(now.millis() - 40 * 86_400_000).to_rfc3339(),
+        now.to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let (server, manager) = serve_team(team.path.as_os_str(), dir.path());
+    let mut before = reports(&manager, &window).await;
+    stop(server);
 
     let run = migrate_db(&team.path, pg_db.url());
     assert!(
@@ -390,6 +496,37 @@ async fn a_demo_team_moves_to_postgres_whole_and_a_second_copy_is_refused() {
     );
     assert!(text(&again.stdout).is_empty(), "{}", text(&again.stdout));
     assert_same_rows(&team.path, &pg).await;
+
+    // Served from PostgreSQL, the same five weeks read the same, figure
+    // for figure, and the team's old tokens sign in (the revoked one not).
+    let (server, manager) = serve_team(std::ffi::OsStr::new(pg_db.url()), dir.path());
+    let mut after = reports(&manager, &window).await;
+    for (b, a) in before.iter_mut().zip(&mut after) {
+        // A lead still waiting in the queue has waited until the moment of
+        // asking, which moved on between the two servers.
+        for report in [&mut *b, &mut *a] {
+            for row in report["queue_waits"].as_array_mut().into_iter().flatten() {
+                if row["waiting"].as_u64() > Some(0) {
+                    row["longest_wait_seconds"] = serde_json::Value::Null;
+                }
+            }
+        }
+        if let Some(at) = first_difference(b, a, "") {
+            panic!("the reports differ before and after the move at {at}");
+        }
+    }
+    assert!(
+        before[0]["totals"]["assigned"].as_u64().unwrap() > 500,
+        "{}",
+        before[0]["totals"]
+    );
+    let base = manager.base.clone();
+    for (role, token) in &team.tokens {
+        let me = baton_tests::Client::new(&base, token).get("/v1/me").await;
+        let expected = if token == revoked { 401 } else { 200 };
+        assert_eq!(me.status, expected, "{role} token after the move");
+    }
+    stop(server);
 
     // New rows get ids above the copied ones, in every table with ids.
     let identities = pg
