@@ -56,9 +56,9 @@ fn start(db: &std::ffi::OsStr, days: u64, per_day: u64) -> Demo {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start baton-server demo");
-    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut base, mut manager) = (String::new(), String::new());
-    for line in out.lines() {
+    for line in out.by_ref() {
         let line = line.unwrap();
         let f: Vec<&str> = line.split('\t').collect();
         match f.first() {
@@ -72,6 +72,9 @@ fn start(db: &std::ffi::OsStr, days: u64, per_day: u64) -> Demo {
         !base.is_empty() && !manager.is_empty(),
         "demo did not start"
     );
+    // The rest of what it prints is read too: a closed pipe would fail the
+    // demo's next write.
+    std::thread::spawn(move || out.for_each(drop));
     Demo {
         child,
         base,
@@ -214,4 +217,6 @@ async fn main() {
         }
         println!("{name}: {}", stats(ms));
     }
+    // The server first, then its database.
+    drop(demo);
 }

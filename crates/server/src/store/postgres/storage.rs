@@ -721,10 +721,19 @@ impl Storage for PgStorage {
             let block = Blocker::Handle(runtime);
             let object = match block.on(pool.get()) {
                 Ok(o) => o,
+                // Busy or unreachable: both pass, so the caller hears 503
+                // and retries; the log says which.
+                Err(deadpool_postgres::PoolError::Timeout(_)) => {
+                    tracing::warn!("no read connection became free within 10 s");
+                    return job(Err(Error::Unavailable(
+                        "the database is busy: no connection became free in time; retry shortly",
+                    )));
+                }
                 Err(e) => {
-                    return job(Err(Error::Storage(format!(
-                        "cannot get a database connection: {e}"
-                    ))));
+                    tracing::warn!(error = %super::redact(&e.to_string()), "cannot open a read connection");
+                    return job(Err(Error::Unavailable(
+                        "the database cannot be reached; retry shortly",
+                    )));
                 }
             };
             let tx = PgTx::new(&object, Statements::Pool(&object), &block);

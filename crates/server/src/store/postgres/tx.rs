@@ -1056,13 +1056,17 @@ impl ReadTx for PgTx<'_> {
     ) -> Result<Vec<FeedbackLogEntry>> {
         let rows = self.query(
             // Source and score are the offer's, as in the report's rows.
+            // The contact is taken from the stored JSON once per row, as
+            // `json` (read as it is), not `jsonb` (converted whole first):
+            // a 10,000-entry log parses 10,000 payloads.
             "SELECT d.id, d.lead_id, l.external_id, \
-             l.payload::jsonb #>> '{contact,name}', COALESCE(a.channel, l.channel), \
+             p.contact ->> 'name', COALESCE(a.channel, l.channel), \
              COALESCE(a.score, l.score), d.rep_id, r.name, \
              d.decision, d.reason, d.note, a.assigned_at, d.decided_at, \
-             l.payload::jsonb #>> '{contact,company}' \
+             p.contact ->> 'company' \
              FROM decisions d JOIN leads l ON l.id = d.lead_id JOIN reps r ON r.id = d.rep_id \
              JOIN assignments a ON a.id = d.assignment_id \
+             CROSS JOIN LATERAL (SELECT l.payload::json -> 'contact' AS contact) p \
              WHERE d.decided_at >= $1 AND d.decided_at < $2 AND ($4::TEXT IS NULL OR a.team = $4) \
              ORDER BY d.decided_at DESC, d.id DESC LIMIT $3",
             &[&from.millis(), &to.millis(), &i64::from(limit), &team],
