@@ -11,13 +11,18 @@
 //! It remembers two things:
 //! - **The reps of a team** as routing needs them (rotation pass, open leads,
 //!   cap, availability), kept up to date by the writes that change them.
+//!   An offer made or ended changes only what is remembered here, marking
+//!   the rep *dirty*; dirty reps are written in one statement before any
+//!   statement of the writer reads `reps`, and with the batch's COMMIT
+//!   (a statement a routed lead saved). A job rolled back puts back what
+//!   was remembered when it began ([`RepSnapshot`]).
 //! - **Blocks of row ids** for leads and offers, reserved from their
 //!   sequences, so inserting one needs no answer from the database and can
 //!   go out with the job's next statement. A block is dropped with the rest
 //!   when the epoch jumps, so ids still grow in commit order across
 //!   instances (histories and pages sort by id).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use baton_protocol::RepId;
 
@@ -66,13 +71,23 @@ pub(super) struct WriterCache {
     epoch: Option<i64>,
     /// Reps by team.
     teams: HashMap<String, Vec<CachedRep>>,
+    /// Reps whose pass and open leads here are ahead of the database.
+    dirty: HashSet<RepId>,
     ids: HashMap<IdTable, VecDeque<i64>>,
+}
+
+/// What the writer remembered of the reps when a job began.
+#[derive(Clone, Debug, Default)]
+pub(super) struct RepSnapshot {
+    teams: HashMap<String, Vec<CachedRep>>,
+    dirty: HashSet<RepId>,
 }
 
 impl WriterCache {
     /// A write transaction began with `epoch`: keep what is known only if
     /// nobody else wrote since this writer's last transaction.
     pub(super) fn begin(&mut self, epoch: i64) {
+        debug_assert!(self.dirty.is_empty(), "dirty reps outlived a commit");
         if self.epoch != Some(epoch - 1) {
             self.forget();
         }
@@ -80,17 +95,50 @@ impl WriterCache {
     }
 
     /// Forgets everything: a transaction rolled back, or others wrote.
+    /// Forgets everything: a transaction rolled back (its dirty reps with
+    /// it), or others wrote.
     pub(super) fn forget(&mut self) {
         self.epoch = None;
         self.teams.clear();
+        self.dirty.clear();
         self.ids.clear();
     }
 
-    /// Forgets the reps (a job rolled back, or a write changed reps in a
-    /// way not mirrored here). Reserved ids stay good: a sequence does not
-    /// roll back, so an id a rolled-back job took is simply never used.
+    /// Forgets the reps, once the dirty ones were taken ([`Self::take_dirty`])
+    /// to be written: a write changed reps in a way not mirrored here.
+    /// Reserved ids stay good: a sequence does not roll back, so an id a
+    /// rolled-back job took is simply never used.
     pub(super) fn forget_reps(&mut self) {
+        debug_assert!(self.dirty.is_empty(), "dirty reps forgotten unwritten");
         self.teams.clear();
+    }
+
+    /// The dirty reps' pass and open leads, to be written now; they are
+    /// clean from here on.
+    pub(super) fn take_dirty(&mut self) -> Vec<(RepId, i64, i64)> {
+        let mut out: Vec<(RepId, i64, i64)> = self
+            .teams
+            .values()
+            .flatten()
+            .filter(|r| self.dirty.contains(&r.id))
+            .map(|r| (r.id, r.rr_pass, i64::from(r.open_leads)))
+            .collect();
+        out.sort_unstable();
+        self.dirty.clear();
+        out
+    }
+
+    pub(super) fn snapshot(&self) -> RepSnapshot {
+        RepSnapshot {
+            teams: self.teams.clone(),
+            dirty: self.dirty.clone(),
+        }
+    }
+
+    /// Back to what was remembered when a job began (it rolled back).
+    pub(super) fn restore(&mut self, s: RepSnapshot) {
+        self.teams = s.teams;
+        self.dirty = s.dirty;
     }
 
     pub(super) fn next_id(&mut self, table: IdTable) -> Option<i64> {
@@ -116,19 +164,26 @@ impl WriterCache {
             .find(|r| r.id == id)
     }
 
-    /// Mirrors `record_offer`.
-    pub(super) fn offered(&mut self, rep: RepId, new_rr_pass: i64) {
-        if let Some(r) = self.rep_mut(rep) {
-            r.rr_pass = new_rr_pass;
-            r.open_leads += 1;
-        }
+    /// `record_offer`, if the rep is remembered: whether it was (else the
+    /// database must be told).
+    pub(super) fn offered(&mut self, rep: RepId, new_rr_pass: i64) -> bool {
+        let Some(r) = self.rep_mut(rep) else {
+            return false;
+        };
+        r.rr_pass = new_rr_pass;
+        r.open_leads += 1;
+        self.dirty.insert(rep);
+        true
     }
 
-    /// Mirrors `release_offer`.
-    pub(super) fn released(&mut self, rep: RepId) {
-        if let Some(r) = self.rep_mut(rep) {
-            r.open_leads = r.open_leads.saturating_sub(1);
-        }
+    /// `release_offer`, if the rep is remembered: whether it was.
+    pub(super) fn released(&mut self, rep: RepId) -> bool {
+        let Some(r) = self.rep_mut(rep) else {
+            return false;
+        };
+        r.open_leads = r.open_leads.saturating_sub(1);
+        self.dirty.insert(rep);
+        true
     }
 }
 
@@ -187,9 +242,12 @@ mod tests {
         c.begin(7);
         c.set_team("emea", vec![rep(1, 0, 0, 5, true)]);
         c.add_ids(IdTable::Leads, [100, 101]);
-        c.offered(1, 64);
+        assert!(c.offered(1, 64));
+        assert!(!c.offered(2, 64), "a rep not remembered is the database's");
         assert_eq!(c.team("emea").unwrap()[0].open_leads, 1);
         assert_eq!(c.team("emea").unwrap()[0].rr_pass, 64);
+        assert_eq!(c.take_dirty(), vec![(1, 64, 1)]);
+        assert!(c.take_dirty().is_empty(), "written once");
         c.begin(8);
         assert!(c.team("emea").is_some());
         assert_eq!(c.next_id(IdTable::Leads), Some(100));
@@ -197,9 +255,14 @@ mod tests {
         c.begin(10);
         assert!(c.team("emea").is_none());
         assert_eq!(c.next_id(IdTable::Leads), None);
-        c.set_team("emea", vec![rep(1, 0, 0, 5, true)]);
+        c.set_team("emea", vec![rep(1, 0, 3, 5, true)]);
+        let before = c.snapshot();
         c.released(1);
-        assert_eq!(c.team("emea").unwrap()[0].open_leads, 0);
+        assert_eq!(c.team("emea").unwrap()[0].open_leads, 2);
+        // The job rolled back: what it changed is undone, unwritten.
+        c.restore(before);
+        assert_eq!(c.team("emea").unwrap()[0].open_leads, 3);
+        assert!(c.take_dirty().is_empty());
         c.forget_reps();
         assert!(c.team("emea").is_none());
     }

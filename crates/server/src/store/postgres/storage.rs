@@ -34,7 +34,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, Client, Statement};
 
-use super::cache::WriterCache;
+use super::cache::{RepSnapshot, WriterCache};
 use super::rollup_buffer::RollupBuffer;
 use super::tx::{Blocker, Later, PgTx, Statements};
 use super::{PgUrl, migrate};
@@ -118,6 +118,8 @@ struct Carried {
     finish: Box<dyn FnOnce(Result<()>) + Send>,
     effects: CommitEffects,
     rollups: RollupBuffer,
+    /// What the writer remembered of the reps when the job began.
+    snapshot: RepSnapshot,
 }
 
 /// The writer's connection and its prepared statements.
@@ -369,6 +371,7 @@ fn run_transaction(
             .as_mut()
             .map(|c| std::mem::take(&mut c.pending))
             .unwrap_or_default();
+        let carried_snapshot = carry.as_mut().map(|c| std::mem::take(&mut c.snapshot));
         let carried = pending.len();
         pending.push(Later::Batch(
             if savepoint {
@@ -383,6 +386,8 @@ fn run_transaction(
             carried: std::cell::Cell::new(carried),
             cache: Some(cache),
             batch_rollups: Some(&rollups),
+            snapshot: RefCell::new(cache.borrow().snapshot()),
+            carried_snapshot: RefCell::new(carried_snapshot),
             ..PgTx::new(&conn.client, Statements::Own(&conn.statements), &block)
         };
         let outcome = match catch_unwind(AssertUnwindSafe(|| job(&mut tx))) {
@@ -443,6 +448,7 @@ fn run_transaction(
         let job_effects = std::mem::take(&mut tx.effects);
         let unsent = tx.take_pending();
         let job_rollups = std::mem::take(&mut *tx.known.rollups.borrow_mut());
+        let snapshot = std::mem::take(&mut *tx.snapshot.borrow_mut());
         let connection_lost = tx.broken.get();
         drop(tx);
         if connection_lost {
@@ -458,8 +464,8 @@ fn run_transaction(
         }
         if !keep || failed.is_some() {
             // The job's changes to reps are undone (or were never sent):
-            // what the writer remembers of them goes too.
-            cache.borrow_mut().forget_reps();
+            // what the writer remembers goes back to when it began.
+            cache.borrow_mut().restore(snapshot);
             if sent && let Err(e) = batch("ROLLBACK TO job") {
                 broken = Some(e.into());
                 if let Some(o) = outcome {
@@ -491,6 +497,7 @@ fn run_transaction(
                 finish: o.finish,
                 effects: job_effects,
                 rollups: job_rollups,
+                snapshot,
             });
         }
     }
@@ -525,8 +532,11 @@ fn run_transaction(
                 .unwrap_or_else(|| "SELECT 1; ".into());
             // The batch's rollup changes go out with the COMMIT, in the
             // same round trip; if one fails, the batch fails whole.
+            // And the reps whose rotation changed, as the writer has them.
+            let mut last_writes = rollups.borrow().statements();
+            last_writes.extend(super::tx::rep_writes(cache.borrow_mut().take_dirty()));
             let commit = PgTx {
-                pending: RefCell::new(rollups.borrow().statements()),
+                pending: RefCell::new(last_writes),
                 ..PgTx::new(&conn.client, Statements::Own(&conn.statements), &block)
             };
             let c = commit.batch(&format!("{notify}COMMIT"));

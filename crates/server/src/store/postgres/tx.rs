@@ -19,7 +19,7 @@ use baton_protocol::{
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
-use super::cache::{self, CachedRep, ID_BLOCK, IdTable, WriterCache};
+use super::cache::{self, CachedRep, ID_BLOCK, IdTable, RepSnapshot, WriterCache};
 use super::rollup_buffer::RollupBuffer;
 use crate::cells::{
     CellPart, CellQuery, Cells, Dim, Grain, LeadScoreKey, OfferKey, QueueEpisode, ReasonKey,
@@ -100,6 +100,13 @@ pub(super) struct PgTx<'a> {
     pub(super) cache: Option<&'a RefCell<WriterCache>>,
     /// The rollup changes of the batch's jobs kept so far (`None` for reads).
     pub(super) batch_rollups: Option<&'a RefCell<RollupBuffer>>,
+    /// What the writer remembered of the reps when this job began, and
+    /// when the job whose writes are carried began (put back if those fail).
+    pub(super) snapshot: RefCell<RepSnapshot>,
+    pub(super) carried_snapshot: RefCell<Option<RepSnapshot>>,
+    /// Dirty reps were queued to be written before this job's first round
+    /// trip: if the carried writes then fail, those values are wrong.
+    pub(super) flushed_before_sync: std::cell::Cell<bool>,
 }
 
 /// Rows a job wrote that the bookkeeping reads straight back. Valid for the
@@ -187,6 +194,9 @@ impl<'a> PgTx<'a> {
             known: Default::default(),
             cache: None,
             batch_rollups: None,
+            snapshot: Default::default(),
+            carried_snapshot: Default::default(),
+            flushed_before_sync: Default::default(),
         }
     }
 }
@@ -214,9 +224,7 @@ impl PgTx<'_> {
                 Err((Some(at), e)) if at < carried => {
                     self.carried.set(0);
                     *self.carried_failed.borrow_mut() = Some(e);
-                    if let Some(c) = self.cache {
-                        c.borrow_mut().forget_reps();
-                    }
+                    self.undo_carried_reps();
                     if let Err(e) = self.block.on(self.client.batch_execute("ROLLBACK TO job")) {
                         self.failed.set(true);
                         self.broken.set(true);
@@ -387,9 +395,7 @@ impl PgTx<'_> {
             match self.send_with(&theirs, async { Ok(()) }) {
                 Ok(()) => {}
                 Err((_, e)) => {
-                    if let Some(c) = self.cache {
-                        c.borrow_mut().forget_reps();
-                    }
+                    self.undo_carried_reps();
                     // This job sent nothing yet, so its savepoint is not
                     // the latest: the previous job's is.
                     if self
@@ -517,11 +523,61 @@ impl PgTx<'_> {
         Ok(eligible)
     }
 
+    /// Forgets the reps (a write changes them in a way not mirrored in
+    /// the writer's memory), writing the dirty ones first.
     fn forget_reps(&self) {
+        self.flush_reps();
         if let Some(c) = self.cache {
             c.borrow_mut().forget_reps();
         }
     }
+
+    /// Queues the write of the dirty reps (cache.rs): before any statement
+    /// that reads `reps`.
+    fn flush_reps(&self) {
+        let Some(c) = self.cache else { return };
+        if let Some(w) = rep_writes(c.borrow_mut().take_dirty()) {
+            if !self.sent_any.get() {
+                self.flushed_before_sync.set(true);
+            }
+            self.pending.borrow_mut().push(w);
+        }
+    }
+
+    /// The carried job failed and was rolled back: what the writer
+    /// remembers of the reps goes back to when that job began. This job
+    /// already queued rep values that counted it, it cannot be kept.
+    fn undo_carried_reps(&self) {
+        let (Some(c), Some(before)) = (self.cache, self.carried_snapshot.borrow_mut().take())
+        else {
+            return;
+        };
+        c.borrow_mut().restore(before.clone());
+        *self.snapshot.borrow_mut() = before;
+        if self.flushed_before_sync.get() {
+            self.failed.set(true);
+        }
+    }
+}
+
+/// One statement writing reps' rotation pass and open leads, if any.
+pub(super) fn rep_writes(reps: Vec<(RepId, i64, i64)>) -> Option<Later> {
+    if reps.is_empty() {
+        return None;
+    }
+    let (mut id, mut pass, mut open) = (vec![], vec![], vec![]);
+    for (r, p, o) in reps {
+        id.push(r);
+        pass.push(p);
+        open.push(o);
+    }
+    Some(Later::exec(
+        "UPDATE reps SET rr_pass = v.rr_pass, open_leads = v.open_leads \
+         FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS v (id, rr_pass, open_leads) \
+         WHERE reps.id = v.id"
+            .into(),
+        owned![id, pass, open],
+    ))
 }
 
 /// The parameters of a lead's insert with its id (see `insert_lead`).
@@ -810,12 +866,14 @@ impl ReadTx for PgTx<'_> {
     }
 
     fn rep(&self, id: RepId) -> Result<Option<Rep>> {
+        self.flush_reps();
         self.query_opt(&format!("{REP_SELECT} WHERE id = $1"), &[&id])?
             .map(|r| rep_from_row(&r))
             .transpose()
     }
 
     fn rep_by_email(&self, email: &str) -> Result<Option<Rep>> {
+        self.flush_reps();
         // One rep per address whatever its case, as SQLite's NOCASE column.
         self.query_opt(
             &format!("{REP_SELECT} WHERE lower(email) = lower($1)"),
@@ -826,6 +884,7 @@ impl ReadTx for PgTx<'_> {
     }
 
     fn reps(&self) -> Result<Vec<Rep>> {
+        self.flush_reps();
         let rows = self.query(&format!("{REP_SELECT} ORDER BY team, name, id"), &[])?;
         collect(rows, rep_from_row)
     }
@@ -1321,6 +1380,7 @@ impl WriteTx for PgTx<'_> {
         {
             return self.team_reps(cache, team);
         }
+        self.flush_reps();
         let rows = self.query(
             "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open FROM reps r \
              WHERE r.team = $1 AND r.available AND r.open_leads < r.max_open \
@@ -1342,6 +1402,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn team_min_pass(&mut self, team: &str) -> Result<Option<i64>> {
+        self.flush_reps();
         let r = self.query_one(
             "SELECT MIN(rr_pass) FROM reps WHERE team = $1 AND available",
             &[&team],
@@ -1350,6 +1411,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn team_has_capacity(&mut self, team: &str) -> Result<bool> {
+        self.flush_reps();
         let r = self.query_one(
             "SELECT EXISTS (SELECT 1 FROM reps WHERE team = $1 AND available AND open_leads < max_open)",
             &[&team],
@@ -1358,43 +1420,48 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()> {
+        // A remembered rep is written later, with others (cache.rs).
+        if self
+            .cache
+            .is_some_and(|c| c.borrow_mut().offered(rep, new_rr_pass))
+        {
+            return Ok(());
+        }
         self.later(
             "UPDATE reps SET rr_pass = $2, open_leads = open_leads + 1 WHERE id = $1",
             owned![rep, new_rr_pass],
         );
-        if let Some(c) = self.cache {
-            c.borrow_mut().offered(rep, new_rr_pass);
-        }
         Ok(())
     }
 
     fn release_offer(&mut self, rep: RepId) -> Result<()> {
+        if self.cache.is_some_and(|c| c.borrow_mut().released(rep)) {
+            return Ok(());
+        }
         self.later(
             "UPDATE reps SET open_leads = GREATEST(0, open_leads - 1) WHERE id = $1",
             owned![rep],
         );
-        if let Some(c) = self.cache {
-            c.borrow_mut().released(rep);
-        }
         Ok(())
     }
 
     fn catch_up_rotation(&mut self, rep: RepId, team: &str) -> Result<()> {
+        // The dirty reps are written first: this reads the team's passes.
+        self.forget_reps();
         self.later(
             "UPDATE reps SET rr_pass = GREATEST(rr_pass, COALESCE((SELECT MIN(o.rr_pass) FROM reps o \
              WHERE o.team = $2 AND o.available AND o.id <> $1), rr_pass)) WHERE id = $1",
             owned![rep, team.to_string()],
         );
-        self.forget_reps();
         Ok(())
     }
 
     fn set_rep_availability(&mut self, rep: RepId, availability: Availability) -> Result<()> {
+        self.forget_reps();
         self.later(
             "UPDATE reps SET available = $2 WHERE id = $1",
             owned![rep, matches!(availability, Availability::Available)],
         );
-        self.forget_reps();
         Ok(())
     }
 
@@ -1584,6 +1651,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn reps_after(&mut self, after: RepId) -> Result<Vec<Rep>> {
+        self.flush_reps();
         let rows = self.query(
             &format!("{REP_SELECT} WHERE id > $1 ORDER BY id"),
             &[&after],
