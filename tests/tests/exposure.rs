@@ -568,6 +568,19 @@ async fn a_panicking_write_job_fails_alone_and_the_writer_lives_on() {
             assert!(stored, "{id} was answered 201 but is not stored");
         }
     }
+    // The failed job's offer is undone in the rep's count too (PostgreSQL's
+    // writer remembers the count and puts it back when a job rolls back).
+    let offered = all
+        .leads
+        .iter()
+        .filter(|l| l.status == baton_protocol::LeadStatus::Assigned)
+        .count();
+    let reps: baton_protocol::RepList = manager.get("/v1/reps").await.json();
+    assert_eq!(reps.reps.len(), 1);
+    assert_eq!(
+        reps.reps[0].open_leads as usize, offered,
+        "Ava's open leads"
+    );
     assert_eq!(manager.get("/healthz").await.status, StatusCode::OK);
 
     // A writer that dies is reported by /healthz, and writes are refused.
