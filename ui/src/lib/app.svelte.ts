@@ -85,6 +85,8 @@ export class AppState {
   now = $state(Date.now());
 
   private listSeq = 0;
+  /** Counts opens and closes: a lead read for an older one is not shown. */
+  private openSeq = 0;
   private lastVersion = -1;
   private view = { from: 0, to: 0 };
   private unlisten: (() => void)[] = [];
@@ -256,8 +258,10 @@ export class AppState {
     }
   }
 
-  /** Keeps the selection on the same lead when rows move. */
-  private reselect(): void {
+  /** Keeps the selection on the same lead when rows move. With `keepId`, a
+   * lead not in the loaded rows yet (one opened from a notification as it
+   * arrives) stays the one to select once they load. */
+  private reselect(keepId = false): void {
     if (this.selectedId !== null) {
       for (const [p, rows] of Object.entries(this.pages)) {
         const i = rows.findIndex((r) => r.id === this.selectedId);
@@ -266,6 +270,7 @@ export class AppState {
           return;
         }
       }
+      if (keepId) return;
     }
     this.selectedIndex = Math.min(this.selectedIndex, Math.max(0, this.total - 1));
     this.selectedId = this.rowAt(this.selectedIndex)?.id ?? null;
@@ -310,26 +315,34 @@ export class AppState {
 
   async open(id: number | undefined = this.selected?.id): Promise<void> {
     if (id === undefined) return;
+    // The last lead asked for wins, however the reads finish.
+    const seq = ++this.openSeq;
     try {
-      this.opened = await this.backend.lead(id);
+      const lead = await this.backend.lead(id);
+      if (seq !== this.openSeq) return;
+      this.opened = lead;
       this.selectedId = id;
-      this.reselect();
+      this.reselect(true);
     } catch (e) {
-      this.fail(e);
+      if (seq === this.openSeq) this.fail(e);
     }
   }
 
   close(): void {
+    this.openSeq++;
     this.opened = null;
   }
 
   private async refreshOpened(): Promise<void> {
     if (!this.opened) return;
+    // Another lead opened meanwhile (a notification clicked) stays open.
+    const seq = this.openSeq;
     try {
-      this.opened = await this.backend.lead(this.opened.summary.id);
+      const fresh = await this.backend.lead(this.opened.summary.id);
+      if (seq === this.openSeq) this.opened = fresh;
     } catch {
       // Gone from the cache (signed out): close it.
-      this.opened = null;
+      if (seq === this.openSeq) this.opened = null;
     }
   }
 

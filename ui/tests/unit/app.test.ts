@@ -150,6 +150,18 @@ describe("AppState against the shell's IPC", () => {
     expect(app.total).toBe(41);
   });
 
+  it("a lead opened from its notification as it arrives stays opened and selected", async () => {
+    await started({ leads: 3 });
+    await app.open(app.rowAt(0)!.id);
+    // The new lead reaches the cache, and its notification is clicked
+    // while the list and the opened lead are being re-read.
+    const id = fake.addLead({ name: "Just arrived" });
+    fake.emit("open-lead", id);
+    await settle();
+    expect(app.opened?.summary.id).toBe(id);
+    expect(app.selected?.id).toBe(id);
+  });
+
   it("a refused event shows a notice, once per lead", async () => {
     await started();
     fake.setOffline(true);
