@@ -20,11 +20,8 @@
 //! shared_preload_libraries=pg_stat_statements).
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use baton_protocol::{IntakeResponse, LeadStatus};
 use baton_tests::postgres::Postgres;
 use baton_tests::*;
 
@@ -70,12 +67,10 @@ async fn measure(
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    let urls: Arc<Vec<String>> = Arc::new(
-        instances
-            .iter()
-            .map(|s| format!("{}/v1/leads", s.base))
-            .collect(),
-    );
+    let urls: Vec<String> = instances
+        .iter()
+        .map(|s| format!("{}/v1/leads", s.base))
+        .collect();
     for i in 0..200 {
         http.post(&urls[i % urls.len()])
             .bearer_auth(&intake.token)
@@ -84,51 +79,7 @@ async fn measure(
             .await
             .unwrap();
     }
-    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
-        (0..leads)
-            .map(|i| serde_json::to_vec(&lead(&format!("tp-{i}"))).unwrap())
-            .collect(),
-    );
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (http, urls, token, bodies, next) = (
-            http.clone(),
-            urls.clone(),
-            intake.token.clone(),
-            bodies.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut assigned = 0usize;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= bodies.len() {
-                    return assigned;
-                }
-                let r = http
-                    .post(&urls[i % urls.len()])
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(bodies[i].clone())
-                    .send()
-                    .await
-                    .expect("intake");
-                assert!(r.status().is_success(), "intake failed: {}", r.status());
-                let resp: IntakeResponse = r.json().await.unwrap();
-                if resp.lead.status == LeadStatus::Assigned {
-                    assigned += 1;
-                }
-            }
-        }));
-    }
-    let mut assigned = 0;
-    for t in tasks {
-        assigned += t.await.unwrap();
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(assigned, leads, "every lead was routed to a rep");
+    let elapsed = push_new_leads(&http, &urls, &intake.token, leads, concurrency).await;
     let rate = leads as f64 / elapsed.as_secs_f64();
 
     let mut stream = probe_rep.stream(None).await;

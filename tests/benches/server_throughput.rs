@@ -13,7 +13,6 @@
 
 use std::time::{Duration, Instant};
 
-use baton_protocol::{IntakeResponse, LeadStatus};
 use baton_tests::*;
 
 const CONFIG: &str = r#"
@@ -98,50 +97,14 @@ async fn main() {
     }
 
     // 1. Throughput: `leads` new leads from `concurrency` connections.
-    let bodies: Vec<Vec<u8>> = (0..leads)
-        .map(|i| serde_json::to_vec(&lead(&format!("tp-{i}"))).unwrap())
-        .collect();
-    let bodies = std::sync::Arc::new(bodies);
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (http, url, token, bodies, next) = (
-            http.clone(),
-            url.clone(),
-            intake.token.clone(),
-            bodies.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut assigned = 0usize;
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= bodies.len() {
-                    return assigned;
-                }
-                let r = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(bodies[i].clone())
-                    .send()
-                    .await
-                    .expect("intake");
-                assert!(r.status().is_success(), "intake failed: {}", r.status());
-                let resp: IntakeResponse = r.json().await.unwrap();
-                if resp.lead.status == LeadStatus::Assigned {
-                    assigned += 1;
-                }
-            }
-        }));
-    }
-    let mut assigned = 0;
-    for t in tasks {
-        assigned += t.await.unwrap();
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(assigned, leads, "every lead was routed to a rep");
+    let elapsed = push_new_leads(
+        &http,
+        std::slice::from_ref(&url),
+        &intake.token,
+        leads,
+        concurrency,
+    )
+    .await;
     let rate = leads as f64 / elapsed.as_secs_f64();
     println!(
         "intake→assignment: {leads} leads routed in {:.2} s over {concurrency} connections = {rate:.0} leads/s",

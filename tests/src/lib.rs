@@ -931,3 +931,65 @@ impl Baton {
             .collect()
     }
 }
+
+/// Benchmarks' intake load: `leads` new leads (`tp-0`, `tp-1`, …) pushed
+/// over `concurrency` keep-alive connections, request `i` to `urls[i % n]`
+/// (several instances take turns). Asserts that every one was routed to a
+/// rep; returns how long it took.
+pub async fn push_new_leads(
+    http: &reqwest::Client,
+    urls: &[String],
+    token: &str,
+    leads: usize,
+    concurrency: usize,
+) -> Duration {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let urls: Arc<Vec<String>> = Arc::new(urls.to_vec());
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..leads)
+            .map(|i| serde_json::to_vec(&lead(&format!("tp-{i}"))).expect("serialisable"))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, urls, token, bodies, next) = (
+            http.clone(),
+            urls.clone(),
+            token.to_string(),
+            bodies.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut assigned = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= bodies.len() {
+                    return assigned;
+                }
+                let r = http
+                    .post(&urls[i % urls.len()])
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(bodies[i].clone())
+                    .send()
+                    .await
+                    .expect("intake");
+                assert!(r.status().is_success(), "intake failed: {}", r.status());
+                let resp: baton_protocol::IntakeResponse = r.json().await.expect("intake answer");
+                if resp.lead.status == baton_protocol::LeadStatus::Assigned {
+                    assigned += 1;
+                }
+            }
+        }));
+    }
+    let mut assigned = 0;
+    for t in tasks {
+        assigned += t.await.expect("intake task");
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(assigned, leads, "every lead was routed to a rep");
+    elapsed
+}

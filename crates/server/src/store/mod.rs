@@ -10,6 +10,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+mod writer_health;
 
 use std::sync::Arc;
 

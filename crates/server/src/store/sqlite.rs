@@ -22,6 +22,7 @@ use baton_protocol::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+use super::writer_health::WriterHealth;
 use super::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
     LeadStanding, NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate,
@@ -53,29 +54,8 @@ pub type CommitListener = Arc<dyn Fn(&CommitEffects) + Send + Sync>;
 pub struct SqliteStorage {
     writer: Mutex<Option<mpsc::SyncSender<WriteJob>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
-    writer_state: Arc<WriterState>,
+    writer_state: Arc<WriterHealth>,
     readers: Arc<ReadPool>,
-}
-
-/// What the writer thread last knew about itself, for `/healthz`.
-#[derive(Default)]
-struct WriterState {
-    /// Set when the thread ended other than by `close`.
-    died: Mutex<Option<String>>,
-    /// The last transaction failure, cleared by the next commit.
-    failing: Mutex<Option<String>>,
-}
-
-/// Marks the writer dead if its thread unwinds.
-struct DeathWatch(Arc<WriterState>);
-
-impl Drop for DeathWatch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            *self.0.died.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some("the database writer thread panicked; restart the server".into());
-        }
-    }
 }
 
 struct ReadPool {
@@ -160,7 +140,7 @@ impl SqliteStorage {
         let mut conn = open_write_connection(path)?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::sync_channel::<WriteJob>(queue.max(1));
-        let writer_state = Arc::new(WriterState::default());
+        let writer_state = Arc::new(WriterHealth::default());
         let state = writer_state.clone();
         let thread = std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
@@ -196,9 +176,9 @@ fn run_writer(
     conn: Connection,
     rx: mpsc::Receiver<WriteJob>,
     on_commit: CommitListener,
-    state: Arc<WriterState>,
+    state: Arc<WriterHealth>,
 ) {
-    let _watch = DeathWatch(state.clone());
+    let _watch = state.watch();
     let mut jobs: VecDeque<WriteJob> = VecDeque::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
         jobs.push_back(first);
@@ -227,10 +207,10 @@ fn run_transaction(
     conn: &Connection,
     jobs: &mut VecDeque<WriteJob>,
     on_commit: &CommitListener,
-    state: &WriterState,
+    state: &WriterHealth,
 ) -> bool {
     let set_failing = |m: Option<String>| {
-        *state.failing.lock().unwrap_or_else(|p| p.into_inner()) = m;
+        state.set_failing(m);
     };
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = e.to_string();
@@ -350,23 +330,7 @@ impl Storage for SqliteStorage {
     }
 
     fn health(&self) -> Health {
-        let lock = |m: &Mutex<Option<String>>| m.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(why) = lock(&self.writer_state.died) {
-            return Health::Unhealthy(why);
-        }
-        let running = self
-            .writer_thread
-            .lock()
-            .expect("thread lock")
-            .as_ref()
-            .is_some_and(|t| !t.is_finished());
-        if !running {
-            return Health::Unhealthy("the database writer is not running".into());
-        }
-        match lock(&self.writer_state.failing) {
-            Some(why) => Health::Unhealthy(format!("the last write transaction failed: {why}")),
-            None => Health::Ok,
-        }
+        self.writer_state.health(&self.writer_thread)
     }
 
     fn submit_read(&self, job: ReadJob) {

@@ -40,6 +40,7 @@ use super::tx::{Blocker, Later, PgTx, Statements};
 use super::{PgUrl, migrate};
 use crate::error::{Error, Result};
 use crate::store::sqlite::CommitListener;
+use crate::store::writer_health::WriterHealth;
 use crate::store::{CommitEffects, Health, ReadJob, Storage, WriteJob};
 
 /// Most jobs one commit takes. Each job is a savepoint, and PostgreSQL
@@ -83,32 +84,15 @@ pub struct PgStorage {
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// What the writer thread last knew about itself, for `/healthz`.
+/// What the writer thread last knew about itself.
 #[derive(Default)]
 struct WriterState {
-    died: Mutex<Option<String>>,
-    failing: Mutex<Option<String>>,
+    /// For `/healthz`.
+    health: Arc<WriterHealth>,
     /// The writer connection's backend process id: the listener ignores the
     /// notifications this instance sent itself (its commit listener already
     /// heard them).
     backend_pid: AtomicI32,
-}
-
-impl WriterState {
-    fn set_failing(&self, m: Option<String>) {
-        *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = m;
-    }
-}
-
-struct DeathWatch(Arc<WriterState>);
-
-impl Drop for DeathWatch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            *self.0.died.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some("the database writer thread panicked; restart the server".into());
-        }
-    }
 }
 
 /// A kept job whose last writes are carried over to the next job's first
@@ -238,7 +222,7 @@ fn run_writer(
     state: Arc<WriterState>,
     ready: mpsc::Sender<Result<()>>,
 ) {
-    let _watch = DeathWatch(state.clone());
+    let _watch = state.health.watch();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -286,7 +270,7 @@ fn run_writer(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "the database writer cannot reconnect");
-                    state.set_failing(Some(e.to_string()));
+                    state.health.set_failing(Some(e.to_string()));
                     // Dropping the jobs tells each caller its write was not applied.
                     jobs.clear();
                     None
@@ -348,7 +332,9 @@ fn run_transaction(
     }
     if let Err(e) = began {
         tracing::error!(error = %e, "cannot begin a write transaction");
-        state.set_failing(Some(format!("cannot begin a write transaction: {e}")));
+        state
+            .health
+            .set_failing(Some(format!("cannot begin a write transaction: {e}")));
         let _ = batch("ROLLBACK");
         jobs.clear();
         return false;
@@ -551,8 +537,8 @@ fn run_transaction(
         }
     };
     match &committed {
-        Ok(()) => state.set_failing(None),
-        Err(e) => state.set_failing(Some(e.to_string())),
+        Ok(()) => state.health.set_failing(None),
+        Err(e) => state.health.set_failing(Some(e.to_string())),
     }
     for finish in finishers {
         finish(match &committed {
@@ -768,23 +754,7 @@ impl Storage for PgStorage {
     }
 
     fn health(&self) -> Health {
-        let lock = |m: &Mutex<Option<String>>| m.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(why) = lock(&self.state.died) {
-            return Health::Unhealthy(why);
-        }
-        let running = self
-            .writer_thread
-            .lock()
-            .expect("thread lock")
-            .as_ref()
-            .is_some_and(|t| !t.is_finished());
-        if !running {
-            return Health::Unhealthy("the database writer is not running".into());
-        }
-        match lock(&self.state.failing) {
-            Some(why) => Health::Unhealthy(format!("the last write transaction failed: {why}")),
-            None => Health::Ok,
-        }
+        self.state.health.health(&self.writer_thread)
     }
 
     fn runs_sweeper(&self) -> bool {
