@@ -20,25 +20,10 @@
 //! shared_preload_libraries=pg_stat_statements).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use baton_tests::postgres::Postgres;
 use baton_tests::*;
-
-const CONFIG: &str = r#"
-qualification_threshold = 50
-[[teams]]
-name = "sales"
-[[teams]]
-name = "probe"
-[[rules]]
-name = "latency-probe"
-team = "probe"
-when = [{ field = "source.channel", in = ["latency_probe"] }]
-[limits]
-intake_per_second = 1000000
-intake_burst = 1000000
-"#;
 
 struct Figures {
     rate: f64,
@@ -84,26 +69,13 @@ async fn measure(
 
     let mut stream = probe_rep.stream(None).await;
     stream.next(Duration::from_secs(5)).await.expect("ready");
-    let mut ms = Vec::with_capacity(probes);
-    for i in 0..probes {
-        let mut l = lead(&format!("probe-{i}"));
-        l.source.channel = "latency_probe".into();
-        let body = serde_json::to_vec(&l).unwrap();
-        let sent = Instant::now();
-        let req = http
-            .post(&urls[0])
-            .bearer_auth(&intake.token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send();
-        let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
-        let received = sent.elapsed();
-        assert!(resp.unwrap().status().is_success());
-        ev.expect("event for the probe lead");
-        ms.push(received.as_secs_f64() * 1000.0);
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    let ms = Probe {
+        http: &http,
+        url: &urls[0],
+        token: &intake.token,
     }
-    ms.sort_by(f64::total_cmp);
+    .latencies(&mut stream, "probe", probes)
+    .await;
     Figures {
         rate,
         latency_ms: ms,
@@ -133,7 +105,7 @@ async fn main() {
     if env_or::<u8>("BENCH_SQLITE", 1) == 1 {
         let sqlite = Server::start_on_db(
             TestDb::File(Path::new(dir.path()).join("bench.db")),
-            CONFIG,
+            BENCH_CONFIG,
             &quiet,
         );
         let f = measure(&[&sqlite], &sqlite, leads, concurrency, probes).await;
@@ -154,7 +126,7 @@ async fn main() {
     if statements {
         pg.psql_admin("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     }
-    let one = Server::start_on_db(TestDb::Postgres(pg.database()), CONFIG, &quiet);
+    let one = Server::start_on_db(TestDb::Postgres(pg.database()), BENCH_CONFIG, &quiet);
     if statements {
         pg.psql_admin("SELECT pg_stat_statements_reset()");
     }
@@ -171,7 +143,7 @@ async fn main() {
     }
     drop(one);
 
-    let a = Server::start_on_db(TestDb::Postgres(pg.database()), CONFIG, &quiet);
+    let a = Server::start_on_db(TestDb::Postgres(pg.database()), BENCH_CONFIG, &quiet);
     let b = a.another_instance();
     let f = measure(&[&a, &b], &b, leads, concurrency, probes).await;
     report(

@@ -15,65 +15,13 @@ use std::time::{Duration, Instant};
 
 use baton_tests::*;
 
-const CONFIG: &str = r#"
-qualification_threshold = 50
-[[teams]]
-name = "sales"
-[[teams]]
-name = "probe"
-[[teams]]
-name = "flood"
-[[rules]]
-name = "latency-probe"
-team = "probe"
-when = [{ field = "source.channel", in = ["latency_probe"] }]
-[limits]
-intake_per_second = 1000000
-intake_burst = 1000000
-"#;
-
-/// Sends probe leads one at a time and times each from sending the intake
-/// request to its SSE event arriving on `stream`.
-struct Probe<'a> {
-    http: &'a reqwest::Client,
-    url: &'a str,
-    token: &'a str,
-}
-
-impl Probe<'_> {
-    async fn latencies(&self, stream: &mut EventStream, tag: &str, n: usize) -> Vec<f64> {
-        let mut ms = Vec::with_capacity(n);
-        for i in 0..n {
-            let mut l = lead(&format!("{tag}-{i}"));
-            l.source.channel = "latency_probe".into();
-            let body = serde_json::to_vec(&l).unwrap();
-            let sent = Instant::now();
-            let req = self
-                .http
-                .post(self.url)
-                .bearer_auth(self.token)
-                .header("content-type", "application/json")
-                .body(body)
-                .send();
-            let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
-            let received = sent.elapsed();
-            assert!(resp.unwrap().status().is_success());
-            ev.expect("event for the probe lead");
-            ms.push(received.as_secs_f64() * 1000.0);
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        ms.sort_by(f64::total_cmp);
-        ms
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let leads = env_or::<usize>("BENCH_LEADS", 20_000);
     let concurrency = env_or::<usize>("BENCH_CONCURRENCY", 32);
     let probes = env_or::<usize>("BENCH_PROBES", 2_000);
 
-    let server = Server::start_with(CONFIG, &[], &[("RUST_LOG", "warn")]);
+    let server = Server::start_with(BENCH_CONFIG, &[], &[("RUST_LOG", "warn")]);
     for i in 0..10 {
         server.add_rep(&format!("Rep {i}"), "sales", 1 + (i % 3) as u32, 100_000);
     }

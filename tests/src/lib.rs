@@ -993,3 +993,59 @@ pub async fn push_new_leads(
     assert_eq!(assigned, leads, "every lead was routed to a rep");
     elapsed
 }
+
+/// The routing config of the intake benchmarks: every limit on but the
+/// intake key's rate; `latency_probe` leads go to the `probe` team, whose
+/// one rep's stream times them; `flood` holds streams that only add load.
+pub const BENCH_CONFIG: &str = r#"
+qualification_threshold = 50
+[[teams]]
+name = "sales"
+[[teams]]
+name = "probe"
+[[teams]]
+name = "flood"
+[[rules]]
+name = "latency-probe"
+team = "probe"
+when = [{ field = "source.channel", in = ["latency_probe"] }]
+[limits]
+intake_per_second = 1000000
+intake_burst = 1000000
+"#;
+
+/// Sends probe leads one at a time and times each from sending the intake
+/// request to its SSE event arriving on `stream`.
+pub struct Probe<'a> {
+    pub http: &'a reqwest::Client,
+    pub url: &'a str,
+    pub token: &'a str,
+}
+
+impl Probe<'_> {
+    /// `n` probes (`TAG-0`, …), in milliseconds, sorted.
+    pub async fn latencies(&self, stream: &mut EventStream, tag: &str, n: usize) -> Vec<f64> {
+        let mut ms = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut l = lead(&format!("{tag}-{i}"));
+            l.source.channel = "latency_probe".into();
+            let body = serde_json::to_vec(&l).expect("serialisable");
+            let sent = Instant::now();
+            let req = self
+                .http
+                .post(self.url)
+                .bearer_auth(self.token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send();
+            let (resp, ev) = tokio::join!(req, stream.next_change(Duration::from_secs(5)));
+            let received = sent.elapsed();
+            assert!(resp.expect("probe intake").status().is_success());
+            ev.expect("event for the probe lead");
+            ms.push(received.as_secs_f64() * 1000.0);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        ms.sort_by(f64::total_cmp);
+        ms
+    }
+}
