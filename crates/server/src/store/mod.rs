@@ -10,7 +10,7 @@
 
 pub mod postgres;
 pub mod sqlite;
-mod writer_health;
+mod writer;
 
 use std::sync::Arc;
 
@@ -380,6 +380,17 @@ pub(crate) struct RollupTables {
     pub reasons: &'static str,
     pub scores: &'static str,
     pub lead_scores: &'static str,
+}
+
+/// Which offer cells a read of `part` takes (a `dim` condition for its SQL)
+/// and whether it keeps the days apart: the trend reads the all-teams cells
+/// day by day, the groupings every other cell summed over the range.
+pub(crate) fn offer_dims(part: crate::cells::CellPart) -> (&'static str, bool) {
+    if part == crate::cells::CellPart::Trend {
+        ("dim = 'all'", true)
+    } else {
+        ("dim <> 'all'", false)
+    }
 }
 
 pub(crate) fn rollup_tables(grain: Grain) -> RollupTables {

@@ -22,7 +22,7 @@ use baton_protocol::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
-use super::writer_health::WriterHealth;
+use super::writer::{self, WriterHealth};
 use super::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
     LeadStanding, NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate,
@@ -315,18 +315,7 @@ impl Storage for SqliteStorage {
     }
 
     fn submit_write(&self, job: WriteJob) -> Result<()> {
-        let guard = self.writer.lock().expect("writer lock");
-        let sender = guard.as_ref().ok_or(Error::Unavailable(
-            "the server is shutting down; retry shortly",
-        ))?;
-        sender.try_send(job).map_err(|e| match e {
-            mpsc::TrySendError::Full(_) => Error::Unavailable(
-                "the server is busy: its queue of writes is full; retry after the Retry-After delay",
-            ),
-            mpsc::TrySendError::Disconnected(_) => {
-                Error::Unavailable("the database writer stopped; retry shortly")
-            }
-        })
+        writer::submit(&self.writer, job)
     }
 
     fn health(&self) -> Health {

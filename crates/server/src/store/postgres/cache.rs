@@ -52,15 +52,10 @@ impl IdTable {
     }
 }
 
-/// A rep as routing sees them.
+/// A rep as routing sees them, and whether they take leads now.
 #[derive(Clone, Debug)]
 pub(super) struct CachedRep {
-    pub id: RepId,
-    pub name: String,
-    pub weight: u32,
-    pub rr_pass: i64,
-    pub open_leads: u32,
-    pub max_open: u32,
+    pub rep: RepCandidate,
     pub available: bool,
 }
 
@@ -120,6 +115,7 @@ impl WriterCache {
             .teams
             .values()
             .flatten()
+            .map(|r| &r.rep)
             .filter(|r| self.dirty.contains(&r.id))
             .map(|r| (r.id, r.rr_pass, i64::from(r.open_leads)))
             .collect();
@@ -157,10 +153,11 @@ impl WriterCache {
         self.teams.insert(team.to_string(), reps);
     }
 
-    fn rep_mut(&mut self, id: RepId) -> Option<&mut CachedRep> {
+    fn rep_mut(&mut self, id: RepId) -> Option<&mut RepCandidate> {
         self.teams
             .values_mut()
             .flat_map(|reps| reps.iter_mut())
+            .map(|r| &mut r.rep)
             .find(|r| r.id == id)
     }
 
@@ -193,15 +190,8 @@ impl WriterCache {
 pub(super) fn eligible(reps: &[CachedRep]) -> Vec<RepCandidate> {
     let mut out: Vec<RepCandidate> = reps
         .iter()
-        .filter(|r| r.available && r.open_leads < r.max_open)
-        .map(|r| RepCandidate {
-            id: r.id,
-            name: r.name.clone(),
-            weight: r.weight,
-            rr_pass: r.rr_pass,
-            open_leads: r.open_leads,
-            max_open: r.max_open,
-        })
+        .filter(|r| r.available && r.rep.open_leads < r.rep.max_open)
+        .map(|r| r.rep.clone())
         .collect();
     out.sort_by_key(|r| (r.rr_pass, r.id));
     out
@@ -213,12 +203,14 @@ mod tests {
 
     fn rep(id: RepId, rr_pass: i64, open: u32, max: u32, available: bool) -> CachedRep {
         CachedRep {
-            id,
-            name: format!("rep {id}"),
-            weight: 1,
-            rr_pass,
-            open_leads: open,
-            max_open: max,
+            rep: RepCandidate {
+                id,
+                name: format!("rep {id}"),
+                weight: 1,
+                rr_pass,
+                open_leads: open,
+                max_open: max,
+            },
             available,
         }
     }
@@ -244,8 +236,8 @@ mod tests {
         c.add_ids(IdTable::Leads, [100, 101]);
         assert!(c.offered(1, 64));
         assert!(!c.offered(2, 64), "a rep not remembered is the database's");
-        assert_eq!(c.team("emea").unwrap()[0].open_leads, 1);
-        assert_eq!(c.team("emea").unwrap()[0].rr_pass, 64);
+        assert_eq!(c.team("emea").unwrap()[0].rep.open_leads, 1);
+        assert_eq!(c.team("emea").unwrap()[0].rep.rr_pass, 64);
         assert_eq!(c.take_dirty(), vec![(1, 64, 1)]);
         assert!(c.take_dirty().is_empty(), "written once");
         c.begin(8);
@@ -258,10 +250,10 @@ mod tests {
         c.set_team("emea", vec![rep(1, 0, 3, 5, true)]);
         let before = c.snapshot();
         c.released(1);
-        assert_eq!(c.team("emea").unwrap()[0].open_leads, 2);
+        assert_eq!(c.team("emea").unwrap()[0].rep.open_leads, 2);
         // The job rolled back: what it changed is undone, unwritten.
         c.restore(before);
-        assert_eq!(c.team("emea").unwrap()[0].open_leads, 3);
+        assert_eq!(c.team("emea").unwrap()[0].rep.open_leads, 3);
         assert!(c.take_dirty().is_empty());
         c.forget_reps();
         assert!(c.team("emea").is_none());

@@ -40,7 +40,7 @@ use super::tx::{Blocker, Later, PgTx, Statements};
 use super::{PgUrl, migrate};
 use crate::error::{Error, Result};
 use crate::store::sqlite::CommitListener;
-use crate::store::writer_health::WriterHealth;
+use crate::store::writer::{self, WriterHealth};
 use crate::store::{CommitEffects, Health, ReadJob, Storage, WriteJob};
 
 /// Most jobs one commit takes. Each job is a savepoint, and PostgreSQL
@@ -696,18 +696,7 @@ impl Storage for PgStorage {
     }
 
     fn submit_write(&self, job: WriteJob) -> Result<()> {
-        let guard = self.writer.lock().expect("writer lock");
-        let sender = guard.as_ref().ok_or(Error::Unavailable(
-            "the server is shutting down; retry shortly",
-        ))?;
-        sender.try_send(job).map_err(|e| match e {
-            mpsc::TrySendError::Full(_) => Error::Unavailable(
-                "the server is busy: its queue of writes is full; retry after the Retry-After delay",
-            ),
-            mpsc::TrySendError::Disconnected(_) => {
-                Error::Unavailable("the database writer stopped; retry shortly")
-            }
-        })
+        writer::submit(&self.writer, job)
     }
 
     fn submit_read(&self, job: ReadJob) {

@@ -481,20 +481,22 @@ impl PgTx<'_> {
     }
 
     /// The id for a new row of `table` from the writer's reserved block
-    /// (reserving the next block when it ran out), or `None` outside the
-    /// writer: then the insert asks the database.
-    fn next_id(&self, table: IdTable) -> Result<Option<i64>> {
-        let Some(cache) = self.cache else {
-            return Ok(None);
-        };
+    /// (reserving the next block when it ran out). Inserts happen in the
+    /// writer only, which always has its memory.
+    fn next_id(&self, table: IdTable) -> Result<i64> {
+        let cache = self
+            .cache
+            .ok_or_else(|| Error::Internal("an insert outside the database writer".into()))?;
         if let Some(id) = cache.borrow_mut().next_id(table) {
-            return Ok(Some(id));
+            return Ok(id);
         }
         let rows = self.query(table.reserve_sql(), &[&ID_BLOCK])?;
         let ids = collect(rows, |r| Ok(r.try_get::<_, i64>(0)?))?;
         let mut cache = cache.borrow_mut();
         cache.add_ids(table, ids);
-        Ok(cache.next_id(table))
+        cache
+            .next_id(table)
+            .ok_or_else(|| Error::Internal(format!("no {table:?} id was reserved")))
     }
 
     /// The reps of `team` as routing needs them, from the writer's memory
@@ -509,12 +511,14 @@ impl PgTx<'_> {
         )?;
         let reps = collect(rows, |r| {
             Ok(CachedRep {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                weight: u32_at(r, 2)?,
-                rr_pass: r.try_get(3)?,
-                open_leads: u32_at(r, 4)?,
-                max_open: u32_at(r, 5)?,
+                rep: RepCandidate {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    weight: u32_at(r, 2)?,
+                    rr_pass: r.try_get(3)?,
+                    open_leads: u32_at(r, 4)?,
+                    max_open: u32_at(r, 5)?,
+                },
                 available: r.try_get(6)?,
             })
         })?;
@@ -1184,11 +1188,7 @@ fn read_cells(tx: &PgTx<'_>, q: &CellQuery, team: Option<&str>) -> Result<Cells>
     let range: [&(dyn ToSql + Sync); 3] = [&q.first_day, &q.end_day, &team];
     match q.part {
         CellPart::Trend | CellPart::Groups => {
-            let (dims, keep_day) = if q.part == CellPart::Trend {
-                ("dim = 'all'", true)
-            } else {
-                ("dim <> 'all'", false)
-            };
+            let (dims, keep_day) = crate::store::offer_dims(q.part);
             let rows = tx.query(
                 &format!(
                     "SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, speed FROM {} \
@@ -1285,46 +1285,16 @@ fn read_cells(tx: &PgTx<'_>, q: &CellQuery, team: Option<&str>) -> Result<Cells>
 
 impl WriteTx for PgTx<'_> {
     fn insert_lead(&mut self, l: &LeadRow) -> Result<LeadId> {
-        const COLUMNS: &str = "external_id, status, payload, payload_hash, score, channel, team, \
-             current_assignment, queued_at, version, created_at, updated_at, intake_source";
-        let id = match self.next_id(IdTable::Leads)? {
-            // The writer knows the id: the insert needs no answer.
-            Some(id) => {
-                let at = self.pending.borrow().len();
-                self.later(
-                    format!(
-                        "INSERT INTO leads (id, {COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                    ),
-                    lead_insert_params(id, l)?,
-                );
-                self.known.lead_inserts.borrow_mut().insert(id, at);
-                id
-            }
-            None => self
-                .query_one(
-                    &format!(
-                        "INSERT INTO leads ({COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
-                    ),
-                    &[
-                        &l.external_id,
-                        &l.status.as_str(),
-                        &serde_json::to_string(&l.intake)?,
-                        &l.payload_hash,
-                        &i64::from(l.intake.score.value),
-                        &l.intake.source.channel,
-                        &l.team,
-                        &l.current_assignment,
-                        &l.queued_at.map(Timestamp::millis),
-                        &l.version,
-                        &l.created_at.millis(),
-                        &l.updated_at.millis(),
-                        &l.intake_source,
-                    ],
-                )?
-                .try_get(0)?,
-        };
+        // The writer knows the id: the insert needs no answer.
+        let id = self.next_id(IdTable::Leads)?;
+        let at = self.pending.borrow().len();
+        self.later(
+            "INSERT INTO leads (id, external_id, status, payload, payload_hash, score, channel, \
+             team, current_assignment, queued_at, version, created_at, updated_at, intake_source) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            lead_insert_params(id, l)?,
+        );
+        self.known.lead_inserts.borrow_mut().insert(id, at);
         self.known.standings.borrow_mut().insert(id, l.standing());
         self.known.unpassed.borrow_mut().insert(id);
         Ok(id)
@@ -1466,48 +1436,25 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
-        const COLUMNS: &str = "lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
-             score, channel, campaign";
-        let values = owned![
-            a.lead_id,
-            a.rep_id,
-            a.team.to_string(),
-            a.rule.to_string(),
-            a.why.to_string(),
-            a.assigned_at.millis(),
-            a.sla_due_at.millis(),
-            i64::from(a.score),
-            a.channel.to_string(),
-            a.campaign.map(str::to_string),
-        ];
-        let id = match self.next_id(IdTable::Assignments)? {
-            Some(id) => {
-                let mut params = owned![id];
-                params.extend(values);
-                self.later(
-                    format!(
-                        "INSERT INTO assignments (id, {COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                    ),
-                    params,
-                );
-                id
-            }
-            None => {
-                let refs: Vec<&(dyn ToSql + Sync)> = values
-                    .iter()
-                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                    .collect();
-                self.query_one(
-                    &format!(
-                        "INSERT INTO assignments ({COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"
-                    ),
-                    &refs,
-                )?
-                .try_get(0)?
-            }
-        };
+        let id = self.next_id(IdTable::Assignments)?;
+        self.later(
+            "INSERT INTO assignments (id, lead_id, rep_id, team, rule, why, assigned_at, \
+             sla_due_at, score, channel, campaign) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            owned![
+                id,
+                a.lead_id,
+                a.rep_id,
+                a.team.to_string(),
+                a.rule.to_string(),
+                a.why.to_string(),
+                a.assigned_at.millis(),
+                a.sla_due_at.millis(),
+                i64::from(a.score),
+                a.channel.to_string(),
+                a.campaign.map(str::to_string),
+            ],
+        );
         // What the bookkeeping and the lead's view read next, known
         // without asking.
         self.known.facts.borrow_mut().insert(

@@ -157,11 +157,7 @@ pub(super) fn read(conn: &Connection, q: &CellQuery, team: Option<&str>) -> Resu
     let range = params![q.first_day, q.end_day, team];
     match q.part {
         CellPart::Trend | CellPart::Groups => {
-            let (dims, keep_day) = if q.part == CellPart::Trend {
-                ("dim = 'all'", true)
-            } else {
-                ("dim <> 'all'", false)
-            };
+            let (dims, keep_day) = crate::store::offer_dims(q.part);
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT day, team, dim, key, assigned, accepted, rejected, sla_expired, speed FROM {} \
                  WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR team = ?3) AND {dims}",

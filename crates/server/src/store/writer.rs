@@ -1,10 +1,31 @@
-//! What a backend's writer thread last knew about itself, for `/healthz`:
-//! the same for SQLite and PostgreSQL.
+//! What both backends' writer threads share: how a job reaches the
+//! writer, and what the writer last knew about itself, for `/healthz`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
-use super::Health;
+use super::{Health, WriteJob};
+use crate::error::{Error, Result};
+
+/// Hands `job` to the writer through its bounded queue, or says why not
+/// (a full queue is 503 with `Retry-After`; nothing was applied).
+pub(crate) fn submit(
+    writer: &Mutex<Option<mpsc::SyncSender<WriteJob>>>,
+    job: WriteJob,
+) -> Result<()> {
+    let guard = writer.lock().expect("writer lock");
+    let sender = guard.as_ref().ok_or(Error::Unavailable(
+        "the server is shutting down; retry shortly",
+    ))?;
+    sender.try_send(job).map_err(|e| match e {
+        mpsc::TrySendError::Full(_) => Error::Unavailable(
+            "the server is busy: its queue of writes is full; retry after the Retry-After delay",
+        ),
+        mpsc::TrySendError::Disconnected(_) => {
+            Error::Unavailable("the database writer stopped; retry shortly")
+        }
+    })
+}
 
 #[derive(Default)]
 pub(crate) struct WriterHealth {
