@@ -108,6 +108,11 @@ impl WriterCache {
         self.teams.clear();
     }
 
+    /// Whether every remembered rep is as the database has it.
+    pub(super) fn is_clean(&self) -> bool {
+        self.dirty.is_empty()
+    }
+
     /// The dirty reps' pass and open leads, to be written now; they are
     /// clean from here on.
     pub(super) fn take_dirty(&mut self) -> Vec<(RepId, i64, i64)> {

@@ -102,8 +102,9 @@ struct Carried {
     finish: Box<dyn FnOnce(Result<()>) + Send>,
     effects: CommitEffects,
     rollups: RollupBuffer,
-    /// What the writer remembered of the reps when the job began.
-    snapshot: RepSnapshot,
+    /// What the writer remembered of the reps when the job began, if the
+    /// job changed them.
+    snapshot: Option<RepSnapshot>,
 }
 
 /// The writer's connection and its prepared statements.
@@ -357,7 +358,7 @@ fn run_transaction(
             .as_mut()
             .map(|c| std::mem::take(&mut c.pending))
             .unwrap_or_default();
-        let carried_snapshot = carry.as_mut().map(|c| std::mem::take(&mut c.snapshot));
+        let carried_snapshot = carry.as_mut().and_then(|c| c.snapshot.take());
         let carried = pending.len();
         pending.push(Later::Batch(
             if savepoint {
@@ -372,7 +373,6 @@ fn run_transaction(
             carried: std::cell::Cell::new(carried),
             cache: Some(cache),
             batch_rollups: Some(&rollups),
-            snapshot: RefCell::new(cache.borrow().snapshot()),
             carried_snapshot: RefCell::new(carried_snapshot),
             ..PgTx::new(&conn.client, Statements::Own(&conn.statements), &block)
         };
@@ -434,7 +434,7 @@ fn run_transaction(
         let job_effects = std::mem::take(&mut tx.effects);
         let unsent = tx.take_pending();
         let job_rollups = std::mem::take(&mut *tx.known.rollups.borrow_mut());
-        let snapshot = std::mem::take(&mut *tx.snapshot.borrow_mut());
+        let snapshot = tx.snapshot.borrow_mut().take();
         let connection_lost = tx.broken.get();
         drop(tx);
         if connection_lost {
@@ -451,7 +451,9 @@ fn run_transaction(
         if !keep || failed.is_some() {
             // The job's changes to reps are undone (or were never sent):
             // what the writer remembers goes back to when it began.
-            cache.borrow_mut().restore(snapshot);
+            if let Some(before) = snapshot {
+                cache.borrow_mut().restore(before);
+            }
             if sent && let Err(e) = batch("ROLLBACK TO job") {
                 broken = Some(e.into());
                 if let Some(o) = outcome {

@@ -101,8 +101,10 @@ pub(super) struct PgTx<'a> {
     /// The rollup changes of the batch's jobs kept so far (`None` for reads).
     pub(super) batch_rollups: Option<&'a RefCell<RollupBuffer>>,
     /// What the writer remembered of the reps when this job began, and
-    /// when the job whose writes are carried began (put back if those fail).
-    pub(super) snapshot: RefCell<RepSnapshot>,
+    /// when the job whose writes are carried began (put back if those
+    /// fail); taken at a job's first change to them (`reps_mut`), so a job
+    /// that changes none copies nothing.
+    pub(super) snapshot: RefCell<Option<RepSnapshot>>,
     pub(super) carried_snapshot: RefCell<Option<RepSnapshot>>,
     /// Dirty reps were queued to be written before this job's first round
     /// trip: if the carried writes then fail, those values are wrong.
@@ -523,7 +525,9 @@ impl PgTx<'_> {
             })
         })?;
         let eligible = cache::eligible(&reps);
-        cache.borrow_mut().set_team(team, reps);
+        if let Some(mut c) = self.reps_mut() {
+            c.set_team(team, reps);
+        }
         Ok(eligible)
     }
 
@@ -531,16 +535,32 @@ impl PgTx<'_> {
     /// the writer's memory), writing the dirty ones first.
     fn forget_reps(&self) {
         self.flush_reps();
-        if let Some(c) = self.cache {
-            c.borrow_mut().forget_reps();
+        if let Some(mut c) = self.reps_mut() {
+            c.forget_reps();
         }
+    }
+
+    /// The writer's memory of the reps, to change: what it held when the
+    /// job began is kept first, to be put back if the job rolls back.
+    fn reps_mut(&self) -> Option<std::cell::RefMut<'_, WriterCache>> {
+        let cache = self.cache?;
+        let mut snapshot = self.snapshot.borrow_mut();
+        if snapshot.is_none() {
+            *snapshot = Some(cache.borrow().snapshot());
+        }
+        Some(cache.borrow_mut())
     }
 
     /// Queues the write of the dirty reps (cache.rs): before any statement
     /// that reads `reps`.
     fn flush_reps(&self) {
-        let Some(c) = self.cache else { return };
-        if let Some(w) = rep_writes(c.borrow_mut().take_dirty()) {
+        if self.cache.is_none_or(|c| c.borrow().is_clean()) {
+            return;
+        }
+        let Some(mut c) = self.reps_mut() else { return };
+        let dirty = c.take_dirty();
+        drop(c);
+        if let Some(w) = rep_writes(dirty) {
             if !self.sent_any.get() {
                 self.flushed_before_sync.set(true);
             }
@@ -557,7 +577,7 @@ impl PgTx<'_> {
             return;
         };
         c.borrow_mut().restore(before.clone());
-        *self.snapshot.borrow_mut() = before;
+        *self.snapshot.borrow_mut() = Some(before);
         if self.flushed_before_sync.get() {
             self.failed.set(true);
         }
@@ -1392,8 +1412,8 @@ impl WriteTx for PgTx<'_> {
     fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()> {
         // A remembered rep is written later, with others (cache.rs).
         if self
-            .cache
-            .is_some_and(|c| c.borrow_mut().offered(rep, new_rr_pass))
+            .reps_mut()
+            .is_some_and(|mut c| c.offered(rep, new_rr_pass))
         {
             return Ok(());
         }
@@ -1405,7 +1425,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn release_offer(&mut self, rep: RepId) -> Result<()> {
-        if self.cache.is_some_and(|c| c.borrow_mut().released(rep)) {
+        if self.reps_mut().is_some_and(|mut c| c.released(rep)) {
             return Ok(());
         }
         self.later(
