@@ -139,27 +139,6 @@ async fn main() {
         // Fresh statistics, as autovacuum would have gathered on a database
         // that grew over a year.
         pg.psql("VACUUM ANALYZE");
-        // BENCH_EXPLAIN=1: how PostgreSQL runs the feedback log's query
-        // (the generic plan a prepared statement ends up with).
-        if std::env::var("BENCH_EXPLAIN").as_deref() == Ok("1") {
-            let now = Timestamp::now().millis();
-            let from = now - (days as i64 + 1) * 86_400_000;
-            println!(
-                "{}",
-                pg.psql(&format!(
-                    "SET plan_cache_mode = force_generic_plan; \
-                     PREPARE log(BIGINT, BIGINT, BIGINT, TEXT) AS \
-                     SELECT d.id, d.lead_id, l.external_id, l.payload, \
-                     COALESCE(a.channel, l.channel), COALESCE(a.score, l.score), d.rep_id, r.name, \
-                     d.decision, d.reason, d.note, a.assigned_at, d.decided_at \
-                     FROM decisions d JOIN leads l ON l.id = d.lead_id JOIN reps r ON r.id = d.rep_id \
-                     JOIN assignments a ON a.id = d.assignment_id \
-                     WHERE d.decided_at >= $1 AND d.decided_at < $2 AND ($4::TEXT IS NULL OR a.team = $4) \
-                     ORDER BY d.decided_at DESC, d.id DESC LIMIT $3; \
-                     EXPLAIN (ANALYZE, BUFFERS) EXECUTE log({from}, {now}, 10000, NULL)"
-                ))
-            );
-        }
         demo = start(std::ffi::OsStr::new(pg.url()), days, per_day);
         _pg_database = Some(pg);
     }
