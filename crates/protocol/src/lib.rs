@@ -167,6 +167,105 @@ pub struct IntakeResponse {
 }
 
 // ---------------------------------------------------------------------------
+// Inbound sources: deliveries from Typeform, Tally, HubSpot and other tools
+// at `POST /v1/intake/{source}`, and what became of each.
+
+/// What became of one delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Mapped and taken in: the lead was created, updated or already so.
+    Applied,
+    /// Could not be mapped to a lead; waits for a manager (fix the mapping, then retry).
+    Failed,
+    /// Failed at first, taken in by a manager's retry.
+    Reprocessed,
+    /// Failed, and a manager decided it is not a lead.
+    Dismissed,
+    #[serde(other)]
+    Unknown,
+}
+
+impl WireName for ReceiptStatus {}
+
+/// One delivery from an inbound source, as stored for audit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct IntakeReceipt {
+    pub id: i64,
+    /// The configured source's name.
+    pub source: String,
+    /// The provider's id for the event (or `sha256:` of the body when it names none).
+    pub event_id: String,
+    pub received_at: Timestamp,
+    pub status: ReceiptStatus,
+    /// For applied deliveries: what intake did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<IntakeOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<LeadId>,
+    /// For failed ones: the lead field that could not be filled (`contact.email`,
+    /// `score.value`, or `body` when the payload is not the provider's shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When a manager retried or dismissed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    /// The body exactly as received (untrusted text); a lead keeps its
+    /// newest bodies, older ones are dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// `GET /v1/intake/failures` and `GET /v1/leads/{id}/receipts`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct IntakeReceiptList {
+    pub receipts: Vec<IntakeReceipt>,
+    /// Pass as `before` for the next (older) page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+/// What a source's delivery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SourceOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// This event was received before; nothing changed.
+    Duplicate,
+    /// Stored as a failed intake for a manager: the mapping could not make a lead of it.
+    Failed,
+    #[serde(other)]
+    Unknown,
+}
+
+impl WireName for SourceOutcome {}
+
+/// The answer to `POST /v1/intake/{source}` (and to a retry).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct SourceIntakeResponse {
+    pub outcome: SourceOutcome,
+    pub receipt_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<LeadId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
 // Leads as the server holds them.
 
 /// Where a lead stands in the handoff.
@@ -999,6 +1098,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// The lead's `external_id` belongs to a source another intake key was issued for.
     ExternalIdTaken,
+    /// The thing is no longer in a state that allows this (a dismissed failed intake retried).
+    Conflict,
     Internal,
     #[serde(other)]
     Unknown,

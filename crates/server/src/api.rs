@@ -27,6 +27,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::token_hash;
+
+mod sources;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -84,6 +86,11 @@ api_routes! {
     get "/v1/queue" => queue;
     get "/v1/reports/handoff" => handoff_report;
     get "/v1/reports/calibration" => calibration_report;
+    post "/v1/intake/{source}" => sources::post_source_intake;
+    get "/v1/intake/failures" => sources::list_failures;
+    post "/v1/intake/failures/{id}/retry" => sources::retry_failure;
+    post "/v1/intake/failures/{id}/dismiss" => sources::dismiss_failure;
+    get "/v1/leads/{id}/receipts" => sources::lead_receipts;
 }
 
 pub fn router(state: AppState) -> Router {

@@ -36,6 +36,10 @@ pub struct Config {
     /// Bounds on what any one client may cost the server; see [`Limits`].
     #[serde(default)]
     pub limits: Limits,
+    /// Inbound adapters: tools that post their own payloads to
+    /// `/v1/intake/{name}` (docs/integrations.md).
+    #[serde(default)]
+    pub sources: Vec<crate::sources::SourceConfig>,
 }
 
 /// Every bound the server enforces on connections, requests, streams,
@@ -79,6 +83,10 @@ pub struct Limits {
     pub idempotency_days: u32,
     /// "Marketing pushed an update" entries kept per lead in its history (the newest).
     pub update_events_per_lead: u32,
+    /// Raw bodies of inbound-source deliveries kept per lead (the newest);
+    /// older deliveries keep their row (so a replay is still recognised)
+    /// without the body.
+    pub receipt_bodies_per_lead: u32,
 }
 
 impl Default for Limits {
@@ -98,6 +106,7 @@ impl Default for Limits {
             feed_page_bytes: 4 * 1024 * 1024,
             idempotency_days: 30,
             update_events_per_lead: 50,
+            receipt_bodies_per_lead: 20,
         }
     }
 }
@@ -159,6 +168,12 @@ impl Limits {
             u64::from(self.update_events_per_lead),
             1,
             100_000,
+        )?;
+        range(
+            "receipt_bodies_per_lead",
+            u64::from(self.receipt_bodies_per_lead),
+            1,
+            10_000,
         )?;
         Ok(())
     }
@@ -288,6 +303,7 @@ impl Config {
             fallback_team: None,
             reasons: default_reasons(),
             limits: Limits::default(),
+            sources: vec![],
         };
         c.normalise_and_check()?;
         Ok(c)
@@ -364,6 +380,13 @@ impl Config {
                 }
             }
         }
+        let mut source_names = HashSet::new();
+        for source in &mut self.sources {
+            source.check().map_err(Error::Config)?;
+            if !source_names.insert(source.name.clone()) {
+                return bad(format!("source {:?} is defined twice", source.name));
+            }
+        }
         if self.reasons.is_empty() {
             return bad("define at least one rejection reason".into());
         }
@@ -392,6 +415,10 @@ impl Config {
 
     pub fn team(&self, name: &str) -> Option<&TeamConfig> {
         self.teams.iter().find(|t| t.name == name)
+    }
+
+    pub fn source(&self, name: &str) -> Option<&crate::sources::SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
     }
 
     pub fn reason(&self, code: &str) -> Option<&ReasonConfig> {

@@ -55,6 +55,8 @@ pub enum Error {
     RequestTimeout { secs: u64 },
     #[error("{0}")]
     ExternalIdTaken(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("storage: {0}")]
@@ -99,6 +101,7 @@ impl Error {
             Error::TooManyStreams { .. } => ErrorCode::TooManyStreams,
             Error::RequestTimeout { .. } => ErrorCode::RequestTimeout,
             Error::ExternalIdTaken(_) => ErrorCode::ExternalIdTaken,
+            Error::Conflict(_) => ErrorCode::Conflict,
             Error::Config(_) | Error::Storage(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -121,7 +124,7 @@ impl Error {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Error::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Error::ExternalIdTaken(_) => StatusCode::CONFLICT,
+            Error::ExternalIdTaken(_) | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Config(_) | Error::Storage(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -20,8 +20,10 @@ pub mod hub;
 pub mod listen;
 pub mod migrate_db;
 pub mod ratelimit;
+pub mod receipts;
 pub mod report;
 pub mod routing;
+pub mod sources;
 pub mod store;
 pub mod validate;
 

@@ -16,6 +16,8 @@ pub enum Budget {
     IntakeKey(Vec<u8>),
     /// A rep, whichever of their tokens they use.
     Rep(RepId),
+    /// An inbound source's URL (`/v1/intake/{name}`), whoever calls it.
+    Source(String),
 }
 
 struct Bucket {

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, FeedEntry,
-    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, LeadStatus, QueuedLead, Rep,
-    RepId, ReturnedToMarketing, Role, Team, Timestamp,
+    FeedbackLogEntry, IntakeOutcome, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake,
+    LeadStatus, QueuedLead, ReceiptStatus, Rep, RepId, ReturnedToMarketing, Role, Team, Timestamp,
 };
 use tokio::sync::oneshot;
 
@@ -154,6 +154,31 @@ pub struct LeadFilter {
 
 pub use crate::cells::AssignmentFact;
 
+/// Which stored deliveries of inbound sources to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct ReceiptFilter {
+    pub status: Option<ReceiptStatus>,
+    pub source: Option<String>,
+    pub lead: Option<LeadId>,
+    /// Only receipts with a smaller id (keyset paging, newest first).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A delivery to store.
+#[derive(Clone, Debug)]
+pub struct NewReceipt<'a> {
+    pub source: &'a str,
+    pub event_id: &'a str,
+    pub received_at: Timestamp,
+    pub status: ReceiptStatus,
+    pub outcome: Option<IntakeOutcome>,
+    pub lead_id: Option<LeadId>,
+    pub field: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
 /// What the report rollups and queue waits counted a stored lead as.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeadStanding {
@@ -246,6 +271,14 @@ pub trait ReadTx {
         team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<FeedbackLogEntry>>;
+    fn intake_receipt(&self, id: i64) -> Result<Option<IntakeReceipt>>;
+    fn intake_receipt_by_event(
+        &self,
+        source: &str,
+        event_id: &str,
+    ) -> Result<Option<IntakeReceipt>>;
+    /// Receipts matching `filter`, newest first, bodies included.
+    fn intake_receipts(&self, filter: &ReceiptFilter) -> Result<Vec<IntakeReceipt>>;
 }
 
 /// Where a feed entry's change belongs: its kind and lead, stored beside it
@@ -363,6 +396,12 @@ pub trait WriteTx: ReadTx {
     fn open_queue_wait(&mut self, lead: LeadId, team: &str, at: Timestamp) -> Result<()>;
     /// The lead's open queue stay ended: offered to a rep, or withdrawn.
     fn close_queue_wait(&mut self, lead: LeadId, at: Timestamp, assigned: bool) -> Result<()>;
+    fn insert_intake_receipt(&mut self, r: &NewReceipt<'_>) -> Result<i64>;
+    /// Writes back a receipt's status, outcome, lead, field, message and
+    /// resolution time (its body and identity never change).
+    fn update_intake_receipt(&mut self, r: &IntakeReceipt) -> Result<()>;
+    /// Drops the bodies of `lead`'s receipts but its newest `keep`.
+    fn trim_receipt_bodies(&mut self, lead: LeadId, keep: u32) -> Result<()>;
     /// Tells the SLA sweeper, after commit, that a deadline may have moved.
     fn sla_changed(&mut self);
     /// Test builds only: makes the backend misbehave on purpose

@@ -17,16 +17,16 @@ use std::thread::JoinHandle;
 
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
-    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep, RepId,
-    ReturnedToMarketing, Role, Team, Timestamp,
+    FeedbackLogEntry, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep,
+    RepId, ReturnedToMarketing, Role, Team, Timestamp,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::writer::{self, WriterHealth};
 use super::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
-    LeadStanding, NewAssignment, NewDecision, NewRep, Principal, ReadJob, ReadTx, RepCandidate,
-    Storage, StoredAnswer, WriteJob, WriteTx, feed_keys,
+    LeadStanding, NewAssignment, NewDecision, NewReceipt, NewRep, Principal, ReadJob, ReadTx,
+    ReceiptFilter, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx, feed_keys,
 };
 use crate::cells::{CellQuery, Cells, Grain, LeadScoreKey, OfferKey, QueueEpisode};
 use crate::error::{Error, Result};
@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_monthly_rollups.sql")),
     (4, include_str!("../../migrations/0004_exposure_bounds.sql")),
     (5, include_str!("../../migrations/0005_storage_meta.sql")),
+    (6, include_str!("../../migrations/0006_intake_receipts.sql")),
 ];
 
 /// The migration after which the report rollups are (re)filled from the
@@ -364,6 +365,27 @@ fn standing_from_row(r: &Row<'_>) -> rusqlite::Result<LeadStanding> {
         team: r.get(1)?,
         score: r.get(2)?,
         queued_at: opt_ts(r.get(3)?),
+    })
+}
+
+const RECEIPT_COLUMNS: &str = "id, source, event_id, received_at, status, outcome, lead_id, \
+     field, message, resolved_at, body";
+
+fn receipt_from_row(r: &Row<'_>) -> rusqlite::Result<IntakeReceipt> {
+    let outcome: Option<String> = r.get(5)?;
+    let body: Option<Vec<u8>> = r.get(10)?;
+    Ok(IntakeReceipt {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        event_id: r.get(2)?,
+        received_at: ts(r.get(3)?),
+        status: enum_from_str(r.get(4)?)?,
+        outcome: outcome.map(enum_from_str).transpose()?,
+        lead_id: r.get(6)?,
+        field: r.get(7)?,
+        message: r.get(8)?,
+        resolved_at: opt_ts(r.get(9)?),
+        body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
     })
 }
 
@@ -847,6 +869,48 @@ impl ReadTx for SqliteTx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+
+    fn intake_receipt(&self, id: i64) -> Result<Option<IntakeReceipt>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM intake_receipts WHERE id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], receipt_from_row).optional()?)
+    }
+
+    fn intake_receipt_by_event(
+        &self,
+        source: &str,
+        event_id: &str,
+    ) -> Result<Option<IntakeReceipt>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM intake_receipts WHERE source = ?1 AND event_id = ?2"
+        ))?;
+        Ok(stmt
+            .query_row(params![source, event_id], receipt_from_row)
+            .optional()?)
+    }
+
+    fn intake_receipts(&self, f: &ReceiptFilter) -> Result<Vec<IntakeReceipt>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM intake_receipts \
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR source = ?2) \
+             AND (?3 IS NULL OR lead_id = ?3) AND (?4 IS NULL OR id < ?4) \
+             ORDER BY id DESC LIMIT ?5"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    f.status.map(|s| s.as_str()),
+                    f.source,
+                    f.lead,
+                    f.before,
+                    f.limit
+                ],
+                receipt_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
 }
 
 impl WriteTx for SqliteTx<'_> {
@@ -1304,6 +1368,52 @@ impl WriteTx for SqliteTx<'_> {
             params![hash, at.millis()],
         )?;
         Ok(n == 1)
+    }
+
+    fn insert_intake_receipt(&mut self, r: &NewReceipt<'_>) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO intake_receipts (source, event_id, received_at, status, outcome, lead_id, \
+             field, message, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        stmt.execute(params![
+            r.source,
+            r.event_id,
+            r.received_at.millis(),
+            r.status.as_str(),
+            r.outcome.map(|o| o.as_str()),
+            r.lead_id,
+            r.field,
+            r.message,
+            r.body
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn update_intake_receipt(&mut self, r: &IntakeReceipt) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE intake_receipts SET status = ?2, outcome = ?3, lead_id = ?4, field = ?5, \
+             message = ?6, resolved_at = ?7 WHERE id = ?1",
+        )?;
+        stmt.execute(params![
+            r.id,
+            r.status.as_str(),
+            r.outcome.map(|o| o.as_str()),
+            r.lead_id,
+            r.field,
+            r.message,
+            r.resolved_at.map(|t| t.millis())
+        ])?;
+        Ok(())
+    }
+
+    fn trim_receipt_bodies(&mut self, lead: LeadId, keep: u32) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE intake_receipts SET body = NULL WHERE lead_id = ?1 AND body IS NOT NULL \
+             AND id < (SELECT MIN(id) FROM (SELECT id FROM intake_receipts WHERE lead_id = ?1 \
+                       ORDER BY id DESC LIMIT ?2))",
+        )?;
+        stmt.execute(params![lead, keep])?;
+        Ok(())
     }
 
     fn sla_changed(&mut self) {

@@ -24,10 +24,16 @@ use crate::error::{Error, Result};
 
 /// The numbered migrations of the PostgreSQL schema, applied in order and
 /// recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_intake_receipts.sql"),
+    ),
+];
 
 /// The advisory lock migrating instances take, so one migrates and the
 /// others wait and then find the schema current. ("baton" in ASCII.)

@@ -13,8 +13,8 @@ use std::future::Future;
 
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
-    FeedbackLogEntry, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep, RepId,
-    ReturnedToMarketing, Role, Team, Timestamp, WireName,
+    FeedbackLogEntry, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep,
+    RepId, ReturnedToMarketing, Role, Team, Timestamp, WireName,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
@@ -28,8 +28,8 @@ use crate::cells::{
 use crate::error::{Error, Result};
 use crate::store::{
     AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, LeadFilter, LeadRow, LeadStanding,
-    NewAssignment, NewDecision, NewRep, Principal, ReadTx, RepCandidate, StoredAnswer, WriteTx,
-    feed_keys, rollup_tables,
+    NewAssignment, NewDecision, NewReceipt, NewRep, Principal, ReadTx, ReceiptFilter, RepCandidate,
+    StoredAnswer, WriteTx, feed_keys, rollup_tables,
 };
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -1177,6 +1177,70 @@ impl ReadTx for PgTx<'_> {
             })
         })
     }
+
+    fn intake_receipt(&self, id: i64) -> Result<Option<IntakeReceipt>> {
+        self.query_opt(
+            &format!("SELECT {RECEIPT_COLUMNS} FROM intake_receipts WHERE id = $1"),
+            &[&id],
+        )?
+        .map(|r| receipt_from_row(&r))
+        .transpose()
+    }
+
+    fn intake_receipt_by_event(
+        &self,
+        source: &str,
+        event_id: &str,
+    ) -> Result<Option<IntakeReceipt>> {
+        self.query_opt(
+            &format!(
+                "SELECT {RECEIPT_COLUMNS} FROM intake_receipts WHERE source = $1 AND event_id = $2"
+            ),
+            &[&source, &event_id],
+        )?
+        .map(|r| receipt_from_row(&r))
+        .transpose()
+    }
+
+    fn intake_receipts(&self, f: &ReceiptFilter) -> Result<Vec<IntakeReceipt>> {
+        let status = f.status.map(|s| s.as_str());
+        let rows = self.query(
+            &format!(
+                "SELECT {RECEIPT_COLUMNS} FROM intake_receipts \
+                 WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR source = $2) \
+                 AND ($3::bigint IS NULL OR lead_id = $3) AND ($4::bigint IS NULL OR id < $4) \
+                 ORDER BY id DESC LIMIT $5"
+            ),
+            &[&status, &f.source, &f.lead, &f.before, &i64::from(f.limit)],
+        )?;
+        collect(rows, receipt_from_row)
+    }
+}
+
+const RECEIPT_COLUMNS: &str = "id, source, event_id, received_at, status, outcome, lead_id, \
+     field, message, resolved_at, body";
+
+fn receipt_from_row(r: &Row) -> Result<IntakeReceipt> {
+    let outcome: Option<String> = r.try_get(5)?;
+    let body: Option<Vec<u8>> = r.try_get(10)?;
+    Ok(IntakeReceipt {
+        id: r.try_get(0)?,
+        source: r.try_get(1)?,
+        event_id: r.try_get(2)?,
+        received_at: ts(r, 3)?,
+        status: name(r, 4)?,
+        outcome: outcome
+            .map(|o| {
+                WireName::parse(&o)
+                    .map_err(|e| Error::Storage(format!("unreadable stored value {o:?}: {e}")))
+            })
+            .transpose()?,
+        lead_id: r.try_get(6)?,
+        field: r.try_get(7)?,
+        message: r.try_get(8)?,
+        resolved_at: opt_ts(r, 9)?,
+        body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+    })
 }
 
 /// The part of a stored lead the feedback log shows; the rest of the JSON
@@ -1849,6 +1913,52 @@ impl WriteTx for PgTx<'_> {
             "UPDATE queue_waits SET left_at = $2, outcome = $3 \
              WHERE lead_id = $1 AND left_at IS NULL",
             owned![lead, at.millis(), outcome.to_string()],
+        );
+        Ok(())
+    }
+
+    fn insert_intake_receipt(&mut self, r: &NewReceipt<'_>) -> Result<i64> {
+        let row = self.query_one(
+            "INSERT INTO intake_receipts (source, event_id, received_at, status, outcome, lead_id, \
+             field, message, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &[
+                &r.source,
+                &r.event_id,
+                &r.received_at.millis(),
+                &r.status.as_str(),
+                &r.outcome.map(|o| o.as_str()),
+                &r.lead_id,
+                &r.field,
+                &r.message,
+                &r.body,
+            ],
+        )?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn update_intake_receipt(&mut self, r: &IntakeReceipt) -> Result<()> {
+        self.later(
+            "UPDATE intake_receipts SET status = $2, outcome = $3, lead_id = $4, field = $5, \
+             message = $6, resolved_at = $7 WHERE id = $1",
+            owned![
+                r.id,
+                r.status.as_str().to_string(),
+                r.outcome.map(|o| o.as_str().to_string()),
+                r.lead_id,
+                r.field.clone(),
+                r.message.clone(),
+                r.resolved_at.map(|t| t.millis())
+            ],
+        );
+        Ok(())
+    }
+
+    fn trim_receipt_bodies(&mut self, lead: LeadId, keep: u32) -> Result<()> {
+        self.later(
+            "UPDATE intake_receipts SET body = NULL WHERE lead_id = $1 AND body IS NOT NULL \
+             AND id < (SELECT MIN(id) FROM (SELECT id FROM intake_receipts WHERE lead_id = $1 \
+                       ORDER BY id DESC LIMIT $2) newest)",
+            owned![lead, i64::from(keep)],
         );
         Ok(())
     }
