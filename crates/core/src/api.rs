@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    CalibrationReport, ErrorBody, ErrorCode, FeedbackResponse, HandoffReport, Lead, LeadHistory,
-    LeadId, Me, QueueList, ReasonList, Rep, SyncPage, Timestamp,
+    CalibrationReport, ErrorBody, ErrorCode, FeedbackResponse, HandoffReport, IntakeReceipt,
+    IntakeReceiptList, Lead, LeadHistory, LeadId, Me, QueueList, ReasonList, ReceiptStatus, Rep,
+    SourceIntakeResponse, SourceOutcome, SyncPage, Timestamp, WireName,
 };
 use serde::de::DeserializeOwned;
 
@@ -102,17 +103,40 @@ pub(crate) fn classify_error(status: u16, content_type: &str, text: &str) -> Cor
     }
 }
 
-async fn error_of(resp: reqwest::Response) -> CoreError {
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
+fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_string();
+        .to_string()
+}
+
+async fn error_of(resp: reqwest::Response) -> CoreError {
+    let status = resp.status().as_u16();
+    let content_type = content_type(&resp);
     // A cut-off error body is still an error, not a refusal.
     let text = resp.text().await.unwrap_or_default();
     classify_error(status, &content_type, &text)
+}
+
+/// Reads the answer to a retry of a failed intake. A delivery that still
+/// cannot be mapped is answered 422 with the retry's own body (outcome
+/// `failed`, the field and why), not an error body: that is an answer, not
+/// a refusal. Anything else that is not a success is classified as usual.
+pub(crate) fn retry_answer(
+    what: &str,
+    status: u16,
+    content_type: &str,
+    text: &str,
+) -> Result<SourceIntakeResponse> {
+    match status {
+        200..=299 => decode(what, text),
+        422 => match serde_json::from_str::<SourceIntakeResponse>(text) {
+            Ok(answer) if answer.outcome == SourceOutcome::Failed => Ok(answer),
+            _ => Err(classify_error(status, content_type, text)),
+        },
+        _ => Err(classify_error(status, content_type, text)),
+    }
 }
 
 /// Decodes a success body; one this client cannot read means the server is
@@ -233,6 +257,70 @@ impl ApiClient {
             .await
     }
 
+    /// A manager's action on the server (no body, no idempotency key: the
+    /// actions it sends are safe to repeat). The answer, whatever its status.
+    async fn post_action(&self, path: &str) -> Result<reqwest::Response> {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(offline)
+    }
+
+    /// Deliveries from inbound sources that could not be mapped to a lead,
+    /// newest first (managers only). `status` `None` lists every one that
+    /// failed at first, whatever became of it.
+    pub async fn intake_failures(
+        &self,
+        status: Option<ReceiptStatus>,
+        source: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<IntakeReceiptList> {
+        let status = status.map_or("all", |s| s.as_str());
+        let source = source.map(|s| query_value("source", s)).unwrap_or_default();
+        let before = before.map(|b| format!("&before={b}")).unwrap_or_default();
+        self.get(&format!(
+            "/v1/intake/failures?status={status}&limit={limit}{before}{source}"
+        ))
+        .await
+    }
+
+    /// Maps a failed intake again with the source's mapping as configured
+    /// now (managers only). Still failing is an answer (outcome `failed`).
+    pub async fn retry_intake(&self, id: i64) -> Result<SourceIntakeResponse> {
+        let path = format!("/v1/intake/failures/{id}/retry");
+        let resp = self.post_action(&path).await?;
+        let status = resp.status().as_u16();
+        let content_type = content_type(&resp);
+        let success = resp.status().is_success();
+        let text = match resp.text().await {
+            Ok(text) => text,
+            Err(e) if success => return Err(offline(e)),
+            // A cut-off answer that was not a success is still not one.
+            Err(_) => String::new(),
+        };
+        retry_answer(&format!("POST {path}"), status, &content_type, &text)
+    }
+
+    /// Marks a failed intake as not a lead (managers only; idempotent).
+    pub async fn dismiss_intake(&self, id: i64) -> Result<IntakeReceipt> {
+        let path = format!("/v1/intake/failures/{id}/dismiss");
+        let resp = self.post_action(&path).await?;
+        if !resp.status().is_success() {
+            return Err(error_of(resp).await);
+        }
+        let text = resp.text().await.map_err(offline)?;
+        decode(&format!("POST {path}"), &text)
+    }
+
+    /// The deliveries that created or updated a lead, newest first (managers only).
+    pub async fn lead_receipts(&self, id: LeadId) -> Result<IntakeReceiptList> {
+        self.get(&format!("/v1/leads/{id}/receipts")).await
+    }
+
     /// One outbox write. A success counts only when its body is the
     /// answer `T` baton-server gives; the same idempotency key makes a retry
     /// of a write that did land harmless.
@@ -303,11 +391,13 @@ impl ApiClient {
 
 /// `&team=…`, percent-encoded, or nothing.
 fn team_query(team: Option<&str>) -> String {
-    let Some(team) = team else {
-        return String::new();
-    };
-    let mut out = String::from("&team=");
-    for b in team.bytes() {
+    team.map(|t| query_value("team", t)).unwrap_or_default()
+}
+
+/// `&name=value`, the value percent-encoded.
+fn query_value(name: &str, value: &str) -> String {
+    let mut out = format!("&{name}=");
+    for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
             out.push(b as char);
         } else {
@@ -393,6 +483,51 @@ mod tests {
         assert!(msg.contains("text/html"), "{msg}");
         assert!(!msg.contains('\u{1b}'), "{msg}");
         assert!(msg.len() < 400, "{} chars", msg.len());
+    }
+
+    #[test]
+    fn a_retry_that_still_fails_is_an_answer_and_a_dismissed_intake_is_refused() {
+        let what = "POST /v1/intake/failures/7/retry";
+        let still =
+            r#"{"outcome":"failed","receipt_id":7,"field":"contact.email","message":"no email"}"#;
+        let answer = retry_answer(what, 422, "application/json", still).unwrap();
+        assert_eq!(answer.outcome, SourceOutcome::Failed);
+        assert_eq!(answer.field.as_deref(), Some("contact.email"));
+        assert_eq!(answer.message.as_deref(), Some("no email"));
+
+        let made = r#"{"outcome":"created","receipt_id":7,"lead_id":12}"#;
+        let answer = retry_answer(what, 201, "application/json", made).unwrap();
+        assert_eq!(
+            (answer.outcome, answer.lead_id),
+            (SourceOutcome::Created, Some(12))
+        );
+
+        let dismissed = r#"{"error":{"code":"conflict","message":"failed intake 7 was dismissed; it cannot be retried"}}"#;
+        let e = retry_answer(what, 409, "application/json", dismissed).unwrap_err();
+        assert_eq!(e.refusal(), Some(ErrorCode::Conflict), "{e:?}");
+        assert!(e.to_string().contains("was dismissed"), "{e}");
+
+        // A 422 in Baton's error body is a refusal like any other; one from
+        // something else, or a 422 saying anything but `failed`, is not an answer.
+        let e = retry_answer(what, 422, "application/json", &baton("invalid_field")).unwrap_err();
+        assert!(matches!(e, CoreError::Refused { .. }), "{e:?}");
+        for body in [
+            "<html>422</html>",
+            r#"{"outcome":"created","receipt_id":7}"#,
+        ] {
+            let e = retry_answer(what, 422, "text/html", body).unwrap_err();
+            assert!(e.is_transient(), "{body}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            query_value("source", "hub spot&x=1"),
+            "&source=hub%20spot%26x%3D1"
+        );
+        assert_eq!(team_query(Some("emea")), "&team=emea");
+        assert_eq!(team_query(None), "");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! A manager's review: the handoff report and score calibration for a
 //! period, kept on disk so the last one loaded stays readable offline, and
-//! exported as CSV.
+//! exported as CSV; and the failed intakes (deliveries from inbound sources
+//! that could not be mapped to a lead) a manager retries or dismisses.
 
 use std::path::{Path, PathBuf};
 
 use baton_protocol::WireName;
 use baton_protocol::{
-    CalibrationReport, DailyRow, FeedbackLogEntry, HandoffReport, Lead, LeadHistory, LeadId,
-    QueuedLead, ReasonSplit, ReportRow, Role, Timestamp,
+    CalibrationReport, DailyRow, FeedbackLogEntry, HandoffReport, IntakeReceipt, IntakeReceiptList,
+    Lead, LeadHistory, LeadId, QueuedLead, ReasonSplit, ReceiptStatus, ReportRow, Role,
+    SourceIntakeResponse, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +53,36 @@ pub struct ReviewQuery {
     /// One team's offers only; `None` for every team.
     pub team: Option<String>,
     pub target_rate: Option<f64>,
+}
+
+/// Most failed intakes one page lists (the server's own cap).
+pub const FAILURES_PAGE_MAX: u32 = 200;
+
+/// Which failed intakes to list, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct FailureQuery {
+    /// `failed` for the open ones (what a manager acts on), `reprocessed`
+    /// or `dismissed` for the settled ones; `None` for every delivery that
+    /// failed at first, whatever became of it.
+    pub status: Option<ReceiptStatus>,
+    /// One configured source's only.
+    pub source: Option<String>,
+    /// The page after the one whose `next_before` this is.
+    pub before: Option<i64>,
+    /// How many (1 to [`FAILURES_PAGE_MAX`]; the server's default when `None`).
+    pub limit: Option<u32>,
+}
+
+/// Receipt ids come from the UI: one that is not a server id is refused here.
+fn receipt_id(id: i64) -> Result<i64> {
+    if id <= 0 {
+        return Err(CoreError::InvalidInput(format!(
+            "{id} is not an intake id: intake ids are positive numbers"
+        )));
+    }
+    Ok(id)
 }
 
 pub struct Review {
@@ -131,6 +163,48 @@ impl Review {
         let (lead, history) =
             futures_util::try_join!(self.api.lead(id), self.api.lead_history(id))?;
         Ok(ReviewLead { lead, history })
+    }
+
+    /// Failed intakes, newest first, with the page's `next_before`.
+    pub async fn intake_failures(&self, q: &FailureQuery) -> Result<IntakeReceiptList> {
+        if matches!(
+            q.status,
+            Some(ReceiptStatus::Applied | ReceiptStatus::Unknown)
+        ) {
+            return Err(CoreError::InvalidInput(
+                "failed intakes are failed, reprocessed or dismissed; a lead's applied deliveries are listed with the lead".into(),
+            ));
+        }
+        let before = q.before.map(receipt_id).transpose()?;
+        let limit = q.limit.unwrap_or(50).clamp(1, FAILURES_PAGE_MAX);
+        let source = q.source.as_deref().filter(|s| !s.is_empty());
+        self.api
+            .intake_failures(q.status, source, before, limit)
+            .await
+    }
+
+    /// Maps a failed intake again, with the source's mapping as the server
+    /// is configured now. A delivery that still cannot be mapped is an
+    /// answer (outcome `failed`, with the field and why), not an error; one
+    /// a manager dismissed is refused (`conflict`).
+    pub async fn retry_intake(&self, id: i64) -> Result<SourceIntakeResponse> {
+        self.api.retry_intake(receipt_id(id)?).await
+    }
+
+    /// Marks a failed intake as not a lead; it leaves the open ones.
+    /// Refused (`conflict`) when it had made a lead.
+    pub async fn dismiss_intake(&self, id: i64) -> Result<IntakeReceipt> {
+        self.api.dismiss_intake(receipt_id(id)?).await
+    }
+
+    /// The raw deliveries that created or updated a lead, newest first.
+    pub async fn lead_receipts(&self, id: LeadId) -> Result<IntakeReceiptList> {
+        if id <= 0 {
+            return Err(CoreError::InvalidInput(format!(
+                "{id} is not a lead id: lead ids are positive numbers"
+            )));
+        }
+        self.api.lead_receipts(id).await
     }
 
     /// The last review loaded, if any.
@@ -509,6 +583,121 @@ pub fn export(dir: &Path, table: ReviewTable, csv: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use baton_protocol::SourceOutcome;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in server on 127.0.0.1 that answers one request with
+    /// `status` and a JSON `body`, and hands back the request line it got.
+    async fn answer_once(
+        status: &'static str,
+        body: &'static str,
+    ) -> (Review, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended before its head did");
+                head.extend_from_slice(&buf[..n]);
+            }
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).await.unwrap();
+            let head = String::from_utf8_lossy(&head).into_owned();
+            head.lines().next().unwrap_or_default().to_string()
+        });
+        let review = Review {
+            api: ApiClient::new(&base, "btn_mgr_test").unwrap(),
+            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
+        };
+        (review, served)
+    }
+
+    #[tokio::test]
+    async fn a_retry_that_still_fails_says_which_field_and_why() {
+        let (review, served) = answer_once(
+            "422 Unprocessable Entity",
+            r#"{"outcome":"failed","receipt_id":9,"field":"score.value","message":"no score in the answers"}"#,
+        )
+        .await;
+        let answer = review.retry_intake(9).await.unwrap();
+        assert_eq!(answer.outcome, SourceOutcome::Failed);
+        assert_eq!(answer.field.as_deref(), Some("score.value"));
+        assert_eq!(answer.message.as_deref(), Some("no score in the answers"));
+        assert_eq!(
+            served.await.unwrap(),
+            "POST /v1/intake/failures/9/retry HTTP/1.1"
+        );
+    }
+
+    #[tokio::test]
+    async fn dismissing_an_intake_that_made_a_lead_is_refused_as_a_conflict() {
+        let (review, served) = answer_once(
+            "409 Conflict",
+            r#"{"error":{"code":"conflict","message":"intake 4 is not a failed intake (it made a lead); nothing to dismiss"}}"#,
+        )
+        .await;
+        let e = review.dismiss_intake(4).await.unwrap_err();
+        assert_eq!(e.refusal(), Some(baton_protocol::ErrorCode::Conflict));
+        assert!(e.to_string().contains("it made a lead"), "{e}");
+        assert_eq!(
+            served.await.unwrap(),
+            "POST /v1/intake/failures/4/dismiss HTTP/1.1"
+        );
+    }
+
+    #[tokio::test]
+    async fn open_failures_are_asked_for_page_by_page() {
+        let (review, served) = answer_once(
+            "200 OK",
+            r#"{"receipts":[{"id":30,"source":"typeform","event_id":"evt 1","received_at":"2026-11-25T10:00:00Z","status":"failed","field":"contact.email","message":"missing","body":"{}"}],"next_before":30}"#,
+        )
+        .await;
+        let page = review
+            .intake_failures(&FailureQuery {
+                status: Some(ReceiptStatus::Failed),
+                source: Some("type form".into()),
+                before: Some(31),
+                limit: Some(1_000),
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.receipts.len(), 1);
+        assert_eq!(page.receipts[0].field.as_deref(), Some("contact.email"));
+        assert_eq!(page.next_before, Some(30));
+        assert_eq!(
+            served.await.unwrap(),
+            "GET /v1/intake/failures?status=failed&limit=200&before=31&source=type%20form HTTP/1.1"
+        );
+    }
+
+    #[tokio::test]
+    async fn nonsense_from_the_window_is_refused_before_it_reaches_the_server() {
+        let review = Review {
+            // Nothing listens on the discard port: a request would fail as offline.
+            api: ApiClient::new("http://127.0.0.1:9", "btn_mgr_test").unwrap(),
+            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
+        };
+        for e in [
+            review.retry_intake(0).await.unwrap_err(),
+            review.dismiss_intake(-3).await.unwrap_err(),
+            review.lead_receipts(0).await.unwrap_err(),
+            review
+                .intake_failures(&FailureQuery {
+                    status: Some(ReceiptStatus::Applied),
+                    ..FailureQuery::default()
+                })
+                .await
+                .unwrap_err(),
+        ] {
+            assert!(matches!(e, CoreError::InvalidInput(_)), "{e:?}");
+        }
+    }
 
     #[test]
     fn cells_are_quoted_and_formulas_defused() {
