@@ -14,6 +14,7 @@ pub mod bus;
 pub mod desktop;
 pub mod nginx;
 pub mod postgres;
+pub mod providers;
 pub mod proxy;
 pub mod webdriver;
 

@@ -140,11 +140,9 @@ pub fn retry(
         Ok(r) => r,
         Err(done) => {
             if done.status == ReceiptStatus::Reprocessed {
+                // Retried before: nothing changes this time.
                 let answer = SourceIntakeResponse {
-                    outcome: done
-                        .outcome
-                        .map(outcome_of)
-                        .unwrap_or(SourceOutcome::Unknown),
+                    outcome: SourceOutcome::Duplicate,
                     receipt_id: done.id,
                     lead_id: done.lead_id,
                     field: None,
