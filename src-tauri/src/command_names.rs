@@ -19,4 +19,7 @@
     "review_cached",
     "review_export",
     "review_lead",
+    "intake_failures",
+    "retry_intake",
+    "dismiss_intake",
 ]

@@ -3,10 +3,15 @@
 
 use std::sync::Arc;
 
-use baton_core::review::{self, Review, ReviewData, ReviewLead, ReviewQuery, ReviewTable};
+use baton_core::review::{
+    self, FailureQuery, Review, ReviewData, ReviewLead, ReviewQuery, ReviewTable,
+};
 use baton_core::store::{InboxQuery, LocalStatus};
 use baton_core::{CoreError, LeadDetail, LeadSummary, Result};
-use baton_protocol::{Availability, LeadId, RejectReason, Role};
+use baton_protocol::{
+    Availability, IntakeReceipt, IntakeReceiptList, LeadId, RejectReason, Role,
+    SourceIntakeResponse,
+};
 use tauri::Manager;
 use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
@@ -46,6 +51,9 @@ commands!(
     review_cached,
     review_export,
     review_lead,
+    intake_failures,
+    retry_intake,
+    dismiss_intake,
 );
 
 // Every command is `async`: Tauri runs it on its async runtime, never on the
@@ -359,4 +367,25 @@ async fn review_export(
 #[tauri::command]
 async fn review_lead(shell: State<'_, Shell>, id: LeadId) -> Result<ReviewLead> {
     review_of(&shell)?.lead(lead_id(id)?).await
+}
+
+/// Failed intakes (deliveries from inbound sources that could not be
+/// mapped to a lead), newest first.
+#[tauri::command]
+async fn intake_failures(
+    shell: State<'_, Shell>,
+    query: FailureQuery,
+) -> Result<IntakeReceiptList> {
+    review_of(&shell)?.intake_failures(&query).await
+}
+
+/// Maps a failed intake again; still failing is an answer, not an error.
+#[tauri::command]
+async fn retry_intake(shell: State<'_, Shell>, id: i64) -> Result<SourceIntakeResponse> {
+    review_of(&shell)?.retry_intake(id).await
+}
+
+#[tauri::command]
+async fn dismiss_intake(shell: State<'_, Shell>, id: i64) -> Result<IntakeReceipt> {
+    review_of(&shell)?.dismiss_intake(id).await
 }

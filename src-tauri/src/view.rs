@@ -83,7 +83,7 @@ mod bindings {
     use baton_core::LeadDetail;
     use baton_core::engine::{Connection, EngineEvent, Problem, ProblemKind};
     use baton_core::error::{ErrorCode, ErrorView};
-    use baton_core::review::{ReviewData, ReviewLead, ReviewQuery, ReviewTable};
+    use baton_core::review::{FailureQuery, ReviewData, ReviewLead, ReviewQuery, ReviewTable};
     use baton_core::store::Undoable;
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
     use baton_protocol as p;
@@ -165,6 +165,13 @@ mod bindings {
         decl::<p::CalibrationBand>(&cfg, o);
         decl::<p::ThresholdSuggestion>(&cfg, o);
         decl::<p::SourceCalibration>(&cfg, o);
+        decl::<FailureQuery>(&cfg, o);
+        decl::<p::IntakeReceiptList>(&cfg, o);
+        decl::<p::IntakeReceipt>(&cfg, o);
+        decl::<p::ReceiptStatus>(&cfg, o);
+        decl::<p::IntakeOutcome>(&cfg, o);
+        decl::<p::SourceIntakeResponse>(&cfg, o);
+        decl::<p::SourceOutcome>(&cfg, o);
         out.truncate(out.trim_end().len());
         out.push('\n');
         out

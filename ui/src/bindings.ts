@@ -536,3 +536,86 @@ z_score?: number | null,
  * decisions, 1.5 times the expected rejections, z ≥ 2).
  */
 flagged: boolean, };
+
+/**
+ * Which failed intakes to list, newest first.
+ */
+export type FailureQuery = { 
+/**
+ * `failed` for the open ones (what a manager acts on), `reprocessed`
+ * or `dismissed` for the settled ones; `None` for every delivery that
+ * failed at first, whatever became of it.
+ */
+status?: ReceiptStatus | null, 
+/**
+ * One configured source's only.
+ */
+source?: string | null, 
+/**
+ * The page after the one whose `next_before` this is.
+ */
+before?: number | null, 
+/**
+ * How many (1 to [`FAILURES_PAGE_MAX`]; the server's default when `None`).
+ */
+limit?: number | null, };
+
+/**
+ * `GET /v1/intake/failures` and `GET /v1/leads/{id}/receipts`.
+ */
+export type IntakeReceiptList = { receipts: Array<IntakeReceipt>, 
+/**
+ * Pass as `before` for the next (older) page; absent on the last.
+ */
+next_before?: number | null, };
+
+/**
+ * One delivery from an inbound source, as stored for audit.
+ */
+export type IntakeReceipt = { id: number, 
+/**
+ * The configured source's name.
+ */
+source: string, 
+/**
+ * The provider's id for the event (or `sha256:` of the body when it names none).
+ */
+event_id: string, received_at: Timestamp, status: ReceiptStatus, 
+/**
+ * For applied deliveries: what intake did.
+ */
+outcome?: IntakeOutcome | null, lead_id?: number | null, 
+/**
+ * For failed ones: the lead field that could not be filled (`contact.email`,
+ * `score.value`, or `body` when the payload is not the provider's shape).
+ */
+field?: string | null, message?: string | null, 
+/**
+ * When a manager retried or dismissed it.
+ */
+resolved_at?: Timestamp | null, 
+/**
+ * The body exactly as received (untrusted text); a lead keeps its
+ * newest bodies, older ones are dropped.
+ */
+body?: string | null, };
+
+/**
+ * What became of one delivery.
+ */
+export type ReceiptStatus = "applied" | "failed" | "reprocessed" | "dismissed" | "unknown";
+
+/**
+ * What intake did with a push.
+ */
+export type IntakeOutcome = "created" | "updated" | "unchanged";
+
+/**
+ * The answer to `POST /v1/intake/{source}` (and to a retry).
+ */
+export type SourceIntakeResponse = { outcome: SourceOutcome, receipt_id: number, lead_id?: number | null, field?: string | null, message?: string | null, };
+
+/**
+ * What a source's delivery did.
+ */
+export type SourceOutcome = "created" | "updated" | "unchanged" | "duplicate" | "failed" | "unknown";
