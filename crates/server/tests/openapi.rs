@@ -63,6 +63,7 @@ fn the_spec_lists_every_error_code() {
         baton_protocol::ErrorCode::TooManyStreams,
         baton_protocol::ErrorCode::RequestTimeout,
         baton_protocol::ErrorCode::ExternalIdTaken,
+        baton_protocol::ErrorCode::Conflict,
         baton_protocol::ErrorCode::Internal,
     ] {
         assert!(
