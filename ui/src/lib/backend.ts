@@ -4,8 +4,11 @@ import type {
   Availability,
   EngineEvent,
   ErrorCode,
+  FailureQuery,
   InboxFilter,
   InboxPage,
+  IntakeReceipt,
+  IntakeReceiptList,
   LeadDetail,
   LeadSummary,
   RejectReason,
@@ -14,6 +17,7 @@ import type {
   ReviewQuery,
   ReviewTable,
   SessionView,
+  SourceIntakeResponse,
   StatusView,
 } from "../bindings";
 
@@ -39,6 +43,12 @@ export interface Backend {
   reviewCached(): Promise<ReviewData | null>;
   reviewExport(table: ReviewTable): Promise<string>;
   reviewLead(id: number): Promise<ReviewLead>;
+  /** Deliveries from inbound sources that could not be mapped to a lead, newest first. */
+  intakeFailures(query: FailureQuery): Promise<IntakeReceiptList>;
+  /** Maps a failed intake again; still failing is an answer (outcome `failed`), not an error. */
+  retryIntake(id: number): Promise<SourceIntakeResponse>;
+  /** Not a lead: the failed intake leaves the open ones. */
+  dismissIntake(id: number): Promise<IntakeReceipt>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
   /** What the engine reports as it happens (a refused decision). */

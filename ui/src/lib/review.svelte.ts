@@ -3,6 +3,7 @@
 // the server; here they are only filtered and shown.
 import type { FeedbackLogEntry, ReviewData, ReviewLead, ReviewTable } from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
+import { IntakeState } from "./intake.svelte";
 
 export const PERIODS: [number, string][] = [
   [7, "Last 7 days"],
@@ -59,9 +60,12 @@ export class ReviewState {
   /** A lead opened from the log, with its whole history. */
   opened = $state.raw<ReviewLead | null>(null);
   filter = $state<LogFilter>({ reason: "", rep: "", source: "", band: "", decision: "" });
+  /** Deliveries from inbound sources that could not be made leads. */
+  readonly intake: IntakeState;
 
   constructor(backend: Backend) {
     this.backend = backend;
+    this.intake = new IntakeState(backend);
   }
 
   async start(): Promise<void> {
@@ -73,7 +77,12 @@ export class ReviewState {
     } catch {
       // Nothing kept yet.
     }
-    await this.load();
+    await Promise.all([this.load(), this.intake.load()]);
+  }
+
+  /** The figures and the failed intakes, fresh. */
+  async refresh(): Promise<void> {
+    await Promise.all([this.load(), this.intake.load()]);
   }
 
   /** The period asked for, or a message saying what is wrong with it. */
