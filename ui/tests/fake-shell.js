@@ -11,7 +11,8 @@
 //   undoMs: a decision's undo window (default 5000, as the desktop engine's)
 //   tokenNotice: the session's token_notice (default null)
 // Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
-// setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows).
+// setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows,
+// setReviewOffline, settleIntake, intake).
 //
 // Decisions behave as the engine's: durable at the keypress, listed in
 // `sync.undoable` until `send_at`, sent after that unless undone; `undo`
@@ -283,6 +284,52 @@
     problem = null;
   }
 
+  // Failed intakes as baton-server keeps them: deliveries from inbound
+  // sources that could not be mapped. `mapsTo` is what a retry does now
+  // (the mapping was fixed: created or updated), or null when it still
+  // fails, with `then` as the field and why. One payload holds markup.
+  const intake = [
+    {
+      id: 101, source: "tally", event_id: "tally_evt_77", received_at: iso(NOW - 3 * 60 * MIN), status: "failed",
+      field: "body", message: "the payload is not a Tally form response (no data.fields)",
+      body: '{"eventId":"tally_evt_77","eventType":"FORM_RESPONSE","data":{}}',
+      mapsTo: "updated", leadId: 7,
+    },
+    {
+      id: 102, source: "hubspot", event_id: "hs-8812", received_at: iso(NOW - 50 * MIN), status: "failed",
+      field: "score.value", message: 'property hs_lead_score is missing',
+      body: '{"objectId":8812,"properties":{"email":"kai@initech.test","hs_lead_score":"high"}}',
+      mapsTo: null, then: { field: "score.value", message: 'property hs_lead_score is "high", not a number' }, leadId: null,
+    },
+    {
+      id: 103, source: "typeform", event_id: "evt_tf_3", received_at: iso(NOW - 12 * MIN), status: "failed",
+      field: "contact.email", message: 'no answer for field ref "work_email"',
+      body: JSON.stringify(
+        {
+          event_id: "evt_tf_3",
+          form_response: {
+            answers: [
+              { field: { ref: "name" }, type: "text", text: '<img src=x onerror=alert(1)><script>window.__pwned=4</script>' },
+              { field: { ref: "email_addr" }, type: "email", email: "eve@evil.test" },
+            ],
+          },
+        },
+        null,
+        2,
+      ),
+      mapsTo: "created", leadId: 41,
+    },
+  ];
+  const receiptOf = (r) => {
+    const { mapsTo, then, leadId, ...rest } = r;
+    return { ...rest };
+  };
+  const findIntake = (id) => {
+    const r = intake.find((x) => x.id === id);
+    if (!r) throw err("refused", `the server refused: no failed intake with id ${id}`);
+    return r;
+  };
+
   const calls = [];
   const commands = {
     session_info: () => sessionView(),
@@ -382,6 +429,39 @@
           decisions: [],
         },
       };
+    },
+    intake_failures: ({ query }) => {
+      if (role !== "manager") throw err("not_actionable", "the review is for managers");
+      if (reviewOffline) throw err("offline", "cannot reach the server: connection refused");
+      const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+      const list = intake
+        .filter((r) => (query.status ? r.status === query.status : r.status !== "applied"))
+        .filter((r) => !query.source || r.source === query.source)
+        .filter((r) => query.before == null || r.id < query.before)
+        .sort((a, b) => b.id - a.id);
+      const page = list.slice(0, limit).map(receiptOf);
+      return { receipts: page, next_before: list.length > limit ? page[page.length - 1].id : null };
+    },
+    retry_intake: ({ id }) => {
+      if (reviewOffline) throw err("offline", "cannot reach the server: connection refused");
+      const r = findIntake(id);
+      if (r.status === "dismissed")
+        throw err("refused", `the server refused: failed intake ${id} was dismissed; it cannot be retried`);
+      if (r.status === "reprocessed") return { outcome: r.outcome, receipt_id: id, lead_id: r.lead_id };
+      if (!r.mapsTo) {
+        Object.assign(r, r.then);
+        return { outcome: "failed", receipt_id: id, field: r.field, message: r.message };
+      }
+      Object.assign(r, { status: "reprocessed", outcome: r.mapsTo, lead_id: r.leadId, resolved_at: iso(Date.now()) });
+      return { outcome: r.mapsTo, receipt_id: id, lead_id: r.leadId };
+    },
+    dismiss_intake: ({ id }) => {
+      if (reviewOffline) throw err("offline", "cannot reach the server: connection refused");
+      const r = findIntake(id);
+      if (r.status === "reprocessed")
+        throw err("refused", `the server refused: intake ${id} is not a failed intake (it made a lead); nothing to dismiss`);
+      if (r.status === "failed") Object.assign(r, { status: "dismissed", resolved_at: iso(Date.now()) });
+      return receiptOf(r);
     },
     sync_now: () => {
       if (!offline && (!problem || problem.kind === "offline")) drain();
@@ -605,6 +685,14 @@
     setReviewOffline(v) {
       reviewOffline = v;
     },
+    /** Another manager settled a failed intake meanwhile: `dismissed`, or
+     * `reprocessed` (its retry made a lead). */
+    settleIntake(id, status) {
+      const r = findIntake(id);
+      r.status = status;
+      if (status === "reprocessed") Object.assign(r, { outcome: r.mapsTo ?? "created", lead_id: r.leadId ?? 1 });
+    },
+    intake,
     exports,
   };
 })(window);

@@ -116,3 +116,59 @@ test("any lead in the log opens with its full context and history", async () => 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("failed intake: retried into leads, still failing with why, dismissed; payloads shown as text", async () => {
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  const tab = page.getByTestId("tab-intake");
+  await tab.filter({ hasText: "Failed intake (3)" }).waitFor();
+  await tab.click();
+  const rows = page.getByTestId("failure");
+  assert.equal(await rows.count(), 3);
+  const typeform = rows.filter({ hasText: "evt_tf_3" });
+  assert.match(await typeform.innerText(), /typeform\s+evt_tf_3\s+received 12 min ago/);
+  assert.match(await typeform.getByTestId("failure-why").innerText(), /contact\.email\s+no answer for field ref "work_email"/);
+
+  // The payload, opened from the keyboard: markup in it is text, bounded and scrollable.
+  await typeform.getByText("Show payload").focus();
+  await page.keyboard.press("Enter");
+  const payload = page.getByLabel("Payload of typeform delivery evt_tf_3");
+  await payload.waitFor();
+  assert.match(await payload.innerText(), /<img src=x onerror=alert\(1\)><script>window\.__pwned=4<\/script>/);
+  assert.equal(await page.getByTestId("intake-list").locator("img, script").count(), 0);
+  const box = await payload.evaluate((el) => ({ client: el.clientHeight, scroll: el.scrollHeight, overflow: getComputedStyle(el).overflowY }));
+  assert.ok(box.client < 260 && box.scroll > box.client && box.overflow === "auto", JSON.stringify(box));
+
+  // Retry from the keyboard: the lead is made, the row leaves, focus moves to the next row.
+  await page.getByRole("button", { name: "Retry typeform delivery evt_tf_3" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("status").filter({ hasText: "Lead created (lead 41)" }).waitFor();
+  assert.equal(await rows.count(), 2);
+  await tab.filter({ hasText: "Failed intake (2)" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Retry hubspot delivery hs-8812");
+
+  // Still failing: the row stays, with the field and why as they are now.
+  await page.keyboard.press("Enter");
+  const hubspot = rows.filter({ hasText: "hs-8812" });
+  await hubspot.getByTestId("failure-note").filter({ hasText: 'Still failing: property hs_lead_score is "high", not a number' }).waitFor();
+  assert.match(await hubspot.getByTestId("failure-why").innerText(), /score\.value\s+property hs_lead_score is "high", not a number/);
+  assert.equal(await rows.count(), 2);
+
+  // Another manager dismissed the Tally delivery meanwhile: its retry is refused with the server's reason.
+  await page.evaluate(() => window.__fake.settleIntake(101, "dismissed"));
+  await page.getByRole("button", { name: "Retry tally delivery tally_evt_77" }).click();
+  await page.getByRole("alert").filter({ hasText: "failed intake 101 was dismissed; it cannot be retried" }).waitFor();
+
+  await page.getByRole("button", { name: "Dismiss tally delivery tally_evt_77" }).click();
+  await page.getByRole("button", { name: "Dismiss hubspot delivery hs-8812" }).click();
+  await page.getByTestId("intake-empty").filter({ hasText: "No failed intake — every delivery became a lead." }).waitFor();
+  assert.equal(await tab.innerText(), "Failed intake");
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

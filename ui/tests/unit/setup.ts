@@ -14,6 +14,7 @@ export type Fake = {
   endUndoWindows(announce?: boolean): void;
   outboxDepth(): number;
   setReviewOffline(v: boolean): void;
+  settleIntake(id: number, status: "dismissed" | "reprocessed"): void;
 };
 
 export function installFakeShell(
