@@ -447,7 +447,8 @@
       const r = findIntake(id);
       if (r.status === "dismissed")
         throw err("refused", `the server refused: failed intake ${id} was dismissed; it cannot be retried`);
-      if (r.status === "reprocessed") return { outcome: r.outcome, receipt_id: id, lead_id: r.lead_id };
+      // Retried before (by another manager, say): nothing changes this time.
+      if (r.status === "reprocessed") return { outcome: "duplicate", receipt_id: id, lead_id: r.lead_id };
       if (!r.mapsTo) {
         Object.assign(r, r.then);
         return { outcome: "failed", receipt_id: id, field: r.field, message: r.message };

@@ -21,6 +21,8 @@ export function retryNotice(answer: SourceIntakeResponse): string {
       return `Lead updated${lead}`;
     case "unchanged":
       return `Lead already up to date${lead}`;
+    case "duplicate":
+      return `Already taken in by an earlier retry${lead}`;
     default:
       return `Delivery taken in${lead}`;
   }

@@ -88,6 +88,14 @@ describe("failed intake", () => {
     expect(retryNotice({ outcome: "unchanged", receipt_id: 1 })).toBe("Lead already up to date");
   });
 
+  it("an intake another manager already retried into a lead leaves the list as taken in", async () => {
+    const { fake, intake } = await loaded();
+    fake.settleIntake(101, "reprocessed");
+    await intake.retry(101);
+    expect(ids(intake)).toEqual([103, 102]);
+    expect(intake.notice).toBe("Already taken in by an earlier retry (lead 7)");
+  });
+
   it("shows a payload's markup as text, and says when nothing failed", async () => {
     const { fake, intake } = await loaded();
     render(FailedIntake, { props: { intake, now: Date.now() } });
