@@ -266,6 +266,155 @@ pub struct SourceIntakeResponse {
 }
 
 // ---------------------------------------------------------------------------
+// Outbound events: Standard Webhooks deliveries to managers' endpoints.
+
+/// What happened to a lead, as outbound events name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum EventType {
+    /// The lead's score reached the qualification threshold.
+    #[serde(rename = "lead.qualified")]
+    LeadQualified,
+    /// The lead was offered to a rep (first offer, from the queue, or on).
+    #[serde(rename = "lead.routed")]
+    LeadRouted,
+    #[serde(rename = "lead.accepted")]
+    LeadAccepted,
+    #[serde(rename = "lead.rejected")]
+    LeadRejected,
+    /// The lead moved from one rep to another (SLA take-back or a
+    /// rejection that routes on); a `lead.routed` for the new offer is sent too.
+    #[serde(rename = "lead.reassigned")]
+    LeadReassigned,
+    /// An offer was not accepted within its team's SLA.
+    #[serde(rename = "lead.sla_breached")]
+    LeadSlaBreached,
+    /// The lead went back to marketing (rejected, or its score fell while queued).
+    #[serde(rename = "lead.returned_to_nurture")]
+    LeadReturnedToNurture,
+    #[serde(other)]
+    Unknown,
+}
+
+impl WireName for EventType {}
+
+impl EventType {
+    /// Every type an endpoint may subscribe to.
+    pub const ALL: [EventType; 7] = [
+        EventType::LeadQualified,
+        EventType::LeadRouted,
+        EventType::LeadAccepted,
+        EventType::LeadRejected,
+        EventType::LeadReassigned,
+        EventType::LeadSlaBreached,
+        EventType::LeadReturnedToNurture,
+    ];
+}
+
+/// `POST /v1/webhooks`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<EventType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A registered endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct WebhookEndpoint {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<EventType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// False once disabled (it answered 410 Gone, or failed for days).
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<Timestamp>,
+    /// Since when every attempt has failed (absent while it succeeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<Timestamp>,
+    /// Deliveries waiting (to be sent or retried).
+    pub pending: u32,
+    pub created_at: Timestamp,
+    /// The signing secret (`whsec_…`): only in the answer to `POST /v1/webhooks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct WebhookList {
+    pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// Where one event's delivery to one endpoint stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// To be sent, or retried at `next_attempt_at`.
+    Pending,
+    Delivered,
+    /// Every attempt failed (or the endpoint was disabled); a manager may replay it.
+    Failed,
+    /// The endpoint was deleted before it was delivered.
+    Cancelled,
+    #[serde(other)]
+    Unknown,
+}
+
+impl WireName for DeliveryStatus {}
+
+/// One event's delivery to one endpoint (`GET /v1/webhooks/{id}/deliveries`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct WebhookDelivery {
+    pub id: i64,
+    /// The `webhook-id` header: the same on every attempt and replay.
+    pub message_id: String,
+    pub event_type: EventType,
+    pub lead_id: LeadId,
+    pub occurred_at: Timestamp,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<Timestamp>,
+    /// The endpoint's last HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<Timestamp>,
+    /// The body sent (JSON text).
+    pub payload: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct WebhookDeliveryList {
+    pub deliveries: Vec<WebhookDelivery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+// ---------------------------------------------------------------------------
 // Leads as the server holds them.
 
 /// Where a lead stands in the handoff.

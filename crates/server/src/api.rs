@@ -29,6 +29,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::auth::token_hash;
 
 mod sources;
+mod webhooks;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -91,6 +92,11 @@ api_routes! {
     post "/v1/intake/failures/{id}/retry" => sources::retry_failure;
     post "/v1/intake/failures/{id}/dismiss" => sources::dismiss_failure;
     get "/v1/leads/{id}/receipts" => sources::lead_receipts;
+    post "/v1/webhooks" => webhooks::create;
+    get "/v1/webhooks" => webhooks::list;
+    delete "/v1/webhooks/{id}" => webhooks::delete;
+    get "/v1/webhooks/{id}/deliveries" => webhooks::deliveries;
+    post "/v1/webhooks/{id}/deliveries/{delivery}/replay" => webhooks::replay;
 }
 
 pub fn router(state: AppState) -> Router {

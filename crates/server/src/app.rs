@@ -40,6 +40,8 @@ pub struct Baton {
     pub state: AppState,
     storage: Arc<dyn Storage>,
     sla_wakeup: Arc<Notify>,
+    /// Wakes the webhook delivery worker when events were recorded.
+    outbox_wakeup: Arc<Notify>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -47,10 +49,15 @@ impl Baton {
     pub fn open(db_path: &Path, config: Config, heartbeat: Duration) -> Result<Self> {
         let hub = Hub::new();
         let sla_wakeup = Arc::new(Notify::new());
+        let outbox_wakeup = Arc::new(Notify::new());
         let on_commit = {
             let hub = hub.clone();
             let sla_wakeup = sla_wakeup.clone();
+            let outbox_wakeup = outbox_wakeup.clone();
             Arc::new(move |effects: &CommitEffects| {
+                if effects.events {
+                    outbox_wakeup.notify_one();
+                }
                 if effects.all_reps {
                     hub.publish_all();
                 } else {
@@ -76,6 +83,7 @@ impl Baton {
             },
             storage,
             sla_wakeup,
+            outbox_wakeup,
             shutdown_tx,
         })
     }
@@ -150,6 +158,11 @@ impl Baton {
         }
         let sweeper = tokio::spawn(sla_sweeper(self.state.clone(), self.sla_wakeup.clone()));
         let watcher = tokio::spawn(watch_admin_changes(self.state.clone()));
+        let deliveries = tokio::spawn(crate::outbound::run_worker(
+            self.state.clone(),
+            self.outbox_wakeup.clone(),
+            self.state.shutdown.clone(),
+        ));
         let app = api::router(self.state.clone());
         let shutdown_tx = self.shutdown_tx.clone();
         let signal = async move {
@@ -163,6 +176,7 @@ impl Baton {
         let _ = self.shutdown_tx.send(true);
         let _ = sweeper.await;
         let _ = watcher.await;
+        let _ = deliveries.await;
         self.storage.close();
         tracing::info!("stopped");
         Ok(())

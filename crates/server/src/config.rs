@@ -40,6 +40,20 @@ pub struct Config {
     /// `/v1/intake/{name}` (docs/integrations.md).
     #[serde(default)]
     pub sources: Vec<crate::sources::SourceConfig>,
+    /// Outbound events (docs/integrations.md).
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`: where managers' endpoints may point.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow endpoints on loopback, private and link-local addresses, and
+    /// plain http (receivers on the same host or network; tests). Off by
+    /// default: a manager's token must not reach the server's own network.
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 /// Every bound the server enforces on connections, requests, streams,
@@ -304,6 +318,7 @@ impl Config {
             reasons: default_reasons(),
             limits: Limits::default(),
             sources: vec![],
+            webhooks: WebhooksConfig::default(),
         };
         c.normalise_and_check()?;
         Ok(c)

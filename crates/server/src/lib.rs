@@ -19,6 +19,7 @@ pub mod history;
 pub mod hub;
 pub mod listen;
 pub mod migrate_db;
+pub mod outbound;
 pub mod ratelimit;
 pub mod receipts;
 pub mod report;

@@ -32,8 +32,8 @@ use crate::store::postgres::{PgUrl, connect, migrate};
 use crate::store::sqlite::SqliteStorage;
 
 /// The SQLite schema version (`PRAGMA user_version`) whose tables this copy
-/// reads: migrations 0001–0006. An older file is migrated to it first.
-pub const SQLITE_SCHEMA: i64 = 6;
+/// reads: migrations 0001–0007. An older file is migrated to it first.
+pub const SQLITE_SCHEMA: i64 = 7;
 
 /// A table to copy.
 struct Table {
@@ -78,6 +78,10 @@ const TABLES: &[Table] = &[
     table("report_lead_scores_monthly"),
     table("queue_waits"),
     table("intake_receipts"),
+    table("webhook_endpoints"),
+    table("webhook_subscriptions"),
+    table("outbound_events"),
+    table("webhook_deliveries"),
     Table {
         name: "storage_meta",
         merge_key: Some("key"),

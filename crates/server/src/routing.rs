@@ -7,16 +7,17 @@
 
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, Disposition,
-    FeedbackRequest, FeedbackResponse, IntakeOutcome, IntakeResponse, Lead, LeadEventKind, LeadId,
-    LeadIntake, LeadStatus, RejectReason, Rep, RepId, ReturnedToMarketing, TakeAwayReason,
-    Timestamp,
+    EventType, FeedbackRequest, FeedbackResponse, IntakeOutcome, IntakeResponse, Lead,
+    LeadEventKind, LeadId, LeadIntake, LeadStatus, RejectReason, Rep, RepId, ReturnedToMarketing,
+    TakeAwayReason, Timestamp,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::bookkeeping;
 use crate::config::{Condition, Config};
 use crate::error::{Error, Result};
+use crate::outbound;
 use crate::store::{LeadRow, NewAssignment, NewDecision, ReadTx, StoredAnswer, WriteTx};
 
 /// Rotation distance a rep of weight 1 moves per lead; weight w moves STRIDE / w.
@@ -244,6 +245,13 @@ pub fn route_lead(
             lead: Box::new(view),
         },
     )?;
+    outbound::emit(
+        tx,
+        EventType::LeadRouted,
+        lead,
+        now,
+        json!({ "rep": outbound::rep_json(rep.id, &rep.name), "assignment": outbound::assignment_json(&assignment) }),
+    )?;
     Ok(Placement::Assigned(assignment))
 }
 
@@ -256,6 +264,13 @@ fn qualify_and_route(
 ) -> Result<()> {
     let score = lead.intake.score.value;
     if score >= cfg.qualification_threshold {
+        outbound::emit(
+            tx,
+            EventType::LeadQualified,
+            lead,
+            now,
+            json!({ "threshold": cfg.qualification_threshold }),
+        )?;
         route_lead(tx, cfg, lead, now)?;
     } else {
         tx.append_event(
@@ -411,6 +426,13 @@ pub fn intake(
                             row.intake.score.value, cfg.qualification_threshold
                         ),
                     )?;
+                    outbound::emit(
+                        tx,
+                        EventType::LeadReturnedToNurture,
+                        &row,
+                        now,
+                        json!({ "why": "score_below_threshold", "threshold": cfg.qualification_threshold }),
+                    )?;
                 }
                 // An offered or accepted lead stays with its rep whatever its new score.
                 LeadStatus::Queued | LeadStatus::Unknown => {}
@@ -534,7 +556,21 @@ pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Res
             },
         )?;
         lead.current_assignment = None;
-        route_lead(tx, cfg, &mut lead, now)?;
+        let breached = json!({
+            "rep": outbound::rep_json(a.rep_id, &a.rep_name),
+            "assignment": outbound::assignment_json(a),
+            "sla_seconds": sla,
+        });
+        outbound::emit(tx, EventType::LeadSlaBreached, &lead, now, breached)?;
+        if let Placement::Assigned(to) = route_lead(tx, cfg, &mut lead, now)? {
+            let moved = json!({
+                "from_rep": outbound::rep_json(a.rep_id, &a.rep_name),
+                "rep": outbound::rep_json(to.rep_id, &to.rep_name),
+                "assignment": outbound::assignment_json(&to),
+                "why": "sla_breached",
+            });
+            outbound::emit(tx, EventType::LeadReassigned, &lead, now, moved)?;
+        }
         if !freed.contains(&a.rep_id) {
             freed.push(a.rep_id);
         }
@@ -690,6 +726,13 @@ fn decide(
                 Some(rep),
                 &format!("accepted by {}{note_suffix}", offer.rep_name),
             )?;
+            let accepted = json!({
+                "rep": outbound::rep_json(rep, &offer.rep_name),
+                "assignment": outbound::assignment_json(offer),
+                "decided_at": now,
+                "note": req.note,
+            });
+            outbound::emit(tx, EventType::LeadAccepted, &lead, now, accepted)?;
             Disposition::Accepted
         }
         DecisionKind::Reject => {
@@ -703,10 +746,28 @@ fn decide(
                 Some(rep),
                 &format!("rejected by {}: {label}{note_suffix}", offer.rep_name),
             )?;
+            let rejected = json!({
+                "rep": outbound::rep_json(rep, &offer.rep_name),
+                "assignment": outbound::assignment_json(offer),
+                "decided_at": now,
+                "reason": { "code": code, "label": label },
+                "note": req.note,
+            });
+            outbound::emit(tx, EventType::LeadRejected, &lead, now, rejected)?;
             if reason.is_some_and(|r| r.routes_on) {
                 lead.current_assignment = None;
                 match route_lead(tx, cfg, &mut lead, now)? {
-                    Placement::Assigned(_) => Disposition::RoutedOn,
+                    Placement::Assigned(to) => {
+                        let moved = json!({
+                            "from_rep": outbound::rep_json(rep, &offer.rep_name),
+                            "rep": outbound::rep_json(to.rep_id, &to.rep_name),
+                            "assignment": outbound::assignment_json(&to),
+                            "why": "rejected",
+                            "reason": { "code": code, "label": label },
+                        });
+                        outbound::emit(tx, EventType::LeadReassigned, &lead, now, moved)?;
+                        Disposition::RoutedOn
+                    }
                     Placement::Queued => Disposition::Queued,
                 }
             } else {
@@ -727,6 +788,13 @@ fn decide(
                     Some(rep),
                     &format!("returned to marketing: {label}"),
                 )?;
+                let returned = json!({
+                    "why": "rejected",
+                    "rep": outbound::rep_json(rep, &offer.rep_name),
+                    "reason": { "code": code, "label": label },
+                    "note": req.note,
+                });
+                outbound::emit(tx, EventType::LeadReturnedToNurture, &lead, now, returned)?;
                 Disposition::ReturnedToMarketing
             }
         }

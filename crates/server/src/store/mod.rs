@@ -15,9 +15,10 @@ mod writer;
 use std::sync::Arc;
 
 use baton_protocol::{
-    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, FeedEntry,
-    FeedbackLogEntry, IntakeOutcome, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake,
-    LeadStatus, QueuedLead, ReceiptStatus, Rep, RepId, ReturnedToMarketing, Role, Team, Timestamp,
+    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, EventType,
+    FeedEntry, FeedbackLogEntry, IntakeOutcome, IntakeReceipt, LeadEvent, LeadEventKind, LeadId,
+    LeadIntake, LeadStatus, QueuedLead, ReceiptStatus, Rep, RepId, ReturnedToMarketing, Role, Team,
+    Timestamp, WebhookDelivery, WebhookEndpoint,
 };
 use tokio::sync::oneshot;
 
@@ -165,6 +166,83 @@ pub struct ReceiptFilter {
     pub limit: u32,
 }
 
+/// An outbound event to record with the change it reports.
+#[derive(Clone, Debug)]
+pub struct NewEvent<'a> {
+    pub event_type: EventType,
+    pub lead_id: LeadId,
+    pub occurred_at: Timestamp,
+    /// The Standard Webhooks body: `{"type", "timestamp", "data"}`.
+    pub payload: &'a str,
+}
+
+/// An endpoint to register.
+#[derive(Clone, Debug)]
+pub struct NewEndpoint<'a> {
+    pub url: &'a str,
+    pub secret: &'a str,
+    pub description: Option<&'a str>,
+    pub events: &'a [EventType],
+    pub created_at: Timestamp,
+}
+
+/// A registered endpoint with its secret (which only the worker reads).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointRow {
+    pub view: WebhookEndpoint,
+    pub secret: String,
+}
+
+/// A delivery the worker may send now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub event_id: i64,
+    pub lead_id: LeadId,
+    pub occurred_at: Timestamp,
+    pub payload: String,
+    pub attempts: u32,
+    pub endpoint_failing_since: Option<Timestamp>,
+}
+
+/// What one attempt to deliver came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered {
+        status: u16,
+    },
+    /// Failed; try again at `next_at`.
+    Retry {
+        status: Option<u16>,
+        error: String,
+        next_at: Timestamp,
+    },
+    /// Failed, and that was the last attempt.
+    GaveUp {
+        status: Option<u16>,
+        error: String,
+    },
+    /// Failed, and the endpoint is disabled (410 Gone, or failing for days):
+    /// its other waiting deliveries fail too.
+    Disable {
+        status: Option<u16>,
+        error: String,
+        reason: String,
+    },
+}
+
+/// One attempt, as the worker records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub endpoint_id: i64,
+    pub at: Timestamp,
+    pub outcome: AttemptOutcome,
+}
+
 /// A delivery to store.
 #[derive(Clone, Debug)]
 pub struct NewReceipt<'a> {
@@ -279,6 +357,22 @@ pub trait ReadTx {
     ) -> Result<Option<IntakeReceipt>>;
     /// Receipts matching `filter`, newest first, bodies included.
     fn intake_receipts(&self, filter: &ReceiptFilter) -> Result<Vec<IntakeReceipt>>;
+    /// Endpoints not deleted, oldest first, with their waiting deliveries counted.
+    fn webhook_endpoints(&self) -> Result<Vec<EndpointRow>>;
+    /// An endpoint not deleted.
+    fn webhook_endpoint(&self, id: i64) -> Result<Option<EndpointRow>>;
+    /// An endpoint's deliveries, newest first, below id `before`.
+    fn webhook_deliveries(
+        &self,
+        endpoint: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>>;
+    /// Deliveries due at `now`, oldest first: for each endpoint and lead
+    /// only the oldest waiting one (events of a lead arrive in order).
+    fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<DueDelivery>>;
+    /// When the next waiting delivery falls due.
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>>;
 }
 
 /// Where a feed entry's change belongs: its kind and lead, stored beside it
@@ -397,6 +491,19 @@ pub trait WriteTx: ReadTx {
     /// The lead's open queue stay ended: offered to a rep, or withdrawn.
     fn close_queue_wait(&mut self, lead: LeadId, at: Timestamp, assigned: bool) -> Result<()>;
     fn insert_intake_receipt(&mut self, r: &NewReceipt<'_>) -> Result<i64>;
+    /// Records an event, and a delivery of it to each active endpoint
+    /// subscribed to its type; writes nothing when none is. May be applied
+    /// lazily (see [`WriteTx::append_feed`]). Tells the delivery worker
+    /// after commit.
+    fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<()>;
+    fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>) -> Result<i64>;
+    /// Marks an endpoint deleted and cancels its waiting deliveries;
+    /// false when there is no such endpoint.
+    fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool>;
+    fn record_delivery_attempt(&mut self, a: &AttemptRecord) -> Result<()>;
+    /// Makes a delivery of `endpoint` due now again (same event, same
+    /// message id); false when it has no such delivery.
+    fn replay_delivery(&mut self, endpoint: i64, delivery: i64, at: Timestamp) -> Result<bool>;
     /// Writes back a receipt's status, outcome, lead, field, message and
     /// resolution time (its body and identity never change).
     fn update_intake_receipt(&mut self, r: &IntakeReceipt) -> Result<()>;
@@ -465,6 +572,8 @@ pub type ReadJob = Box<dyn FnOnce(Result<&dyn ReadTx>) + Send>;
 pub struct CommitEffects {
     pub feed_reps: Vec<RepId>,
     pub sla_changed: bool,
+    /// Outbound events were recorded: the delivery worker has work.
+    pub events: bool,
     /// Any rep's feed may have grown (another instance's commits were
     /// missed): every live stream reads its feed again.
     pub all_reps: bool,

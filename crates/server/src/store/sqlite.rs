@@ -20,13 +20,15 @@ use baton_protocol::{
     FeedbackLogEntry, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep,
     RepId, ReturnedToMarketing, Role, Team, Timestamp,
 };
+use baton_protocol::{DeliveryStatus, WebhookDelivery, WebhookEndpoint};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::writer::{self, WriterHealth};
 use super::{
-    AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, Health, LeadFilter, LeadRow,
-    LeadStanding, NewAssignment, NewDecision, NewReceipt, NewRep, Principal, ReadJob, ReadTx,
-    ReceiptFilter, RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx, feed_keys,
+    AssignmentFact, AttemptOutcome, AttemptRecord, ChangeMarks, CommitEffects, DueDelivery,
+    EndpointRow, FeedSlice, Health, LeadFilter, LeadRow, LeadStanding, NewAssignment, NewDecision,
+    NewEndpoint, NewEvent, NewReceipt, NewRep, Principal, ReadJob, ReadTx, ReceiptFilter,
+    RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx, feed_keys,
 };
 use crate::cells::{CellQuery, Cells, Grain, LeadScoreKey, OfferKey, QueueEpisode};
 use crate::error::{Error, Result};
@@ -41,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_exposure_bounds.sql")),
     (5, include_str!("../../migrations/0005_storage_meta.sql")),
     (6, include_str!("../../migrations/0006_intake_receipts.sql")),
+    (7, include_str!("../../migrations/0007_outbound_events.sql")),
 ];
 
 /// The migration after which the report rollups are (re)filled from the
@@ -259,6 +262,7 @@ fn run_transaction(
             let closed = if keep {
                 effects.feed_reps.extend(tx.effects.feed_reps);
                 effects.sla_changed |= tx.effects.sla_changed;
+                effects.events |= tx.effects.events;
                 conn.execute_batch("RELEASE job")
             } else {
                 conn.execute_batch("ROLLBACK TO job; RELEASE job")
@@ -365,6 +369,32 @@ fn standing_from_row(r: &Row<'_>) -> rusqlite::Result<LeadStanding> {
         team: r.get(1)?,
         score: r.get(2)?,
         queued_at: opt_ts(r.get(3)?),
+    })
+}
+
+const ENDPOINT_COLUMNS: &str = "e.id, e.url, e.description, e.active, e.disabled_reason, \
+     e.disabled_at, e.failing_since, e.last_success_at, e.created_at, e.secret, \
+     (SELECT group_concat(event_type, ',') FROM webhook_subscriptions s WHERE s.endpoint_id = e.id), \
+     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending')";
+
+fn endpoint_from_row(r: &Row<'_>) -> rusqlite::Result<EndpointRow> {
+    let events: Option<String> = r.get(10)?;
+    Ok(EndpointRow {
+        view: WebhookEndpoint {
+            id: r.get(0)?,
+            url: r.get(1)?,
+            events: crate::outbound::parse_event_list(events.as_deref().unwrap_or("")),
+            description: r.get(2)?,
+            active: r.get(3)?,
+            disabled_reason: r.get(4)?,
+            disabled_at: opt_ts(r.get(5)?),
+            failing_since: opt_ts(r.get(6)?),
+            last_success_at: opt_ts(r.get(7)?),
+            pending: r.get(11)?,
+            created_at: ts(r.get(8)?),
+            secret: None,
+        },
+        secret: r.get(9)?,
     })
 }
 
@@ -911,6 +941,97 @@ impl ReadTx for SqliteTx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+
+    fn webhook_endpoints(&self) -> Result<Vec<EndpointRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE deleted_at IS NULL ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([], endpoint_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn webhook_endpoint(&self, id: i64) -> Result<Option<EndpointRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE id = ?1 AND deleted_at IS NULL"
+        ))?;
+        Ok(stmt.query_row([id], endpoint_from_row).optional()?)
+    }
+
+    fn webhook_deliveries(
+        &self,
+        endpoint: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.id, d.event_id, v.type, d.lead_id, v.occurred_at, d.status, d.attempts, \
+             d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, v.payload \
+             FROM webhook_deliveries d JOIN outbound_events v ON v.id = d.event_id \
+             WHERE d.endpoint_id = ?1 AND (?2 IS NULL OR d.id < ?2) ORDER BY d.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![endpoint, before, limit], |r| {
+                let status: DeliveryStatus = enum_from_str(r.get(5)?)?;
+                let next_attempt_at: i64 = r.get(7)?;
+                Ok(WebhookDelivery {
+                    id: r.get(0)?,
+                    message_id: crate::outbound::message_id(r.get(1)?),
+                    event_type: enum_from_str(r.get(2)?)?,
+                    lead_id: r.get(3)?,
+                    occurred_at: ts(r.get(4)?),
+                    status,
+                    attempts: r.get(6)?,
+                    next_attempt_at: (status == DeliveryStatus::Pending)
+                        .then(|| ts(next_attempt_at)),
+                    last_attempt_at: opt_ts(r.get(8)?),
+                    last_status: r.get(9)?,
+                    last_error: r.get(10)?,
+                    delivered_at: opt_ts(r.get(11)?),
+                    payload: r.get(12)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<DueDelivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_id, d.lead_id, v.occurred_at, \
+             v.payload, d.attempts, e.failing_since \
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             JOIN outbound_events v ON v.id = d.event_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.endpoint_id = d.endpoint_id \
+                             AND o.lead_id = d.lead_id AND o.status = 'pending' AND o.id < d.id) \
+             ORDER BY d.next_attempt_at, d.id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![now.millis(), limit], |r| {
+                Ok(DueDelivery {
+                    id: r.get(0)?,
+                    endpoint_id: r.get(1)?,
+                    url: r.get(2)?,
+                    secret: r.get(3)?,
+                    event_id: r.get(4)?,
+                    lead_id: r.get(5)?,
+                    occurred_at: ts(r.get(6)?),
+                    payload: r.get(7)?,
+                    attempts: r.get(8)?,
+                    endpoint_failing_since: opt_ts(r.get(9)?),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
+        )?;
+        Ok(opt_ts(stmt.query_row([], |r| r.get(0))?))
+    }
 }
 
 impl WriteTx for SqliteTx<'_> {
@@ -1414,6 +1535,144 @@ impl WriteTx for SqliteTx<'_> {
         )?;
         stmt.execute(params![lead, keep])?;
         Ok(())
+    }
+
+    fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
+        let kind = e.event_type.as_str();
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO outbound_events (type, lead_id, occurred_at, payload) \
+             SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM webhook_subscriptions s \
+             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = ?1 AND w.active)",
+        )?;
+        if stmt.execute(params![kind, e.lead_id, e.occurred_at.millis(), e.payload])? == 0 {
+            return Ok(());
+        }
+        let event = self.conn.last_insert_rowid();
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO webhook_deliveries (endpoint_id, event_id, lead_id, next_attempt_at) \
+             SELECT w.id, ?2, ?3, ?4 FROM webhook_subscriptions s \
+             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = ?1 AND w.active",
+        )?;
+        stmt.execute(params![kind, event, e.lead_id, e.occurred_at.millis()])?;
+        self.effects.events = true;
+        Ok(())
+    }
+
+    fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO webhook_endpoints (url, secret, description, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![e.url, e.secret, e.description, e.created_at.millis()],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        for t in e.events {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO webhook_subscriptions (event_type, endpoint_id) VALUES (?1, ?2)",
+                params![t.as_str(), id],
+            )?;
+        }
+        Ok(id)
+    }
+
+    fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE webhook_endpoints SET deleted_at = ?2, active = FALSE \
+             WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, at.millis()],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "DELETE FROM webhook_subscriptions WHERE endpoint_id = ?1",
+            [id],
+        )?;
+        self.conn.execute(
+            "UPDATE webhook_deliveries SET status = 'cancelled' WHERE endpoint_id = ?1 AND status = 'pending'",
+            [id],
+        )?;
+        Ok(true)
+    }
+
+    fn record_delivery_attempt(&mut self, a: &AttemptRecord) -> Result<()> {
+        let at = a.at.millis();
+        match &a.outcome {
+            AttemptOutcome::Delivered { status } => {
+                self.conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, \
+                     last_attempt_at = ?2, last_status = ?3, last_error = NULL, delivered_at = ?2 \
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![a.delivery_id, at, status],
+                )?;
+                self.conn.execute(
+                    "UPDATE webhook_endpoints SET last_success_at = ?2, failing_since = NULL WHERE id = ?1",
+                    params![a.endpoint_id, at],
+                )?;
+            }
+            AttemptOutcome::Retry {
+                status,
+                error,
+                next_at,
+            } => {
+                self.conn.execute(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?2, \
+                     last_status = ?3, last_error = ?4, next_attempt_at = ?5 \
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![a.delivery_id, at, status, error, next_at.millis()],
+                )?;
+                self.conn.execute(
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+                    params![a.endpoint_id, at],
+                )?;
+            }
+            AttemptOutcome::GaveUp { status, error } => {
+                self.conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, \
+                     last_attempt_at = ?2, last_status = ?3, last_error = ?4 \
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![a.delivery_id, at, status, error],
+                )?;
+                self.conn.execute(
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+                    params![a.endpoint_id, at],
+                )?;
+            }
+            AttemptOutcome::Disable {
+                status,
+                error,
+                reason,
+            } => {
+                self.conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, \
+                     last_attempt_at = ?2, last_status = ?3, last_error = ?4 \
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![a.delivery_id, at, status, error],
+                )?;
+                self.conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', \
+                     last_error = 'not sent: the endpoint was disabled' \
+                     WHERE endpoint_id = ?1 AND status = 'pending'",
+                    [a.endpoint_id],
+                )?;
+                self.conn.execute(
+                    "UPDATE webhook_endpoints SET active = FALSE, disabled_at = ?2, disabled_reason = ?3, \
+                     failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+                    params![a.endpoint_id, at, reason],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn replay_delivery(&mut self, endpoint: i64, delivery: i64, at: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3 \
+             WHERE id = ?2 AND endpoint_id = ?1",
+            params![endpoint, delivery, at.millis()],
+        )?;
+        if n > 0 {
+            self.effects.events = true;
+        }
+        Ok(n > 0)
     }
 
     fn sla_changed(&mut self) {

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/0002_intake_receipts.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_outbound_events.sql"),
+    ),
 ];
 
 /// The advisory lock migrating instances take, so one migrates and the

@@ -396,6 +396,7 @@ fn run_transaction(
                 Ok(()) => {
                     effects.feed_reps.extend(c.effects.feed_reps);
                     effects.sla_changed |= c.effects.sla_changed;
+                    effects.events |= c.effects.events;
                     rollups.borrow_mut().absorb(c.rollups);
                     finishers.push(c.finish);
                 }
@@ -477,6 +478,7 @@ fn run_transaction(
         if unsent.is_empty() {
             effects.feed_reps.extend(job_effects.feed_reps);
             effects.sla_changed |= job_effects.sla_changed;
+            effects.events |= job_effects.events;
             rollups.borrow_mut().absorb(job_rollups);
             finishers.push(o.finish);
         } else {
@@ -555,10 +557,12 @@ fn run_transaction(
 }
 
 /// What other instances must hear of a commit: `f` and the reps whose feeds
-/// grew (or `*`: all), `s` if an SLA deadline moved. Only digits, commas
-/// and these letters, so it is safe inside a SQL literal.
+/// grew (or `*`: all), `s` if an SLA deadline moved, `e` if outbound
+/// events were recorded. Only digits, commas, `;` and these letters, so it
+/// is safe inside a SQL literal.
 fn notification(effects: &CommitEffects) -> Option<String> {
-    if effects.feed_reps.is_empty() && !effects.sla_changed && !effects.all_reps {
+    if effects.feed_reps.is_empty() && !effects.sla_changed && !effects.all_reps && !effects.events
+    {
         return None;
     }
     let mut reps = effects
@@ -571,8 +575,9 @@ fn notification(effects: &CommitEffects) -> Option<String> {
         reps = "*".into();
     }
     Some(format!(
-        "f{reps}{}",
-        if effects.sla_changed { ";s" } else { "" }
+        "f{reps}{}{}",
+        if effects.sla_changed { ";s" } else { "" },
+        if effects.events { ";e" } else { "" }
     ))
 }
 
@@ -581,7 +586,8 @@ fn parse_notification(payload: &str) -> CommitEffects {
     let (reps, rest) = payload.split_once(';').unwrap_or((payload, ""));
     let reps = reps.strip_prefix('f').unwrap_or("");
     let mut effects = CommitEffects {
-        sla_changed: rest == "s",
+        sla_changed: rest.split(';').any(|m| m == "s"),
+        events: rest.split(';').any(|m| m == "e"),
         ..CommitEffects::default()
     };
     if reps == "*" {
@@ -777,5 +783,16 @@ mod tests {
         let p = notification(&many).unwrap();
         assert_eq!(p, "f*");
         assert!(parse_notification(&p).all_reps);
+        let events = CommitEffects {
+            events: true,
+            ..CommitEffects::default()
+        };
+        let p = notification(&events).unwrap();
+        assert_eq!(p, "f;e");
+        let back = parse_notification(&p);
+        assert!(back.events && !back.sla_changed && back.feed_reps.is_empty());
+        let both = parse_notification("f7;s;e");
+        assert!(both.events && both.sla_changed);
+        assert_eq!(both.feed_reps, vec![7]);
     }
 }

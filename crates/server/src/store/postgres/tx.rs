@@ -16,6 +16,7 @@ use baton_protocol::{
     FeedbackLogEntry, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep,
     RepId, ReturnedToMarketing, Role, Team, Timestamp, WireName,
 };
+use baton_protocol::{DeliveryStatus, WebhookDelivery, WebhookEndpoint};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
@@ -27,8 +28,9 @@ use crate::cells::{
 };
 use crate::error::{Error, Result};
 use crate::store::{
-    AssignmentFact, ChangeMarks, CommitEffects, FeedSlice, LeadFilter, LeadRow, LeadStanding,
-    NewAssignment, NewDecision, NewReceipt, NewRep, Principal, ReadTx, ReceiptFilter, RepCandidate,
+    AssignmentFact, AttemptOutcome, AttemptRecord, ChangeMarks, CommitEffects, DueDelivery,
+    EndpointRow, FeedSlice, LeadFilter, LeadRow, LeadStanding, NewAssignment, NewDecision,
+    NewEndpoint, NewEvent, NewReceipt, NewRep, Principal, ReadTx, ReceiptFilter, RepCandidate,
     StoredAnswer, WriteTx, feed_keys, rollup_tables,
 };
 
@@ -1215,6 +1217,128 @@ impl ReadTx for PgTx<'_> {
         )?;
         collect(rows, receipt_from_row)
     }
+
+    fn webhook_endpoints(&self) -> Result<Vec<EndpointRow>> {
+        let rows = self.query(
+            &format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE deleted_at IS NULL ORDER BY id"
+            ),
+            &[],
+        )?;
+        collect(rows, endpoint_from_row)
+    }
+
+    fn webhook_endpoint(&self, id: i64) -> Result<Option<EndpointRow>> {
+        self.query_opt(
+            &format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE id = $1 AND deleted_at IS NULL"
+            ),
+            &[&id],
+        )?
+        .map(|r| endpoint_from_row(&r))
+        .transpose()
+    }
+
+    fn webhook_deliveries(
+        &self,
+        endpoint: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let rows = self.query(
+            "SELECT d.id, d.event_id, v.type, d.lead_id, v.occurred_at, d.status, d.attempts, \
+             d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, v.payload \
+             FROM webhook_deliveries d JOIN outbound_events v ON v.id = d.event_id \
+             WHERE d.endpoint_id = $1 AND ($2::bigint IS NULL OR d.id < $2) ORDER BY d.id DESC LIMIT $3",
+            &[&endpoint, &before, &i64::from(limit)],
+        )?;
+        collect(rows, |r| {
+            let status: DeliveryStatus = name(r, 5)?;
+            Ok(WebhookDelivery {
+                id: r.try_get(0)?,
+                message_id: crate::outbound::message_id(r.try_get(1)?),
+                event_type: name(r, 2)?,
+                lead_id: r.try_get(3)?,
+                occurred_at: ts(r, 4)?,
+                status,
+                attempts: u32_at(r, 6)?,
+                next_attempt_at: if status == DeliveryStatus::Pending {
+                    Some(ts(r, 7)?)
+                } else {
+                    None
+                },
+                last_attempt_at: opt_ts(r, 8)?,
+                last_status: r
+                    .try_get::<_, Option<i64>>(9)?
+                    .and_then(|s| u16::try_from(s).ok()),
+                last_error: r.try_get(10)?,
+                delivered_at: opt_ts(r, 11)?,
+                payload: r.try_get(12)?,
+            })
+        })
+    }
+
+    fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<DueDelivery>> {
+        let rows = self.query(
+            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_id, d.lead_id, v.occurred_at, \
+             v.payload, d.attempts, e.failing_since \
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             JOIN outbound_events v ON v.id = d.event_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.endpoint_id = d.endpoint_id \
+                             AND o.lead_id = d.lead_id AND o.status = 'pending' AND o.id < d.id) \
+             ORDER BY d.next_attempt_at, d.id LIMIT $2",
+            &[&now.millis(), &i64::from(limit)],
+        )?;
+        collect(rows, |r| {
+            Ok(DueDelivery {
+                id: r.try_get(0)?,
+                endpoint_id: r.try_get(1)?,
+                url: r.try_get(2)?,
+                secret: r.try_get(3)?,
+                event_id: r.try_get(4)?,
+                lead_id: r.try_get(5)?,
+                occurred_at: ts(r, 6)?,
+                payload: r.try_get(7)?,
+                attempts: u32_at(r, 8)?,
+                endpoint_failing_since: opt_ts(r, 9)?,
+            })
+        })
+    }
+
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>> {
+        let r = self.query_one(
+            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
+            &[],
+        )?;
+        opt_ts(&r, 0)
+    }
+}
+
+const ENDPOINT_COLUMNS: &str = "e.id, e.url, e.description, e.active, e.disabled_reason, \
+     e.disabled_at, e.failing_since, e.last_success_at, e.created_at, e.secret, \
+     (SELECT string_agg(event_type, ',') FROM webhook_subscriptions s WHERE s.endpoint_id = e.id), \
+     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending')";
+
+fn endpoint_from_row(r: &Row) -> Result<EndpointRow> {
+    let events: Option<String> = r.try_get(10)?;
+    Ok(EndpointRow {
+        view: WebhookEndpoint {
+            id: r.try_get(0)?,
+            url: r.try_get(1)?,
+            events: crate::outbound::parse_event_list(events.as_deref().unwrap_or("")),
+            description: r.try_get(2)?,
+            active: r.try_get(3)?,
+            disabled_reason: r.try_get(4)?,
+            disabled_at: opt_ts(r, 5)?,
+            failing_since: opt_ts(r, 6)?,
+            last_success_at: opt_ts(r, 7)?,
+            pending: u32_at(r, 11)?,
+            created_at: ts(r, 8)?,
+            secret: None,
+        },
+        secret: r.try_get(9)?,
+    })
 }
 
 const RECEIPT_COLUMNS: &str = "id, source, event_id, received_at, status, outcome, lead_id, \
@@ -1961,6 +2085,148 @@ impl WriteTx for PgTx<'_> {
             owned![lead, i64::from(keep)],
         );
         Ok(())
+    }
+
+    fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
+        // One statement, sent with the job's next one: the event only when
+        // some active endpoint subscribes, and a delivery for each.
+        self.later(
+            "WITH subscribers AS (SELECT w.id FROM webhook_subscriptions s \
+                 JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = $1 AND w.active), \
+             event AS (INSERT INTO outbound_events (type, lead_id, occurred_at, payload) \
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM subscribers) RETURNING id) \
+             INSERT INTO webhook_deliveries (endpoint_id, event_id, lead_id, next_attempt_at) \
+             SELECT subscribers.id, event.id, $2, $3 FROM subscribers, event",
+            owned![
+                e.event_type.as_str().to_string(),
+                e.lead_id,
+                e.occurred_at.millis(),
+                e.payload.to_string()
+            ],
+        );
+        // Told even when nobody subscribed (unknowable without a round
+        // trip): the worker then finds nothing, at the cost of one read.
+        self.effects.events = true;
+        Ok(())
+    }
+
+    fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>) -> Result<i64> {
+        let r = self.query_one(
+            "INSERT INTO webhook_endpoints (url, secret, description, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&e.url, &e.secret, &e.description, &e.created_at.millis()],
+        )?;
+        let id: i64 = r.try_get(0)?;
+        let events: Vec<String> = e.events.iter().map(|t| t.as_str().to_string()).collect();
+        self.execute(
+            "INSERT INTO webhook_subscriptions (event_type, endpoint_id) \
+             SELECT DISTINCT t, $2 FROM unnest($1::text[]) t",
+            &[&events, &id],
+        )?;
+        Ok(id)
+    }
+
+    fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE webhook_endpoints SET deleted_at = $2, active = FALSE \
+             WHERE id = $1 AND deleted_at IS NULL",
+            &[&id, &at.millis()],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.execute(
+            "DELETE FROM webhook_subscriptions WHERE endpoint_id = $1",
+            &[&id],
+        )?;
+        self.execute(
+            "UPDATE webhook_deliveries SET status = 'cancelled' WHERE endpoint_id = $1 AND status = 'pending'",
+            &[&id],
+        )?;
+        Ok(true)
+    }
+
+    fn record_delivery_attempt(&mut self, a: &AttemptRecord) -> Result<()> {
+        let at = a.at.millis();
+        let status = |s: &Option<u16>| s.map(i64::from);
+        match &a.outcome {
+            AttemptOutcome::Delivered { status: s } => {
+                self.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, \
+                     last_attempt_at = $2, last_status = $3, last_error = NULL, delivered_at = $2 \
+                     WHERE id = $1 AND status = 'pending'",
+                    &[&a.delivery_id, &at, &i64::from(*s)],
+                )?;
+                self.execute(
+                    "UPDATE webhook_endpoints SET last_success_at = $2, failing_since = NULL WHERE id = $1",
+                    &[&a.endpoint_id, &at],
+                )?;
+            }
+            AttemptOutcome::Retry {
+                status: s,
+                error,
+                next_at,
+            } => {
+                self.execute(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $2, \
+                     last_status = $3, last_error = $4, next_attempt_at = $5 \
+                     WHERE id = $1 AND status = 'pending'",
+                    &[&a.delivery_id, &at, &status(s), error, &next_at.millis()],
+                )?;
+                self.execute(
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+                    &[&a.endpoint_id, &at],
+                )?;
+            }
+            AttemptOutcome::GaveUp { status: s, error } => {
+                self.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, \
+                     last_attempt_at = $2, last_status = $3, last_error = $4 \
+                     WHERE id = $1 AND status = 'pending'",
+                    &[&a.delivery_id, &at, &status(s), error],
+                )?;
+                self.execute(
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+                    &[&a.endpoint_id, &at],
+                )?;
+            }
+            AttemptOutcome::Disable {
+                status: s,
+                error,
+                reason,
+            } => {
+                self.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, \
+                     last_attempt_at = $2, last_status = $3, last_error = $4 \
+                     WHERE id = $1 AND status = 'pending'",
+                    &[&a.delivery_id, &at, &status(s), error],
+                )?;
+                self.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', \
+                     last_error = 'not sent: the endpoint was disabled' \
+                     WHERE endpoint_id = $1 AND status = 'pending'",
+                    &[&a.endpoint_id],
+                )?;
+                self.execute(
+                    "UPDATE webhook_endpoints SET active = FALSE, disabled_at = $2, disabled_reason = $3, \
+                     failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+                    &[&a.endpoint_id, &at, reason],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn replay_delivery(&mut self, endpoint: i64, delivery: i64, at: Timestamp) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3 \
+             WHERE id = $2 AND endpoint_id = $1",
+            &[&endpoint, &delivery, &at.millis()],
+        )?;
+        if n > 0 {
+            self.effects.events = true;
+        }
+        Ok(n > 0)
     }
 
     fn sla_changed(&mut self) {
