@@ -16,6 +16,7 @@ pub mod nginx;
 pub mod postgres;
 pub mod providers;
 pub mod proxy;
+pub mod receiver;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader};

@@ -28,6 +28,9 @@ use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, LeadRow, NewEvent
 pub const SCHEDULE: [u64; 8] = [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000];
 /// One attempt: connecting, sending and the answer's status.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A delivery being sent is due again after this long if its attempt is
+/// never recorded (its instance died): at least once, never lost.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 /// An endpoint whose every attempt has failed for this long is disabled.
 pub const DISABLE_AFTER_MS: i64 = 5 * 24 * 3600 * 1000;
 /// A `Retry-After` longer than this is read as this.
@@ -435,6 +438,18 @@ struct InFlight {
     per_endpoint: HashMap<i64, usize>,
 }
 
+impl InFlight {
+    fn done(&mut self, d: &DueDelivery) {
+        self.ids.remove(&d.id);
+        if let Some(n) = self.per_endpoint.get_mut(&d.endpoint_id) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_endpoint.remove(&d.endpoint_id);
+            }
+        }
+    }
+}
+
 /// Sends due deliveries until shutdown, while this instance runs the
 /// sweeper. Woken by commits that recorded events, and every second.
 pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
@@ -470,6 +485,21 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
                             wakeup.clone(),
                         );
                         tokio::spawn(async move {
+                            // Claimed first: a list of due deliveries may be
+                            // older than the record of an attempt just made,
+                            // and a claim is a lease that another worker
+                            // (after a crash) waits out.
+                            let (id, now) = (d.id, Timestamp::now());
+                            let lease = now.plus_millis(CLAIM_LEASE.as_millis() as i64);
+                            let claimed = state
+                                .db
+                                .write(move |tx| tx.claim_delivery(id, now, lease))
+                                .await
+                                .unwrap_or(false);
+                            if !claimed {
+                                in_flight.lock().expect("in-flight set").done(&d);
+                                return;
+                            }
                             let heard = send(&client, &d, allow_private).await;
                             let now = Timestamp::now();
                             let record = AttemptRecord {
@@ -490,15 +520,7 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
                                 // sent again (the receiver de-duplicates).
                                 tracing::warn!(error = %e, delivery = d.id, "could not record a webhook attempt");
                             }
-                            let mut f = in_flight.lock().expect("in-flight set");
-                            f.ids.remove(&d.id);
-                            if let Some(n) = f.per_endpoint.get_mut(&d.endpoint_id) {
-                                *n -= 1;
-                                if *n == 0 {
-                                    f.per_endpoint.remove(&d.endpoint_id);
-                                }
-                            }
-                            drop(f);
+                            in_flight.lock().expect("in-flight set").done(&d);
                             wakeup.notify_one();
                         });
                     }

@@ -500,6 +500,10 @@ pub trait WriteTx: ReadTx {
     /// Marks an endpoint deleted and cancels its waiting deliveries;
     /// false when there is no such endpoint.
     fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool>;
+    /// Takes a due delivery for an attempt: it is not due again before
+    /// `lease_until` unless the attempt is recorded. False when it is no
+    /// longer waiting and due (sent meanwhile, or cancelled).
+    fn claim_delivery(&mut self, id: i64, now: Timestamp, lease_until: Timestamp) -> Result<bool>;
     fn record_delivery_attempt(&mut self, a: &AttemptRecord) -> Result<()>;
     /// Makes a delivery of `endpoint` due now again (same event, same
     /// message id); false when it has no such delivery.

@@ -1593,6 +1593,14 @@ impl WriteTx for SqliteTx<'_> {
         Ok(true)
     }
 
+    fn claim_delivery(&mut self, id: i64, now: Timestamp, lease_until: Timestamp) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE webhook_deliveries SET next_attempt_at = ?3 \
+             WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2",
+        )?;
+        Ok(stmt.execute(params![id, now.millis(), lease_until.millis()])? == 1)
+    }
+
     fn record_delivery_attempt(&mut self, a: &AttemptRecord) -> Result<()> {
         let at = a.at.millis();
         match &a.outcome {

@@ -2092,11 +2092,11 @@ impl WriteTx for PgTx<'_> {
         // some active endpoint subscribes, and a delivery for each.
         self.later(
             "WITH subscribers AS (SELECT w.id FROM webhook_subscriptions s \
-                 JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = $1 AND w.active), \
+                 JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = $1::text AND w.active), \
              event AS (INSERT INTO outbound_events (type, lead_id, occurred_at, payload) \
-                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM subscribers) RETURNING id) \
+                 SELECT $1::text, $2::bigint, $3::bigint, $4::text WHERE EXISTS (SELECT 1 FROM subscribers) RETURNING id) \
              INSERT INTO webhook_deliveries (endpoint_id, event_id, lead_id, next_attempt_at) \
-             SELECT subscribers.id, event.id, $2, $3 FROM subscribers, event",
+             SELECT subscribers.id, event.id, $2::bigint, $3::bigint FROM subscribers, event",
             owned![
                 e.event_type.as_str().to_string(),
                 e.lead_id,
@@ -2120,7 +2120,7 @@ impl WriteTx for PgTx<'_> {
         let events: Vec<String> = e.events.iter().map(|t| t.as_str().to_string()).collect();
         self.execute(
             "INSERT INTO webhook_subscriptions (event_type, endpoint_id) \
-             SELECT DISTINCT t, $2 FROM unnest($1::text[]) t",
+             SELECT DISTINCT t, $2::bigint FROM unnest($1::text[]) t",
             &[&events, &id],
         )?;
         Ok(id)
@@ -2144,6 +2144,15 @@ impl WriteTx for PgTx<'_> {
             &[&id],
         )?;
         Ok(true)
+    }
+
+    fn claim_delivery(&mut self, id: i64, now: Timestamp, lease_until: Timestamp) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = $3 \
+             WHERE id = $1 AND status = 'pending' AND next_attempt_at <= $2",
+            &[&id, &now.millis(), &lease_until.millis()],
+        )?;
+        Ok(n == 1)
     }
 
     fn record_delivery_attempt(&mut self, a: &AttemptRecord) -> Result<()> {
