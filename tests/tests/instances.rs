@@ -615,3 +615,81 @@ async fn through_nginx_a_client_keeps_deciding_and_streaming_when_its_instance_d
     assert_eq!(accepted, vec![l1, l2, l3]);
     drop(watch);
 }
+
+/// Events committed through three instances are each sent by one of them
+/// (the sweeper's), once, in order per lead; when that instance dies, the
+/// next sweeper sends what was left.
+#[tokio::test]
+async fn events_from_every_instance_are_delivered_once_by_one_of_them() {
+    use baton_tests::receiver::{Answer, Receiver};
+    const ALLOW_PRIVATE: &str = r#"
+qualification_threshold = 60
+[[teams]]
+name = "sales"
+[webhooks]
+allow_private_targets = true
+"#;
+    let mut a = Server::start_on_postgres(ALLOW_PRIVATE, &[]);
+    let b = a.another_instance();
+    let c = a.another_instance();
+    let rep = a.add_rep("Ava", "sales", 1, 1000);
+    let manager = a.manager();
+    let receiver = Receiver::start(Answer::Ok).await;
+    let hook = manager
+        .post(
+            "/v1/webhooks",
+            &serde_json::json!({ "url": receiver.url, "events": ["lead.routed", "lead.accepted"] }),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    receiver.set_secret(hook.body["secret"].as_str().unwrap());
+    let instances = [&a, &b, &c];
+    let mut leads = vec![];
+    for i in 0..30 {
+        let on = instances[i % 3];
+        let l = on
+            .client(&a.intake().token)
+            .push(&lead(&format!("ev-{i}")))
+            .await
+            .lead;
+        let r = on.client(&rep.token).accept(l.id).await;
+        assert_eq!(r.status, StatusCode::OK);
+        leads.push(l.id);
+    }
+    receiver.wait_for(60, Duration::from_secs(20)).await;
+    // Time for a second sender, if there were one, to repeat something.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = receiver.received();
+    assert!(got.iter().all(|r| r.verified));
+    let ids: HashSet<_> = got.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), 60, "every event");
+    assert_eq!(got.len(), 60, "each once: no two instances sent one");
+    for id in &leads {
+        let kinds: Vec<_> = got
+            .iter()
+            .filter(|r| r.body["data"]["lead_id"] == *id)
+            .map(|r| r.body["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(kinds, ["lead.routed", "lead.accepted"], "lead {id}");
+    }
+
+    // The deliverer dies; the next sweeper sends the events after it.
+    assert!(
+        a.log().contains(SWEEPER_LINE),
+        "the first instance took the sweeper"
+    );
+    a.kill();
+    let l = b.client(&rep.token);
+    let pushed = b
+        .client(&c.intake().token)
+        .push(&lead("ev-after"))
+        .await
+        .lead;
+    assert_eq!(l.accept(pushed.id).await.status, StatusCode::OK);
+    let after = receiver.wait_for(62, Duration::from_secs(15)).await;
+    assert!(
+        after[60..]
+            .iter()
+            .all(|r| r.body["data"]["lead_id"] == pushed.id)
+    );
+}
