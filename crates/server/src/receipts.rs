@@ -80,7 +80,11 @@ pub fn receive(tx: &mut dyn WriteTx, cfg: &Config, d: Delivery) -> Result<Source
                 message: None,
                 body: &d.body,
             })?;
-            tx.trim_receipt_bodies(resp.lead.id, cfg.limits.receipt_bodies_per_lead)?;
+            // A new lead has this one body; only later deliveries can
+            // push it past the bound.
+            if resp.outcome != IntakeOutcome::Created {
+                tx.trim_receipt_bodies(resp.lead.id, cfg.limits.receipt_bodies_per_lead)?;
+            }
             Ok(SourceIntakeResponse {
                 outcome: outcome_of(resp.outcome),
                 receipt_id: id,
