@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, Result};
 
+mod webhooks;
+
 /// What the server said to one outbox write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteAnswer {

@@ -1,7 +1,8 @@
 //! A manager's review: the handoff report and score calibration for a
 //! period, kept on disk so the last one loaded stays readable offline, and
-//! exported as CSV; and the failed intakes (deliveries from inbound sources
-//! that could not be mapped to a lead) a manager retries or dismisses.
+//! exported as CSV; the failed intakes (deliveries from inbound sources
+//! that could not be mapped to a lead) a manager retries or dismisses; and
+//! the endpoints the server sends its outbound events to (`webhooks`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::api::ApiClient;
 use crate::error::{CoreError, Result};
 use crate::profile::Profile;
+
+mod webhooks;
+pub use webhooks::{DELIVERIES_PAGE_MAX, WebhookCreation};
 
 /// Decisions listed in the feedback log of one review.
 pub const LOG_LIMIT: u32 = 10_000;
