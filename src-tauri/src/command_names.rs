@@ -22,4 +22,9 @@
     "intake_failures",
     "retry_intake",
     "dismiss_intake",
+    "webhooks_list",
+    "webhook_create",
+    "webhook_delete",
+    "webhook_deliveries",
+    "webhook_replay",
 ]

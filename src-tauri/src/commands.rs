@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use baton_core::review::{
-    self, FailureQuery, Review, ReviewData, ReviewLead, ReviewQuery, ReviewTable,
+    self, FailureQuery, Review, ReviewData, ReviewLead, ReviewQuery, ReviewTable, WebhookCreation,
 };
 use baton_core::store::{InboxQuery, LocalStatus};
 use baton_core::{CoreError, LeadDetail, LeadSummary, Result};
 use baton_protocol::{
-    Availability, IntakeReceipt, IntakeReceiptList, LeadId, RejectReason, Role,
-    SourceIntakeResponse,
+    Availability, IntakeReceipt, IntakeReceiptList, LeadId, NewWebhook, RejectReason, Role,
+    SourceIntakeResponse, WebhookDelivery, WebhookDeliveryList, WebhookList,
 };
 use tauri::Manager;
 use tauri::{AppHandle, State, Wry};
@@ -54,6 +54,11 @@ commands!(
     intake_failures,
     retry_intake,
     dismiss_intake,
+    webhooks_list,
+    webhook_create,
+    webhook_delete,
+    webhook_deliveries,
+    webhook_replay,
 );
 
 // Every command is `async`: Tauri runs it on its async runtime, never on the
@@ -388,4 +393,45 @@ async fn retry_intake(shell: State<'_, Shell>, id: i64) -> Result<SourceIntakeRe
 #[tauri::command]
 async fn dismiss_intake(shell: State<'_, Shell>, id: i64) -> Result<IntakeReceipt> {
     review_of(&shell)?.dismiss_intake(id).await
+}
+
+/// The endpoints the server sends its outbound events to.
+#[tauri::command]
+async fn webhooks_list(shell: State<'_, Shell>) -> Result<WebhookList> {
+    review_of(&shell)?.webhooks().await
+}
+
+/// Registers an endpoint; the answer holds its signing secret, shown once.
+/// A field the server refuses is an answer (`invalid`), not an error.
+#[tauri::command]
+async fn webhook_create(shell: State<'_, Shell>, webhook: NewWebhook) -> Result<WebhookCreation> {
+    review_of(&shell)?.create_webhook(&webhook).await
+}
+
+#[tauri::command]
+async fn webhook_delete(shell: State<'_, Shell>, id: i64) -> Result<()> {
+    review_of(&shell)?.delete_webhook(id).await
+}
+
+/// One endpoint's deliveries, newest first.
+#[tauri::command]
+async fn webhook_deliveries(
+    shell: State<'_, Shell>,
+    id: i64,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<WebhookDeliveryList> {
+    review_of(&shell)?
+        .webhook_deliveries(id, before, limit)
+        .await
+}
+
+/// Sends a delivery again; refused (`conflict`) when its endpoint was disabled.
+#[tauri::command]
+async fn webhook_replay(
+    shell: State<'_, Shell>,
+    id: i64,
+    delivery: i64,
+) -> Result<WebhookDelivery> {
+    review_of(&shell)?.replay_delivery(id, delivery).await
 }

@@ -83,7 +83,9 @@ mod bindings {
     use baton_core::LeadDetail;
     use baton_core::engine::{Connection, EngineEvent, Problem, ProblemKind};
     use baton_core::error::{ErrorCode, ErrorView};
-    use baton_core::review::{FailureQuery, ReviewData, ReviewLead, ReviewQuery, ReviewTable};
+    use baton_core::review::{
+        FailureQuery, ReviewData, ReviewLead, ReviewQuery, ReviewTable, WebhookCreation,
+    };
     use baton_core::store::Undoable;
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
     use baton_protocol as p;
@@ -172,6 +174,14 @@ mod bindings {
         decl::<p::IntakeOutcome>(&cfg, o);
         decl::<p::SourceIntakeResponse>(&cfg, o);
         decl::<p::SourceOutcome>(&cfg, o);
+        decl::<p::EventType>(&cfg, o);
+        decl::<p::NewWebhook>(&cfg, o);
+        decl::<WebhookCreation>(&cfg, o);
+        decl::<p::WebhookList>(&cfg, o);
+        decl::<p::WebhookEndpoint>(&cfg, o);
+        decl::<p::WebhookDeliveryList>(&cfg, o);
+        decl::<p::WebhookDelivery>(&cfg, o);
+        decl::<p::DeliveryStatus>(&cfg, o);
         out.truncate(out.trim_end().len());
         out.push('\n');
         out

@@ -619,3 +619,65 @@ export type SourceIntakeResponse = { outcome: SourceOutcome, receipt_id: number,
  * What a source's delivery did.
  */
 export type SourceOutcome = "created" | "updated" | "unchanged" | "duplicate" | "failed" | "unknown";
+
+/**
+ * What happened to a lead, as outbound events name it.
+ */
+export type EventType = "lead.qualified" | "lead.routed" | "lead.accepted" | "lead.rejected" | "lead.reassigned" | "lead.sla_breached" | "lead.returned_to_nurture" | "Unknown";
+
+/**
+ * `POST /v1/webhooks`.
+ */
+export type NewWebhook = { url: string, events: Array<EventType>, description?: string | null, };
+
+/**
+ * What registering an endpoint came to.
+ */
+export type WebhookCreation = { "outcome": "created", webhook: WebhookEndpoint, } | { "outcome": "invalid", field: string, message: string, };
+
+export type WebhookList = { webhooks: Array<WebhookEndpoint>, };
+
+/**
+ * A registered endpoint.
+ */
+export type WebhookEndpoint = { id: number, url: string, events: Array<EventType>, description?: string | null, 
+/**
+ * False once disabled (it answered 410 Gone, or failed for days).
+ */
+active: boolean, disabled_reason?: string | null, disabled_at?: Timestamp | null, 
+/**
+ * Since when every attempt has failed (absent while it succeeds).
+ */
+failing_since?: Timestamp | null, last_success_at?: Timestamp | null, 
+/**
+ * Deliveries waiting (to be sent or retried).
+ */
+pending: number, created_at: Timestamp, 
+/**
+ * The signing secret (`whsec_…`): only in the answer to `POST /v1/webhooks`.
+ */
+secret?: string | null, };
+
+export type WebhookDeliveryList = { deliveries: Array<WebhookDelivery>, next_before?: number | null, };
+
+/**
+ * One event's delivery to one endpoint (`GET /v1/webhooks/{id}/deliveries`).
+ */
+export type WebhookDelivery = { id: number, 
+/**
+ * The `webhook-id` header: the same on every attempt and replay.
+ */
+message_id: string, event_type: EventType, lead_id: number, occurred_at: Timestamp, status: DeliveryStatus, attempts: number, next_attempt_at?: Timestamp | null, last_attempt_at?: Timestamp | null, 
+/**
+ * The endpoint's last HTTP status.
+ */
+last_status?: number | null, last_error?: string | null, delivered_at?: Timestamp | null, 
+/**
+ * The body sent (JSON text).
+ */
+payload: string, };
+
+/**
+ * Where one event's delivery to one endpoint stands.
+ */
+export type DeliveryStatus = "pending" | "delivered" | "failed" | "cancelled" | "unknown";
