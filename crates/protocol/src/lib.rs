@@ -265,6 +265,50 @@ pub struct SourceIntakeResponse {
     pub message: Option<String>,
 }
 
+/// One CSV row that was (or would be) refused, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct ImportRefusal {
+    /// The row's line in the file (the header is line 1).
+    pub line: u64,
+    /// The lead field at fault (`contact.email`, `score.value`, `external_id`).
+    pub field: String,
+    pub message: String,
+}
+
+/// What a CSV import did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct ImportSummary {
+    pub source: String,
+    pub dry_run: bool,
+    /// Whether new qualified leads were offered to reps (`--no-route` imports history only).
+    pub routed: bool,
+    /// Rows read (the header not counted).
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub refused: u64,
+    /// Each header and the lead field it was matched to.
+    pub columns: Vec<ImportColumn>,
+    /// Headers matched to no lead field (their values are not imported).
+    pub ignored_columns: Vec<String>,
+    /// The first refusals (at most 100), in file order.
+    pub refusals: Vec<ImportRefusal>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
+pub struct ImportColumn {
+    pub header: String,
+    pub field: String,
+}
+
 // ---------------------------------------------------------------------------
 // Outbound events: Standard Webhooks deliveries to managers' endpoints.
 

@@ -28,6 +28,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::token_hash;
 
+mod imports;
 mod sources;
 mod webhooks;
 use crate::config::Config;
@@ -92,6 +93,7 @@ api_routes! {
     post "/v1/intake/failures/{id}/retry" => sources::retry_failure;
     post "/v1/intake/failures/{id}/dismiss" => sources::dismiss_failure;
     get "/v1/leads/{id}/receipts" => sources::lead_receipts;
+    post "/v1/imports" => imports::post_import;
     post "/v1/webhooks" => webhooks::create;
     get "/v1/webhooks" => webhooks::list;
     delete "/v1/webhooks/{id}" => webhooks::delete;
@@ -129,7 +131,13 @@ async fn request_deadline(
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let secs = s.config.limits.request_timeout_secs;
+    // A CSV import reads and routes up to `import_max_mib` of rows: it has
+    // its own, longer deadline.
+    let secs = if req.uri().path() == "/v1/imports" {
+        s.config.limits.import_timeout_secs
+    } else {
+        s.config.limits.request_timeout_secs
+    };
     match tokio::time::timeout(Duration::from_secs(secs), next.run(req)).await {
         Ok(response) => response,
         Err(_) => Error::RequestTimeout { secs }.into_response(),

@@ -101,6 +101,10 @@ pub struct Limits {
     /// older deliveries keep their row (so a replay is still recognised)
     /// without the body.
     pub receipt_bodies_per_lead: u32,
+    /// A CSV upload to `POST /v1/imports`: at most this many MiB (413
+    /// beyond), read and imported within `import_timeout_secs` (408).
+    pub import_max_mib: usize,
+    pub import_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -121,6 +125,8 @@ impl Default for Limits {
             idempotency_days: 30,
             update_events_per_lead: 50,
             receipt_bodies_per_lead: 20,
+            import_max_mib: 64,
+            import_timeout_secs: 600,
         }
     }
 }
@@ -183,6 +189,8 @@ impl Limits {
             1,
             100_000,
         )?;
+        range("import_max_mib", self.import_max_mib as u64, 1, 4096)?;
+        range("import_timeout_secs", self.import_timeout_secs, 10, 3600)?;
         range(
             "receipt_bodies_per_lead",
             u64::from(self.receipt_bodies_per_lead),

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod history;
 pub mod hub;
+pub mod import;
 pub mod listen;
 pub mod migrate_db;
 pub mod outbound;

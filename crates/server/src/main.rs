@@ -58,6 +58,11 @@ enum Command {
         #[arg(long, env = "BATON_DB")]
         db: PathBuf,
     },
+    /// Import leads from a CSV file (or - for standard input): header row
+    /// matched to lead fields, rows taken in like pushed leads (qualified and
+    /// routed unless --no-route), matched to existing leads by external_id
+    /// or email. Prints a summary; --dry-run says what would happen.
+    Import(ImportArgs),
     /// Copy a team's SQLite database — leads, reps and their token hashes,
     /// offers, decisions, feeds, reports — into an empty PostgreSQL database,
     /// in one transaction; refuses a target that holds rows. Stop the
@@ -90,6 +95,36 @@ struct ServeArgs {
     /// Seconds between heartbeats on live streams.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     heartbeat_secs: u64,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The source the leads come from (their ids are prefixed with it).
+    #[arg(long)]
+    source: String,
+    /// The CSV file, or - for standard input.
+    file: PathBuf,
+    /// Say what would be created, updated or refused, and why; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import as history: store the leads but offer none to a rep.
+    #[arg(long)]
+    no_route: bool,
+    /// A lead field and the column that fills it, overriding the automatic
+    /// match: --map score="Lead Score" (repeatable).
+    #[arg(long = "map", value_name = "FIELD=HEADER")]
+    map: Vec<String>,
+    /// The leads' channel when no column gives one (default: the source).
+    #[arg(long)]
+    channel: Option<String>,
+    /// The most the file's scores can be; they are scaled to 0–100.
+    #[arg(long)]
+    score_max: Option<f64>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -333,6 +368,47 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 bail!("no such active token")
             }
         }
+        Command::Import(args) => {
+            baton_server::import::check_source_name(&args.source)?;
+            let mut mapping = std::collections::BTreeMap::new();
+            for m in &args.map {
+                let Some((field, header)) = m.split_once('=') else {
+                    bail!("--map {m:?}: write FIELD=HEADER, e.g. --map score=\"Lead Score\"");
+                };
+                mapping.insert(field.trim().to_string(), header.trim().to_string());
+            }
+            let file: Box<dyn std::io::Read + Send> = if args.file.as_os_str() == "-" {
+                Box::new(std::io::stdin())
+            } else {
+                Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&args.file)
+                        .with_context(|| format!("cannot open {}", args.file.display()))?,
+                ))
+            };
+            let baton = open_admin(&args.db).await?;
+            baton.apply_config().await?;
+            let opts = baton_server::import::ImportOptions {
+                source: args.source.clone(),
+                channel: args.channel.clone(),
+                score_max: args.score_max,
+                mapping,
+                dry_run: args.dry_run,
+                route: !args.no_route,
+            };
+            let summary = baton_server::import::run(
+                baton.db().clone(),
+                baton.state.config.clone(),
+                file,
+                opts,
+            )
+            .await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_import_summary(&summary);
+            }
+            Ok(())
+        }
         Command::RebuildReports { db } => {
             let started = std::time::Instant::now();
             let baton = Baton::open(&db, Config::single_team("sales"), Duration::from_secs(15))?;
@@ -379,6 +455,44 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 /// Opens the database for an admin command, with the given config or the
 /// teams the server last ran with.
+/// An import's summary for a terminal: values from the file are quoted
+/// (Debug), so a cell cannot drive the terminal.
+fn print_import_summary(s: &baton_protocol::ImportSummary) {
+    let verb = if s.dry_run { "would be" } else { "were" };
+    println!(
+        "{} rows from source {:?}{}: {} {verb} created, {} updated, {} unchanged, {} refused ({:.1} s)",
+        s.rows,
+        s.source,
+        if s.dry_run {
+            " (dry run: nothing written)"
+        } else if s.routed {
+            ""
+        } else {
+            " (history: not routed)"
+        },
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.refused,
+        s.elapsed_ms as f64 / 1000.0
+    );
+    for c in &s.columns {
+        println!("  column {:?} → {}", c.header, c.field);
+    }
+    for c in &s.ignored_columns {
+        println!("  column {c:?} ignored (no lead field; map it with --map FIELD={c:?})");
+    }
+    for r in &s.refusals {
+        println!("  line {}: {}: {:?}", r.line, r.field, r.message);
+    }
+    if s.refused as usize > s.refusals.len() {
+        println!(
+            "  … and {} more refused rows",
+            s.refused as usize - s.refusals.len()
+        );
+    }
+}
+
 async fn open_admin(args: &DbArgs) -> anyhow::Result<Baton> {
     let explicit = match &args.config {
         Some(path) => Some(Config::from_file(path)?),

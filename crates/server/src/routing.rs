@@ -311,6 +311,19 @@ pub fn intake(
     source: &str,
     now: Timestamp,
 ) -> Result<IntakeResponse> {
+    intake_with(tx, cfg, intake, source, now, true)
+}
+
+/// As [`intake`]; with `route` false (a CSV import of history) the lead is
+/// stored and updated but never qualified, queued or offered.
+pub fn intake_with(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    intake: LeadIntake,
+    source: &str,
+    now: Timestamp,
+    route: bool,
+) -> Result<IntakeResponse> {
     #[cfg(debug_assertions)]
     injected_fault(tx, &intake.external_id)?;
     let hash = payload_hash(&intake);
@@ -341,17 +354,24 @@ pub fn intake(
                 intake_source: Some(source.to_string()),
             };
             row.id = bookkeeping::insert_lead(tx, &row)?;
+            let how = if route {
+                "received"
+            } else {
+                "imported (not routed)"
+            };
             tx.append_event(
                 row.id,
                 now,
                 LeadEventKind::Received,
                 None,
                 &format!(
-                    "received from {} with score {}",
+                    "{how} from {} with score {}",
                     row.intake.source.channel, row.intake.score.value
                 ),
             )?;
-            qualify_and_route(tx, cfg, &mut row, now)?;
+            if route {
+                qualify_and_route(tx, cfg, &mut row, now)?;
+            }
             (IntakeOutcome::Created, row)
         }
         Some(mut row) if row.payload_hash == hash => {
@@ -409,6 +429,8 @@ pub fn intake(
                         )?;
                     }
                 }
+                // History imported without routing stays where it is.
+                LeadStatus::Nurture | LeadStatus::Queued if !route => {}
                 LeadStatus::Nurture => qualify_and_route(tx, cfg, &mut row, now)?,
                 LeadStatus::Queued if row.intake.score.value < cfg.qualification_threshold => {
                     // Not yet with a rep, and no longer qualified: back to marketing.

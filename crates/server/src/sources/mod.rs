@@ -172,6 +172,25 @@ const HIDDEN_BY_NAME: &[&str] = &[
 ];
 
 impl SourceConfig {
+    /// The source a CSV import writes as (no secret: an operator or a
+    /// manager runs it).
+    pub fn for_import(name: &str, channel: Option<String>, score_max: Option<f64>) -> Self {
+        SourceConfig {
+            name: name.to_string(),
+            kind: SourceKind::Json,
+            secret: None,
+            secret_env: None,
+            channel,
+            campaign: None,
+            score_max,
+            fields: BTreeMap::new(),
+            signature_header: None,
+            event_id: None,
+            public_url: None,
+            max_body_kib: DEFAULT_MAX_BODY_KIB,
+        }
+    }
+
     /// Checks the table and resolves `secret_env`.
     pub fn check(&mut self) -> std::result::Result<(), String> {
         let n = &self.name;
@@ -476,6 +495,54 @@ impl<'a> Source<'a> {
             .unwrap_or_else(|| format!("sha256:{}", hex::encode(sha2::Sha256::digest(body))))
     }
 
+    /// A lead from plain values (a CSV row): `(lead field, value, where)`
+    /// with the score among them as text; validated as `POST /v1/leads` would.
+    pub fn map_values(
+        &self,
+        values: Vec<(&'static str, String, String)>,
+        now: Timestamp,
+    ) -> std::result::Result<LeadIntake, MapError> {
+        let mut d = Draft::default();
+        for (field, value, from) in values {
+            match field {
+                "external_id" => {
+                    let value = clean_text(&value);
+                    if !value.is_empty() {
+                        d.external_id = Some(Found { value, from });
+                    }
+                }
+                "score" => {
+                    if value.trim().is_empty() {
+                        continue;
+                    }
+                    let n = value.trim().parse::<f64>().map_err(|_| {
+                        MapError::new(
+                            "score.value",
+                            format!("{value:?} (read from {from}) is not a number"),
+                        )
+                    })?;
+                    d.score = Some(Found { value: n, from });
+                }
+                _ => d.set(field, value, from),
+            }
+        }
+        self.finish(d, now)
+    }
+
+    fn finish(&self, draft: Draft, now: Timestamp) -> std::result::Result<LeadIntake, MapError> {
+        let (lead, from) = assemble(self.config, draft)?;
+        validate::lead_intake(lead, now).map_err(|e| match e {
+            Error::InvalidField { field, message } => {
+                let message = match from.get(field.as_str()) {
+                    Some(at) => format!("{message} (read from {at})"),
+                    None => message,
+                };
+                MapError::new(field, message)
+            }
+            other => MapError::new("body", other.to_string()),
+        })
+    }
+
     /// The lead this payload describes, validated as `POST /v1/leads` would.
     pub fn map(&self, body: &[u8], now: Timestamp) -> std::result::Result<LeadIntake, MapError> {
         let value: serde_json::Value = serde_json::from_slice(body)
@@ -489,17 +556,7 @@ impl<'a> Source<'a> {
             SourceKind::Hubspot => hubspot::read(self.config, &value)?,
             SourceKind::Json => json::read(self.config, &value)?,
         };
-        let (lead, from) = assemble(self.config, draft)?;
-        validate::lead_intake(lead, now).map_err(|e| match e {
-            Error::InvalidField { field, message } => {
-                let message = match from.get(field.as_str()) {
-                    Some(at) => format!("{message} (read from {at})"),
-                    None => message,
-                };
-                MapError::new(field, message)
-            }
-            other => MapError::new("body", other.to_string()),
-        })
+        self.finish(draft, now)
     }
 }
 
@@ -584,6 +641,7 @@ fn assemble(
                                 "no calculated.score and no variable named score",
                             SourceKind::Tally => "no calculated field named Score",
                             SourceKind::Hubspot => "no hubspotscore property",
+                            SourceKind::Json if cfg.fields.is_empty() => "the row's score is empty",
                             SourceKind::Json => "nothing at fields.score",
                         }
                     ),
