@@ -11,6 +11,7 @@ import type {
   IntakeReceiptList,
   LeadDetail,
   LeadSummary,
+  NewWebhook,
   RejectReason,
   ReviewData,
   ReviewLead,
@@ -19,6 +20,10 @@ import type {
   SessionView,
   SourceIntakeResponse,
   StatusView,
+  WebhookCreation,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookList,
 } from "../bindings";
 
 export interface Backend {
@@ -49,6 +54,17 @@ export interface Backend {
   retryIntake(id: number): Promise<SourceIntakeResponse>;
   /** Not a lead: the failed intake leaves the open ones. */
   dismissIntake(id: number): Promise<IntakeReceipt>;
+  /** The endpoints the server sends its outbound events to (never their secrets). */
+  webhooksList(): Promise<WebhookList>;
+  /** Registers an endpoint: the answer holds its signing secret, shown this once;
+   * a field the server refuses is an answer (`invalid`), not an error. */
+  webhookCreate(webhook: NewWebhook): Promise<WebhookCreation>;
+  /** Nothing more is sent to the endpoint; one already deleted counts as done. */
+  webhookDelete(id: number): Promise<void>;
+  /** One endpoint's deliveries, newest first. */
+  webhookDeliveries(id: number, before: number | null, limit: number | null): Promise<WebhookDeliveryList>;
+  /** Sends a delivery again (pending in the answer); refused when the endpoint was disabled. */
+  webhookReplay(id: number, delivery: number): Promise<WebhookDelivery>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
   /** What the engine reports as it happens (a refused decision). */

@@ -4,6 +4,7 @@
 import type { FeedbackLogEntry, ReviewData, ReviewLead, ReviewTable } from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
 import { IntakeState } from "./intake.svelte";
+import { WebhooksState } from "./webhooks.svelte";
 
 export const PERIODS: [number, string][] = [
   [7, "Last 7 days"],
@@ -62,10 +63,13 @@ export class ReviewState {
   filter = $state<LogFilter>({ reason: "", rep: "", source: "", band: "", decision: "" });
   /** Deliveries from inbound sources that could not be made leads. */
   readonly intake: IntakeState;
+  /** The endpoints the server sends its outbound events to. */
+  readonly webhooks: WebhooksState;
 
   constructor(backend: Backend) {
     this.backend = backend;
     this.intake = new IntakeState(backend);
+    this.webhooks = new WebhooksState(backend);
   }
 
   async start(): Promise<void> {
@@ -77,12 +81,12 @@ export class ReviewState {
     } catch {
       // Nothing kept yet.
     }
-    await Promise.all([this.load(), this.intake.load()]);
+    await Promise.all([this.load(), this.intake.load(), this.webhooks.load()]);
   }
 
-  /** The figures and the failed intakes, fresh. */
+  /** The figures, the failed intakes and the webhooks, fresh. */
   async refresh(): Promise<void> {
-    await Promise.all([this.load(), this.intake.load()]);
+    await Promise.all([this.load(), this.intake.load(), this.webhooks.load()]);
   }
 
   /** The period asked for, or a message saying what is wrong with it. */
