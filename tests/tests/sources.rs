@@ -213,7 +213,8 @@ async fn bad_signatures_stale_timestamps_and_unknown_sources_all_get_the_same_ba
     let hs_body =
         serde_json::to_vec(&hubspot_contact(901, "p@globex.example", "70", "VP")).unwrap();
     let hs_uri = format!("{}/v1/intake/hubspot", server.base);
-    let attempts: Vec<(&str, Vec<u8>, Vec<(&str, String)>)> = vec![
+    type Attempt<'a> = (&'a str, Vec<u8>, Vec<(&'a str, String)>);
+    let attempts: Vec<Attempt> = vec![
         ("/v1/intake/scorecard", body.clone(), vec![]),
         (
             "/v1/intake/scorecard",

@@ -464,6 +464,50 @@ fn refuse(summary: &mut ImportSummary, line: u64, m: MapError) {
     }
 }
 
+/// Runs an import against the database: the file is read on a blocking
+/// thread, each batch one write job (a read job in a dry run).
+pub async fn run(
+    db: crate::store::Db,
+    config: std::sync::Arc<Config>,
+    file: impl Read + Send + 'static,
+    opts: ImportOptions,
+) -> Result<ImportSummary> {
+    let handle = tokio::runtime::Handle::current();
+    let now = Timestamp::now();
+    tokio::task::spawn_blocking(move || {
+        import(file, &opts, now, |rows| {
+            let (db, config, source) = (db.clone(), config.clone(), opts.source.clone());
+            let route = opts.route;
+            if opts.dry_run {
+                handle.block_on(db.read(move |tx| judge_batch(tx, &source, rows)))
+            } else {
+                handle.block_on(db.write(move |tx| {
+                    apply_batch(tx, &config, &source, route, rows, Timestamp::now())
+                }))
+            }
+        })
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the import stopped: {e}")))?
+}
+
+/// A source name for an import: as a configured source's.
+pub fn check_source_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::field(
+            "source",
+            "must be 1 to 64 characters of a-z, 0-9, - and _ (it prefixes the leads' ids)",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,49 +603,5 @@ mod tests {
             "{:?}",
             summary.refusals[0]
         );
-    }
-}
-
-/// Runs an import against the database: the file is read on a blocking
-/// thread, each batch one write job (a read job in a dry run).
-pub async fn run(
-    db: crate::store::Db,
-    config: std::sync::Arc<Config>,
-    file: impl Read + Send + 'static,
-    opts: ImportOptions,
-) -> Result<ImportSummary> {
-    let handle = tokio::runtime::Handle::current();
-    let now = Timestamp::now();
-    tokio::task::spawn_blocking(move || {
-        import(file, &opts, now, |rows| {
-            let (db, config, source) = (db.clone(), config.clone(), opts.source.clone());
-            let route = opts.route;
-            if opts.dry_run {
-                handle.block_on(db.read(move |tx| judge_batch(tx, &source, rows)))
-            } else {
-                handle.block_on(db.write(move |tx| {
-                    apply_batch(tx, &config, &source, route, rows, Timestamp::now())
-                }))
-            }
-        })
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("the import stopped: {e}")))?
-}
-
-/// A source name for an import: as a configured source's.
-pub fn check_source_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::field(
-            "source",
-            "must be 1 to 64 characters of a-z, 0-9, - and _ (it prefixes the leads' ids)",
-        ))
     }
 }

@@ -132,7 +132,7 @@ pub fn read(cfg: &SourceConfig, v: &Value) -> Result<Draft, MapError> {
             .map(|t| (t, format!("property {at:?}"))),
         None => ["objectId", "vid", "canonical-vid"]
             .iter()
-            .find_map(|k| v.get(*k).and_then(text_of).map(|t| (t, format!("{k}"))))
+            .find_map(|k| v.get(*k).and_then(text_of).map(|t| (t, k.to_string())))
             .or_else(|| {
                 property(v, "hs_object_id")
                     .and_then(text_of)

@@ -54,7 +54,7 @@ fn list<T: DeserializeOwned>(
 pub fn read(cfg: &SourceConfig, v: &Value) -> Result<Draft, MapError> {
     let mut d = Draft::default();
     for (field, pointer) in &cfg.fields {
-        let from = format!("{pointer}");
+        let from = pointer.to_string();
         match field.as_str() {
             "external_id" => {
                 d.external_id = v

@@ -88,8 +88,7 @@ pub fn read(cfg: &SourceConfig, v: &Value) -> Result<Draft, MapError> {
         .get("fields")
         .and_then(Value::as_array)
         .ok_or_else(|| MapError::new("body", "data.fields is not a list"))?;
-    let mut d = Draft::default();
-    d.external_id = match cfg.mapped("external_id") {
+    let external_id = match cfg.mapped("external_id") {
         None => data
             .get("responseId")
             .and_then(Value::as_str)
@@ -99,6 +98,10 @@ pub fn read(cfg: &SourceConfig, v: &Value) -> Result<Draft, MapError> {
                 from: "data.responseId".into(),
             }),
         Some(_) => None,
+    };
+    let mut d = Draft {
+        external_id,
+        ..Draft::default()
     };
     let score_at = cfg.mapped("score");
     let calculated = fields
