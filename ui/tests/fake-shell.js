@@ -12,7 +12,7 @@
 //   tokenNotice: the session's token_notice (default null)
 // Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
 // setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows,
-// setReviewOffline, settleIntake, intake).
+// setReviewOffline, settleIntake, intake, disableWebhook, webhooks).
 //
 // Decisions behave as the engine's: durable at the keypress, listed in
 // `sync.undoable` until `send_at`, sent after that unless undone; `undo`
@@ -330,6 +330,77 @@
     return r;
   };
 
+  // Webhook endpoints as baton-server lists them (one active, one failing,
+  // one disabled), each with its deliveries, newest first. One payload
+  // holds markup. Secrets exist only in the answer to a registration.
+  const webhookPayload = (type, leadId, at, data) =>
+    JSON.stringify({ type, timestamp: at, data: Object.assign({ lead_id: leadId }, data) }, null, 2);
+  const webhooks = [
+    {
+      id: 1, url: "https://crm.example.com/hooks/baton", events: ["lead.accepted", "lead.rejected"], description: "CRM sync",
+      active: true, last_success_at: iso(NOW - 5 * MIN), pending: 0, created_at: iso(NOW - 30 * 24 * 60 * MIN),
+      deliveries: [
+        {
+          id: 12, message_id: "msg_evt_12", event_type: "lead.accepted", lead_id: 7, occurred_at: iso(NOW - 6 * MIN),
+          status: "delivered", attempts: 1, last_attempt_at: iso(NOW - 5 * MIN), last_status: 200, delivered_at: iso(NOW - 5 * MIN),
+          payload: webhookPayload("lead.accepted", 7, iso(NOW - 6 * MIN), { rep: { id: 1, name: "Ava Rossi" } }),
+        },
+      ],
+    },
+    {
+      id: 2, url: "https://alerts.example.net/webhook", events: ["lead.routed", "lead.sla_breached"], description: null,
+      active: true, failing_since: iso(NOW - 3 * 60 * MIN), last_success_at: iso(NOW - 26 * 60 * MIN), pending: 1,
+      created_at: iso(NOW - 10 * 24 * 60 * MIN),
+      deliveries: [
+        {
+          id: 23, message_id: "msg_evt_23", event_type: "lead.routed", lead_id: 14, occurred_at: iso(NOW - 20 * MIN),
+          status: "pending", attempts: 2, next_attempt_at: iso(NOW + 10 * MIN), last_attempt_at: iso(NOW - 15 * MIN),
+          last_error: "no answer within 15 s",
+          payload: webhookPayload("lead.routed", 14, iso(NOW - 20 * MIN), { external_id: "ext-14", team: "emea" }),
+        },
+        {
+          id: 22, message_id: "msg_evt_22", event_type: "lead.sla_breached", lead_id: 12, occurred_at: iso(NOW - 3 * 60 * MIN),
+          status: "failed", attempts: 8, last_attempt_at: iso(NOW - 40 * MIN), last_status: 500, last_error: "answered 500",
+          payload: webhookPayload("lead.sla_breached", 12, iso(NOW - 3 * 60 * MIN), {
+            external_id: '<img src=x onerror=alert(1)><script>window.__pwned=5</script>',
+          }),
+        },
+        {
+          id: 21, message_id: "msg_evt_21", event_type: "lead.routed", lead_id: 12, occurred_at: iso(NOW - 26 * 60 * MIN),
+          status: "delivered", attempts: 1, last_attempt_at: iso(NOW - 26 * 60 * MIN), last_status: 204,
+          delivered_at: iso(NOW - 26 * 60 * MIN),
+          payload: webhookPayload("lead.routed", 12, iso(NOW - 26 * 60 * MIN), { external_id: "ext-12" }),
+        },
+      ],
+    },
+    {
+      id: 3, url: "https://old.example.org/baton", events: ["lead.qualified"], description: "Old marketing hook",
+      active: false, disabled_reason: "the endpoint answered 410 Gone", disabled_at: iso(NOW - 2 * 60 * MIN),
+      last_success_at: iso(NOW - 3 * 24 * 60 * MIN), pending: 0, created_at: iso(NOW - 90 * 24 * 60 * MIN),
+      deliveries: [
+        {
+          id: 31, message_id: "msg_evt_31", event_type: "lead.qualified", lead_id: 9, occurred_at: iso(NOW - 2 * 60 * MIN),
+          status: "failed", attempts: 1, last_attempt_at: iso(NOW - 2 * 60 * MIN), last_status: 410, last_error: "answered 410",
+          payload: webhookPayload("lead.qualified", 9, iso(NOW - 2 * 60 * MIN), { score: 82 }),
+        },
+      ],
+    },
+  ];
+  let nextWebhookId = 4;
+  const endpointOf = (w) => {
+    const { deliveries, ...rest } = w;
+    return { ...rest, secret: null };
+  };
+  const findWebhook = (id) => {
+    const w = webhooks.find((x) => x.id === id);
+    if (!w) throw err("refused", `the server refused: no webhook with id ${id}`);
+    return w;
+  };
+  const managerOnline = () => {
+    if (role !== "manager") throw err("not_actionable", "the review is for managers");
+    if (reviewOffline) throw err("offline", "cannot reach the server: connection refused");
+  };
+
   const calls = [];
   const commands = {
     session_info: () => sessionView(),
@@ -463,6 +534,62 @@
         throw err("refused", `the server refused: intake ${id} is not a failed intake (it made a lead); nothing to dismiss`);
       if (r.status === "failed") Object.assign(r, { status: "dismissed", resolved_at: iso(Date.now()) });
       return receiptOf(r);
+    },
+    webhooks_list: () => {
+      managerOnline();
+      return { webhooks: webhooks.map(endpointOf) };
+    },
+    webhook_create: ({ webhook }) => {
+      managerOnline();
+      const url = webhook.url.trim();
+      const invalid = (field, message) => ({ outcome: "invalid", field, message });
+      if (!/^[a-z]+:\/\/[^/]+/i.test(url)) return invalid("url", "is not a URL such as https://hooks.example.com/baton");
+      if (!url.startsWith("https://"))
+        return invalid("url", "must be https (http is accepted only with [webhooks] allow_private_targets)");
+      if (/^https:\/\/(localhost|127\.|10\.|192\.168\.)/.test(url))
+        return invalid(
+          "url",
+          "resolves to 127.0.0.1, a loopback, private or link-local address; Baton sends events only to public endpoints (set [webhooks] allow_private_targets = true to allow it)",
+        );
+      if (!webhook.events.length) return invalid("events", 'name at least one event, e.g. ["lead.accepted", "lead.rejected"]');
+      if (webhooks.length >= 50)
+        throw err("refused", "the server refused: this server already has 50 webhooks, the most it holds; delete one first");
+      const id = nextWebhookId++;
+      const w = {
+        id, url, events: webhook.events, description: webhook.description ?? null, active: true, pending: 0,
+        created_at: iso(Date.now()), deliveries: [],
+      };
+      webhooks.push(w);
+      return { outcome: "created", webhook: { ...endpointOf(w), secret: `whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw${id}` } };
+    },
+    webhook_delete: ({ id }) => {
+      managerOnline();
+      // As baton-core: an endpoint already gone counts as deleted.
+      const i = webhooks.findIndex((x) => x.id === id);
+      if (i >= 0) webhooks.splice(i, 1);
+      return null;
+    },
+    webhook_deliveries: ({ id, before, limit }) => {
+      managerOnline();
+      const w = findWebhook(id);
+      const n = Math.min(Math.max(limit ?? 50, 1), 200);
+      const list = w.deliveries.filter((d) => before == null || d.id < before).sort((a, b) => b.id - a.id);
+      const page = list.slice(0, n);
+      return { deliveries: page, next_before: list.length > n ? page[page.length - 1].id : null };
+    },
+    webhook_replay: ({ id, delivery }) => {
+      managerOnline();
+      const w = findWebhook(id);
+      if (!w.active)
+        throw err(
+          "refused",
+          `the server refused: webhook ${id} is disabled (${w.disabled_reason}); register the endpoint again to send to it`,
+        );
+      const d = w.deliveries.find((x) => x.id === delivery);
+      if (!d) throw err("refused", `the server refused: webhook ${id} has no delivery ${delivery}`);
+      if (d.status !== "pending") w.pending++;
+      Object.assign(d, { status: "pending", next_attempt_at: iso(Date.now()), delivered_at: null });
+      return { ...d };
     },
     sync_now: () => {
       if (!offline && (!problem || problem.kind === "offline")) drain();
@@ -694,6 +821,11 @@
       if (status === "reprocessed") Object.assign(r, { outcome: r.mapsTo ?? "created", lead_id: r.leadId ?? 1 });
     },
     intake,
+    /** The server disabled an endpoint meanwhile (410 Gone, or days of failure). */
+    disableWebhook(id, reason) {
+      Object.assign(findWebhook(id), { active: false, disabled_reason: reason, disabled_at: iso(Date.now()) });
+    },
+    webhooks,
     exports,
   };
 })(window);

@@ -172,3 +172,115 @@ test("failed intake: retried into leads, still failing with why, dismissed; payl
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("webhooks: states in words, a disabled endpoint's banner, delivery logs with payloads as text, replay, delete, and a secret shown once", async () => {
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: ctx.url });
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  // The marker is text, not colour only: one disabled and one failing endpoint.
+  const tab = page.getByTestId("tab-webhooks");
+  await tab.filter({ hasText: "Webhooks ⚠ 2" }).waitFor();
+  await tab.click();
+
+  const banner = page.getByTestId("disabled-banner");
+  assert.match(
+    await banner.innerText(),
+    /An endpoint was disabled: the endpoint answered 410 Gone\. Events are no longer sent to it; register it again once it is fixed\.\s+Endpoint: https:\/\/old\.example\.org\/baton/,
+  );
+  assert.equal(await banner.getAttribute("role"), "alert");
+  const endpoints = page.getByTestId("endpoint");
+  assert.deepEqual(await page.getByTestId("endpoint-health").allInnerTexts(), [
+    "Active",
+    "Failing since 3 h ago",
+    "Disabled: the endpoint answered 410 Gone",
+  ]);
+  const alerts = endpoints.filter({ hasText: "alerts.example.net" });
+  assert.match(await alerts.getByTestId("endpoint-events").innerText(), /^Lead routed, Lead SLA breached$/);
+  assert.equal(await alerts.getByTestId("endpoint-pending").innerText(), "1 delivery");
+  assert.equal(await alerts.getByTestId("endpoint-last-success").innerText(), "1 d ago");
+
+  // The delivery log, opened from the keyboard; a payload's markup is text.
+  const toggle = page.getByRole("button", { name: "Deliveries of https://alerts.example.net/webhook" });
+  await toggle.focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+  const rows = alerts.getByTestId("delivery");
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 3);
+  const failed = rows.filter({ hasText: "msg_evt_22" });
+  assert.match(await failed.innerText(), /Lead SLA breached\s+lead 12\s+Failed\s+8 attempts/);
+  assert.match(await failed.getByTestId("delivery-answer").innerText(), /Last answer:\s+HTTP 500\s+answered 500/);
+  assert.match(await rows.filter({ hasText: "msg_evt_23" }).innerText(), /Pending.*next attempt in (9|10) min/s);
+  await failed.getByText("Show payload").focus();
+  await page.keyboard.press("Enter");
+  const payload = page.getByLabel("Payload of delivery 22 (Lead SLA breached, lead 12)");
+  await payload.waitFor();
+  assert.match(await payload.innerText(), /<img src=x onerror=alert\(1\)><script>window\.__pwned=5<\/script>/);
+  assert.equal(await page.getByTestId("webhooks").locator("img, script").count(), 0);
+
+  // Replay: the row is pending again, and the endpoint has one more waiting.
+  await page.getByRole("button", { name: "Replay delivery 22 (Lead SLA breached, lead 12)" }).click();
+  await failed.getByTestId("delivery-note").filter({ hasText: "Replayed: it is sent again with the same webhook-id." }).waitFor();
+  assert.equal(await failed.getByTestId("delivery-status").innerText(), "Pending");
+  await alerts.getByTestId("endpoint-pending").filter({ hasText: "2 deliveries" }).waitFor();
+
+  // A replay to the disabled endpoint: the server's conflict, in its words.
+  await page.getByRole("button", { name: "Deliveries of https://old.example.org/baton" }).click();
+  await page.getByRole("button", { name: "Replay delivery 31 (Lead qualified, lead 9)" }).click();
+  await page
+    .getByRole("alert")
+    .filter({ hasText: "webhook 3 is disabled (the endpoint answered 410 Gone); register the endpoint again to send to it" })
+    .waitFor();
+
+  // Delete asks first; Cancel keeps it, the keyboard's focus back on Delete.
+  await page.getByRole("button", { name: "Delete https://old.example.org/baton" }).click();
+  const confirm = page.getByRole("group", { name: "Confirm deleting https://old.example.org/baton" });
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Delete endpoint");
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Delete https://old.example.org/baton");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Enter");
+  await page.getByRole("status").filter({ hasText: "Endpoint deleted: https://old.example.org/baton. Nothing more is sent to it." }).waitFor();
+  assert.equal(await endpoints.count(), 2);
+  assert.equal(await banner.count(), 0);
+  await tab.filter({ hasText: "Webhooks ⚠ 1" }).waitFor();
+
+  // Add an endpoint: the server's refusal next to the URL, then the secret once.
+  const form = page.getByRole("form", { name: "Add endpoint" });
+  await form.getByLabel("URL").fill("http://hooks.acme.test/baton");
+  await form.getByLabel("Lead accepted").check();
+  await form.getByLabel("Lead returned to nurture").check();
+  await form.getByLabel("Description").fill("Acme <b>CRM</b>");
+  await form.getByRole("button", { name: "Add endpoint" }).click();
+  await page.getByTestId("url-error").filter({ hasText: "must be https (http is accepted only with [webhooks] allow_private_targets)" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "webhook-url");
+  await form.getByLabel("URL").fill("https://hooks.acme.test/baton");
+  await page.keyboard.press("Enter");
+  const secret = page.getByLabel("Signing secret");
+  await secret.waitFor();
+  assert.equal(await secret.inputValue(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4");
+  assert.equal(await secret.getAttribute("readonly"), "");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "webhook-secret");
+  assert.match(
+    await page.getByTestId("secret").innerText(),
+    /Copy this secret now: it will not be shown again\. Your receiver verifies each request's webhook-signature with it\./,
+  );
+  await page.getByRole("button", { name: "Copy" }).click();
+  await page.getByTestId("copy-note").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4");
+  const added = endpoints.filter({ hasText: "hooks.acme.test" });
+  assert.match(await added.innerText(), /Acme <b>CRM<\/b>/);
+  assert.match(await added.getByTestId("endpoint-events").innerText(), /^Lead accepted, Lead returned to nurture$/);
+  await page.getByRole("button", { name: "Done" }).click();
+  assert.equal(await page.getByTestId("secret").count(), 0);
+  assert.ok(!(await page.getByTestId("webhooks").innerText()).includes("whsec_"));
+
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

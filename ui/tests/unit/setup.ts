@@ -15,6 +15,7 @@ export type Fake = {
   outboxDepth(): number;
   setReviewOffline(v: boolean): void;
   settleIntake(id: number, status: "dismissed" | "reprocessed"): void;
+  disableWebhook(id: number, reason: string): void;
 };
 
 export function installFakeShell(
