@@ -11,6 +11,7 @@
 //! or at `$BATON_SERVER_BIN`. Build it first: `cargo build --workspace --bins`.
 
 pub mod bus;
+pub mod crm;
 pub mod desktop;
 pub mod nginx;
 pub mod postgres;

@@ -367,12 +367,34 @@ pub struct NewWebhook {
     pub description: Option<String>,
 }
 
+/// What an endpoint is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    /// A manager's Standard Webhooks endpoint.
+    #[default]
+    Webhook,
+    /// The server's HubSpot owner write-back (from its config).
+    Hubspot,
+    /// The server's Salesforce owner write-back (from its config).
+    Salesforce,
+    #[serde(other)]
+    Unknown,
+}
+
+impl WireName for EndpointKind {}
+
 /// A registered endpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(optional_fields = nullable))]
 pub struct WebhookEndpoint {
     pub id: i64,
+    /// Write-backs to a CRM are listed here too, with their delivery logs;
+    /// they are defined in the server's config, not deleted over the API.
+    #[serde(default)]
+    pub kind: EndpointKind,
     pub url: String,
     pub events: Vec<EventType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,12 @@
 -- records each attempt.
 CREATE TABLE webhook_endpoints (
     id              INTEGER PRIMARY KEY,
+    -- webhook: a manager's Standard Webhooks endpoint; hubspot, salesforce:
+    -- the CRM owner write-back the config defines (one of each at most).
+    kind            TEXT NOT NULL DEFAULT 'webhook' CHECK (kind IN ('webhook', 'hubspot', 'salesforce')),
     url             TEXT NOT NULL,
+    -- Only events of leads from this source (the CRM's own leads).
+    source_filter   TEXT,
     -- The signing secret, whsec_ + base64: needed to sign, so stored as is.
     secret          TEXT NOT NULL,
     description     TEXT,

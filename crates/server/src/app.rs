@@ -147,6 +147,12 @@ impl Baton {
     ) -> Result<()> {
         self.refill_rollups_if_stale().await?;
         self.apply_config().await?;
+        // The CRM write-backs the config defines (only here: an admin
+        // command run with another config must not change them).
+        let crm = self.state.config.crm.clone();
+        self.db()
+            .write(move |tx| crate::crm::apply(tx, &crm, Timestamp::now()))
+            .await?;
         // Queued leads may fit reps added or freed while the server was down.
         let config = self.state.config.clone();
         let drained = self

@@ -43,6 +43,9 @@ pub struct Config {
     /// Outbound events (docs/integrations.md).
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// The CRM owner write-back (docs/integrations.md).
+    #[serde(default)]
+    pub crm: crate::crm::CrmConfig,
 }
 
 /// `[webhooks]`: where managers' endpoints may point.
@@ -327,6 +330,7 @@ impl Config {
             limits: Limits::default(),
             sources: vec![],
             webhooks: WebhooksConfig::default(),
+            crm: crate::crm::CrmConfig::default(),
         };
         c.normalise_and_check()?;
         Ok(c)
@@ -403,6 +407,7 @@ impl Config {
                 }
             }
         }
+        self.crm.check().map_err(Error::Config)?;
         let mut source_names = HashSet::new();
         for source in &mut self.sources {
             source.check().map_err(Error::Config)?;

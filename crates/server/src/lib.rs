@@ -13,6 +13,7 @@ pub mod bookkeeping;
 pub mod calibration;
 pub mod cells;
 pub mod config;
+pub mod crm;
 pub mod demo;
 pub mod error;
 pub mod history;

@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baton_protocol::{Assignment, EventType, Timestamp, WireName};
+use baton_protocol::{Assignment, EndpointKind, EventType, Timestamp, WireName};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, watch};
 
@@ -125,6 +125,7 @@ pub fn emit(
     tx.emit_event(&NewEvent {
         event_type: kind,
         lead_id: lead.id,
+        source: lead.intake_source.as_deref(),
         occurred_at: at,
         payload: &payload,
     })
@@ -275,6 +276,19 @@ struct Heard {
     status: Option<u16>,
     error: Option<String>,
     retry_after: Option<u64>,
+    /// Trying again cannot help (a CRM has no such record).
+    permanent: bool,
+}
+
+impl From<crate::crm::CrmHeard> for Heard {
+    fn from(h: crate::crm::CrmHeard) -> Self {
+        Heard {
+            status: h.status,
+            error: h.error,
+            retry_after: h.retry_after,
+            permanent: h.permanent,
+        }
+    }
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap, now: Timestamp) -> Option<u64> {
@@ -418,7 +432,7 @@ fn outcome(d: &DueDelivery, heard: Heard, now: Timestamp) -> AttemptOutcome {
         };
     }
     let done = d.attempts as usize + 1;
-    let Some(wait) = SCHEDULE.get(done) else {
+    let Some(wait) = SCHEDULE.get(done).filter(|_| !heard.permanent) else {
         return AttemptOutcome::GaveUp { status, error };
     };
     let scheduled = (*wait as f64 * jitter()) as u64;
@@ -455,6 +469,8 @@ impl InFlight {
 pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     let allow_private = state.config.webhooks.allow_private_targets;
     let client = http_client(allow_private);
+    let crm_client = crate::crm::http_client();
+    let owners = Arc::new(crate::crm::Owners::default());
     let in_flight = Arc::new(Mutex::new(InFlight::default()));
     loop {
         if *shutdown.borrow() {
@@ -484,6 +500,7 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
                             in_flight.clone(),
                             wakeup.clone(),
                         );
+                        let (crm_client, owners) = (crm_client.clone(), owners.clone());
                         tokio::spawn(async move {
                             // Claimed first: a list of due deliveries may be
                             // older than the record of an attempt just made,
@@ -500,7 +517,18 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
                                 in_flight.lock().expect("in-flight set").done(&d);
                                 return;
                             }
-                            let heard = send(&client, &d, allow_private).await;
+                            let heard = match d.kind {
+                                EndpointKind::Webhook => send(&client, &d, allow_private).await,
+                                _ => crate::crm::attempt(
+                                    &crm_client,
+                                    &state.config.crm,
+                                    &owners,
+                                    &state.db,
+                                    &d,
+                                )
+                                .await
+                                .into(),
+                            };
                             let now = Timestamp::now();
                             let record = AttemptRecord {
                                 delivery_id: d.id,
@@ -596,6 +624,7 @@ mod tests {
             payload: "{}".into(),
             attempts,
             endpoint_failing_since: failing_since,
+            kind: EndpointKind::Webhook,
         }
     }
 
@@ -606,6 +635,7 @@ mod tests {
             status: Some(503),
             error: Some("answered 503".into()),
             retry_after,
+            permanent: false,
         };
         for (attempts, wait) in [(0u32, 5u64), (1, 300), (2, 1800), (6, 36_000)] {
             match outcome(&due(attempts, None), failed(None), now) {
@@ -633,8 +663,18 @@ mod tests {
         let gone = Heard {
             status: Some(410),
             error: Some("answered 410".into()),
-            retry_after: None,
+            ..Heard::default()
         };
+        let no_contact = Heard {
+            status: Some(404),
+            error: Some("answered 404".into()),
+            permanent: true,
+            ..Heard::default()
+        };
+        assert!(matches!(
+            outcome(&due(0, None), no_contact, now),
+            AttemptOutcome::GaveUp { .. }
+        ));
         assert!(matches!(
             outcome(&due(0, None), gone, now),
             AttemptOutcome::Disable { .. }

@@ -120,14 +120,20 @@ pub async fn delete(
     WebhookPath(id, _): WebhookPath,
 ) -> Result<StatusCode> {
     let now = Timestamp::now();
-    if s.db
-        .write(move |tx| tx.delete_webhook_endpoint(id, now))
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound(format!("no webhook with id {id}")))
-    }
+    s.db.write(move |tx| {
+        let endpoint = tx
+            .webhook_endpoint(id)?
+            .ok_or_else(|| Error::NotFound(format!("no webhook with id {id}")))?;
+        if endpoint.view.kind != baton_protocol::EndpointKind::Webhook {
+            return Err(Error::Conflict(format!(
+                "webhook {id} is the {} write-back from the server's config ([crm]); remove it there",
+                baton_protocol::WireName::as_str(&endpoint.view.kind)
+            )));
+        }
+        tx.delete_webhook_endpoint(id, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/webhooks/{id}/deliveries`.

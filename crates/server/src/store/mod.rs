@@ -15,10 +15,10 @@ mod writer;
 use std::sync::Arc;
 
 use baton_protocol::{
-    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, EventType,
-    FeedEntry, FeedbackLogEntry, IntakeOutcome, IntakeReceipt, LeadEvent, LeadEventKind, LeadId,
-    LeadIntake, LeadStatus, QueuedLead, ReceiptStatus, Rep, RepId, ReturnedToMarketing, Role, Team,
-    Timestamp, WebhookDelivery, WebhookEndpoint,
+    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, EndpointKind,
+    EventType, FeedEntry, FeedbackLogEntry, IntakeOutcome, IntakeReceipt, LeadEvent, LeadEventKind,
+    LeadId, LeadIntake, LeadStatus, QueuedLead, ReceiptStatus, Rep, RepId, ReturnedToMarketing,
+    Role, Team, Timestamp, WebhookDelivery, WebhookEndpoint,
 };
 use tokio::sync::oneshot;
 
@@ -171,6 +171,8 @@ pub struct ReceiptFilter {
 pub struct NewEvent<'a> {
     pub event_type: EventType,
     pub lead_id: LeadId,
+    /// The lead's source (endpoints may take only one source's leads).
+    pub source: Option<&'a str>,
     pub occurred_at: Timestamp,
     /// The Standard Webhooks body: `{"type", "timestamp", "data"}`.
     pub payload: &'a str,
@@ -186,6 +188,15 @@ pub struct NewEndpoint<'a> {
     pub created_at: Timestamp,
 }
 
+/// A CRM write-back as the config defines it.
+#[derive(Clone, Debug)]
+pub struct CrmEndpoint<'a> {
+    pub url: &'a str,
+    /// Only leads from this source (`None`: every lead, by email).
+    pub source: Option<&'a str>,
+    pub events: &'a [EventType],
+}
+
 /// A registered endpoint with its secret (which only the worker reads).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointRow {
@@ -198,6 +209,7 @@ pub struct EndpointRow {
 pub struct DueDelivery {
     pub id: i64,
     pub endpoint_id: i64,
+    pub kind: EndpointKind,
     pub url: String,
     pub secret: String,
     pub event_id: i64,
@@ -497,6 +509,14 @@ pub trait WriteTx: ReadTx {
     /// after commit.
     fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<()>;
     fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>) -> Result<i64>;
+    /// Makes the config's CRM write-back of `kind` exist, active, with this
+    /// address, source and events (one per kind); or deletes it (`None`).
+    fn set_crm_endpoint(
+        &mut self,
+        kind: EndpointKind,
+        crm: Option<&CrmEndpoint<'_>>,
+        at: Timestamp,
+    ) -> Result<()>;
     /// Marks an endpoint deleted and cancels its waiting deliveries;
     /// false when there is no such endpoint.
     fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool>;

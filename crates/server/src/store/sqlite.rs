@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
+use super::CrmEndpoint;
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
     FeedbackLogEntry, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep,
     RepId, ReturnedToMarketing, Role, Team, Timestamp,
 };
-use baton_protocol::{DeliveryStatus, WebhookDelivery, WebhookEndpoint};
+use baton_protocol::{DeliveryStatus, EndpointKind, WebhookDelivery, WebhookEndpoint};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::writer::{self, WriterHealth};
@@ -372,29 +373,30 @@ fn standing_from_row(r: &Row<'_>) -> rusqlite::Result<LeadStanding> {
     })
 }
 
-const ENDPOINT_COLUMNS: &str = "e.id, e.url, e.description, e.active, e.disabled_reason, \
+const ENDPOINT_COLUMNS: &str = "e.id, e.kind, e.url, e.description, e.active, e.disabled_reason, \
      e.disabled_at, e.failing_since, e.last_success_at, e.created_at, e.secret, \
      (SELECT group_concat(event_type, ',') FROM webhook_subscriptions s WHERE s.endpoint_id = e.id), \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending')";
 
 fn endpoint_from_row(r: &Row<'_>) -> rusqlite::Result<EndpointRow> {
-    let events: Option<String> = r.get(10)?;
+    let events: Option<String> = r.get(11)?;
     Ok(EndpointRow {
         view: WebhookEndpoint {
             id: r.get(0)?,
-            url: r.get(1)?,
+            kind: enum_from_str(r.get(1)?)?,
+            url: r.get(2)?,
             events: crate::outbound::parse_event_list(events.as_deref().unwrap_or("")),
-            description: r.get(2)?,
-            active: r.get(3)?,
-            disabled_reason: r.get(4)?,
-            disabled_at: opt_ts(r.get(5)?),
-            failing_since: opt_ts(r.get(6)?),
-            last_success_at: opt_ts(r.get(7)?),
-            pending: r.get(11)?,
-            created_at: ts(r.get(8)?),
+            description: r.get(3)?,
+            active: r.get(4)?,
+            disabled_reason: r.get(5)?,
+            disabled_at: opt_ts(r.get(6)?),
+            failing_since: opt_ts(r.get(7)?),
+            last_success_at: opt_ts(r.get(8)?),
+            pending: r.get(12)?,
+            created_at: ts(r.get(9)?),
             secret: None,
         },
-        secret: r.get(9)?,
+        secret: r.get(10)?,
     })
 }
 
@@ -999,7 +1001,7 @@ impl ReadTx for SqliteTx<'_> {
     fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<DueDelivery>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_id, d.lead_id, v.occurred_at, \
-             v.payload, d.attempts, e.failing_since \
+             v.payload, d.attempts, e.failing_since, e.kind \
              FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              JOIN outbound_events v ON v.id = d.event_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 \
@@ -1020,6 +1022,7 @@ impl ReadTx for SqliteTx<'_> {
                     payload: r.get(7)?,
                     attempts: r.get(8)?,
                     endpoint_failing_since: opt_ts(r.get(9)?),
+                    kind: enum_from_str(r.get(10)?)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -1542,18 +1545,33 @@ impl WriteTx for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO outbound_events (type, lead_id, occurred_at, payload) \
              SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM webhook_subscriptions s \
-             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = ?1 AND w.active)",
+             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = ?1 AND w.active \
+             AND (w.source_filter IS NULL OR w.source_filter = ?5))",
         )?;
-        if stmt.execute(params![kind, e.lead_id, e.occurred_at.millis(), e.payload])? == 0 {
+        if stmt.execute(params![
+            kind,
+            e.lead_id,
+            e.occurred_at.millis(),
+            e.payload,
+            e.source
+        ])? == 0
+        {
             return Ok(());
         }
         let event = self.conn.last_insert_rowid();
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO webhook_deliveries (endpoint_id, event_id, lead_id, next_attempt_at) \
              SELECT w.id, ?2, ?3, ?4 FROM webhook_subscriptions s \
-             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = ?1 AND w.active",
+             JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = ?1 AND w.active \
+             AND (w.source_filter IS NULL OR w.source_filter = ?5)",
         )?;
-        stmt.execute(params![kind, event, e.lead_id, e.occurred_at.millis()])?;
+        stmt.execute(params![
+            kind,
+            event,
+            e.lead_id,
+            e.occurred_at.millis(),
+            e.source
+        ])?;
         self.effects.events = true;
         Ok(())
     }
@@ -1571,6 +1589,57 @@ impl WriteTx for SqliteTx<'_> {
             )?;
         }
         Ok(id)
+    }
+
+    fn set_crm_endpoint(
+        &mut self,
+        kind: EndpointKind,
+        crm: Option<&CrmEndpoint<'_>>,
+        at: Timestamp,
+    ) -> Result<()> {
+        let existing: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM webhook_endpoints WHERE kind = ?1 AND deleted_at IS NULL",
+                [kind.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(crm) = crm else {
+            if let Some(id) = existing {
+                self.delete_webhook_endpoint(id, at)?;
+            }
+            return Ok(());
+        };
+        let id = match existing {
+            Some(id) => {
+                self.conn.execute(
+                    "UPDATE webhook_endpoints SET url = ?2, source_filter = ?3, active = TRUE, \
+                     disabled_at = NULL, disabled_reason = NULL WHERE id = ?1",
+                    params![id, crm.url, crm.source],
+                )?;
+                self.conn.execute(
+                    "DELETE FROM webhook_subscriptions WHERE endpoint_id = ?1",
+                    [id],
+                )?;
+                id
+            }
+            None => {
+                self.conn.execute(
+                    "INSERT INTO webhook_endpoints (kind, url, source_filter, secret, created_at) \
+                     VALUES (?1, ?2, ?3, '', ?4)",
+                    params![kind.as_str(), crm.url, crm.source, at.millis()],
+                )?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        for t in crm.events {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO webhook_subscriptions (event_type, endpoint_id) VALUES (?1, ?2)",
+                params![t.as_str(), id],
+            )?;
+        }
+        Ok(())
     }
 
     fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool> {

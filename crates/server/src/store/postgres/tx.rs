@@ -11,12 +11,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 
+use crate::store::CrmEndpoint;
 use baton_protocol::{
     Assignment, AssignmentOutcome, Availability, Change, Cursor, Decision, DecisionKind, FeedEntry,
     FeedbackLogEntry, IntakeReceipt, LeadEvent, LeadEventKind, LeadId, LeadIntake, QueuedLead, Rep,
     RepId, ReturnedToMarketing, Role, Team, Timestamp, WireName,
 };
-use baton_protocol::{DeliveryStatus, WebhookDelivery, WebhookEndpoint};
+use baton_protocol::{DeliveryStatus, EndpointKind, WebhookDelivery, WebhookEndpoint};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
@@ -1281,7 +1282,7 @@ impl ReadTx for PgTx<'_> {
     fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<DueDelivery>> {
         let rows = self.query(
             "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_id, d.lead_id, v.occurred_at, \
-             v.payload, d.attempts, e.failing_since \
+             v.payload, d.attempts, e.failing_since, e.kind \
              FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              JOIN outbound_events v ON v.id = d.event_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
@@ -1302,6 +1303,7 @@ impl ReadTx for PgTx<'_> {
                 payload: r.try_get(7)?,
                 attempts: u32_at(r, 8)?,
                 endpoint_failing_since: opt_ts(r, 9)?,
+                kind: name(r, 10)?,
             })
         })
     }
@@ -1315,29 +1317,30 @@ impl ReadTx for PgTx<'_> {
     }
 }
 
-const ENDPOINT_COLUMNS: &str = "e.id, e.url, e.description, e.active, e.disabled_reason, \
+const ENDPOINT_COLUMNS: &str = "e.id, e.kind, e.url, e.description, e.active, e.disabled_reason, \
      e.disabled_at, e.failing_since, e.last_success_at, e.created_at, e.secret, \
      (SELECT string_agg(event_type, ',') FROM webhook_subscriptions s WHERE s.endpoint_id = e.id), \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending')";
 
 fn endpoint_from_row(r: &Row) -> Result<EndpointRow> {
-    let events: Option<String> = r.try_get(10)?;
+    let events: Option<String> = r.try_get(11)?;
     Ok(EndpointRow {
         view: WebhookEndpoint {
             id: r.try_get(0)?,
-            url: r.try_get(1)?,
+            kind: name(r, 1)?,
+            url: r.try_get(2)?,
             events: crate::outbound::parse_event_list(events.as_deref().unwrap_or("")),
-            description: r.try_get(2)?,
-            active: r.try_get(3)?,
-            disabled_reason: r.try_get(4)?,
-            disabled_at: opt_ts(r, 5)?,
-            failing_since: opt_ts(r, 6)?,
-            last_success_at: opt_ts(r, 7)?,
-            pending: u32_at(r, 11)?,
-            created_at: ts(r, 8)?,
+            description: r.try_get(3)?,
+            active: r.try_get(4)?,
+            disabled_reason: r.try_get(5)?,
+            disabled_at: opt_ts(r, 6)?,
+            failing_since: opt_ts(r, 7)?,
+            last_success_at: opt_ts(r, 8)?,
+            pending: u32_at(r, 12)?,
+            created_at: ts(r, 9)?,
             secret: None,
         },
-        secret: r.try_get(9)?,
+        secret: r.try_get(10)?,
     })
 }
 
@@ -2092,7 +2095,8 @@ impl WriteTx for PgTx<'_> {
         // some active endpoint subscribes, and a delivery for each.
         self.later(
             "WITH subscribers AS (SELECT w.id FROM webhook_subscriptions s \
-                 JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = $1::text AND w.active), \
+                 JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE s.event_type = $1::text AND w.active \
+                 AND (w.source_filter IS NULL OR w.source_filter = $5::text)), \
              event AS (INSERT INTO outbound_events (type, lead_id, occurred_at, payload) \
                  SELECT $1::text, $2::bigint, $3::bigint, $4::text WHERE EXISTS (SELECT 1 FROM subscribers) RETURNING id) \
              INSERT INTO webhook_deliveries (endpoint_id, event_id, lead_id, next_attempt_at) \
@@ -2101,7 +2105,8 @@ impl WriteTx for PgTx<'_> {
                 e.event_type.as_str().to_string(),
                 e.lead_id,
                 e.occurred_at.millis(),
-                e.payload.to_string()
+                e.payload.to_string(),
+                e.source.map(str::to_string)
             ],
         );
         // Told even when nobody subscribed (unknowable without a round
@@ -2124,6 +2129,56 @@ impl WriteTx for PgTx<'_> {
             &[&events, &id],
         )?;
         Ok(id)
+    }
+
+    fn set_crm_endpoint(
+        &mut self,
+        kind: EndpointKind,
+        crm: Option<&CrmEndpoint<'_>>,
+        at: Timestamp,
+    ) -> Result<()> {
+        let existing: Option<i64> = self
+            .query_opt(
+                "SELECT id FROM webhook_endpoints WHERE kind = $1 AND deleted_at IS NULL",
+                &[&kind.as_str()],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        let Some(crm) = crm else {
+            if let Some(id) = existing {
+                self.delete_webhook_endpoint(id, at)?;
+            }
+            return Ok(());
+        };
+        let id = match existing {
+            Some(id) => {
+                self.execute(
+                    "UPDATE webhook_endpoints SET url = $2, source_filter = $3, active = TRUE, \
+                     disabled_at = NULL, disabled_reason = NULL WHERE id = $1",
+                    &[&id, &crm.url, &crm.source],
+                )?;
+                self.execute(
+                    "DELETE FROM webhook_subscriptions WHERE endpoint_id = $1",
+                    &[&id],
+                )?;
+                id
+            }
+            None => {
+                let r = self.query_one(
+                    "INSERT INTO webhook_endpoints (kind, url, source_filter, secret, created_at) \
+                     VALUES ($1, $2, $3, '', $4) RETURNING id",
+                    &[&kind.as_str(), &crm.url, &crm.source, &at.millis()],
+                )?;
+                r.try_get(0)?
+            }
+        };
+        let events: Vec<String> = crm.events.iter().map(|t| t.as_str().to_string()).collect();
+        self.execute(
+            "INSERT INTO webhook_subscriptions (event_type, endpoint_id) \
+             SELECT DISTINCT t, $2::bigint FROM unnest($1::text[]) t",
+            &[&events, &id],
+        )?;
+        Ok(())
     }
 
     fn delete_webhook_endpoint(&mut self, id: i64, at: Timestamp) -> Result<bool> {
