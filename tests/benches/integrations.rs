@@ -5,9 +5,13 @@
 //!     cargo build --release --bins
 //!     cargo bench -p baton-tests --bench integrations
 //!
+//! Then a 100,000-row CSV file is imported through `baton-server import`
+//! (routed, into the same database), timing it and reading the import
+//! process's peak memory.
+//!
 //! Knobs (environment): BENCH_DELIVERIES (default 20000), BENCH_CONCURRENCY
-//! (32), BENCH_PROBES (500); BENCH_BACKEND=postgres runs on a private
-//! PostgreSQL cluster instead of SQLite.
+//! (32), BENCH_PROBES (500), BENCH_CSV_ROWS (100000); BENCH_BACKEND=postgres
+//! runs on a private PostgreSQL cluster instead of SQLite.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,6 +171,59 @@ async fn main() {
         percentile(&ms, 0.9),
         percentile(&ms, 0.99),
         ms[ms.len() - 1]
+    );
+
+    // 3. A 100,000-row CSV file through `baton-server import`.
+    let rows = env_or::<usize>("BENCH_CSV_ROWS", 100_000);
+    let file = server.dir.path().join("big.csv");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        writeln!(
+            w,
+            "Email Address,First Name,Last Name,Company,Job Title,Country,Lead Score,Notes"
+        )
+        .unwrap();
+        for i in 0..rows {
+            writeln!(
+                w,
+                "csv{i}@bigco.example,Lead,Number {i},\"Big Co, Ltd\",VP Sales,DE,{},imported from the fair",
+                50 + i % 50
+            )
+            .unwrap();
+        }
+    }
+    let size = std::fs::metadata(&file).unwrap().len();
+    let started = Instant::now();
+    let out = std::process::Command::new(binary("baton-server"))
+        .args(["import", "--source", "fair", "--json", "--db"])
+        .arg(server.db_arg())
+        .arg("--config")
+        .arg(server.config_path())
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: baton_protocol::ImportSummary = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary.created as usize, rows);
+    // SAFETY: getrusage only writes the struct it is given.
+    let peak_kib = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    };
+    println!(
+        "csv import: {rows} rows ({:.1} MB) created and routed in {:.2} s = {:.0} rows/s; peak memory of the largest child process {:.1} MB",
+        size as f64 / 1e6,
+        took.as_secs_f64(),
+        rows as f64 / took.as_secs_f64(),
+        peak_kib as f64 / 1024.0
     );
     drop(reps);
 }
