@@ -179,9 +179,13 @@ mod bindings {
         decl::<WebhookCreation>(&cfg, o);
         decl::<p::WebhookList>(&cfg, o);
         decl::<p::WebhookEndpoint>(&cfg, o);
+        decl::<p::EndpointKind>(&cfg, o);
         decl::<p::WebhookDeliveryList>(&cfg, o);
         decl::<p::WebhookDelivery>(&cfg, o);
         decl::<p::DeliveryStatus>(&cfg, o);
+        decl::<p::ImportSummary>(&cfg, o);
+        decl::<p::ImportColumn>(&cfg, o);
+        decl::<p::ImportRefusal>(&cfg, o);
         out.truncate(out.trim_end().len());
         out.push('\n');
         out

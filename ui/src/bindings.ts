@@ -640,7 +640,12 @@ export type WebhookList = { webhooks: Array<WebhookEndpoint>, };
 /**
  * A registered endpoint.
  */
-export type WebhookEndpoint = { id: number, url: string, events: Array<EventType>, description?: string | null, 
+export type WebhookEndpoint = { id: number, 
+/**
+ * Write-backs to a CRM are listed here too, with their delivery logs;
+ * they are defined in the server's config, not deleted over the API.
+ */
+kind: EndpointKind, url: string, events: Array<EventType>, description?: string | null, 
 /**
  * False once disabled (it answered 410 Gone, or failed for days).
  */
@@ -657,6 +662,11 @@ pending: number, created_at: Timestamp,
  * The signing secret (`whsec_…`): only in the answer to `POST /v1/webhooks`.
  */
 secret?: string | null, };
+
+/**
+ * What an endpoint is.
+ */
+export type EndpointKind = "webhook" | "hubspot" | "salesforce" | "unknown";
 
 export type WebhookDeliveryList = { deliveries: Array<WebhookDelivery>, next_before?: number | null, };
 
@@ -681,3 +691,43 @@ payload: string, };
  * Where one event's delivery to one endpoint stands.
  */
 export type DeliveryStatus = "pending" | "delivered" | "failed" | "cancelled" | "unknown";
+
+/**
+ * What a CSV import did (or, in a dry run, would do).
+ */
+export type ImportSummary = { source: string, dry_run: boolean, 
+/**
+ * Whether new qualified leads were offered to reps (`--no-route` imports history only).
+ */
+routed: boolean, 
+/**
+ * Rows read (the header not counted).
+ */
+rows: number, created: number, updated: number, unchanged: number, refused: number, 
+/**
+ * Each header and the lead field it was matched to.
+ */
+columns: Array<ImportColumn>, 
+/**
+ * Headers matched to no lead field (their values are not imported).
+ */
+ignored_columns: Array<string>, 
+/**
+ * The first refusals (at most 100), in file order.
+ */
+refusals: Array<ImportRefusal>, elapsed_ms: number, };
+
+export type ImportColumn = { header: string, field: string, };
+
+/**
+ * One CSV row that was (or would be) refused, and why.
+ */
+export type ImportRefusal = { 
+/**
+ * The row's line in the file (the header is line 1).
+ */
+line: number, 
+/**
+ * The lead field at fault (`contact.email`, `score.value`, `external_id`).
+ */
+field: string, message: string, };

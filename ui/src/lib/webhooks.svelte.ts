@@ -2,8 +2,17 @@
 // manager registers, watches and deletes them, with each one's delivery
 // log. The server decides what it sends, retries and disables; here its
 // answers are only shown. A new endpoint's signing secret is held in
-// memory until the manager is done with it, and never again.
-import type { DeliveryStatus, EventType, NewWebhook, WebhookDelivery, WebhookEndpoint } from "../bindings";
+// memory until the manager is done with it, and never again. The server's
+// CRM owner write-backs are listed among them, from its config: shown and
+// replayed like the rest, but not deleted here.
+import type {
+  DeliveryStatus,
+  EndpointKind,
+  EventType,
+  NewWebhook,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
 import { ago } from "./format";
 
@@ -51,6 +60,39 @@ export function replayable(d: WebhookDelivery): boolean {
 
 export type Health = { kind: "active" | "failing" | "disabled"; text: string };
 
+// Every kind of endpoint, by what a manager calls it (null: a webhook,
+// named by its URL). A `Record` over the generated union makes `npm run
+// check` fail when Rust adds (or drops) a kind until this is updated.
+const KIND_TITLES = {
+  webhook: null,
+  hubspot: "HubSpot owner write-back",
+  salesforce: "Salesforce owner write-back",
+  unknown: "An endpoint the server defines",
+} as const satisfies Record<EndpointKind, string | null>;
+
+/** What the endpoint is, for a write-back: "HubSpot owner write-back"; null for a manager's webhook. */
+export function kindTitle(w: WebhookEndpoint): string | null {
+  return w.kind in KIND_TITLES ? KIND_TITLES[w.kind] : KIND_TITLES.unknown;
+}
+
+/** How the endpoint is named in buttons and lists: its kind, or its URL. */
+export function endpointName(w: WebhookEndpoint): string {
+  return kindTitle(w) ?? w.url;
+}
+
+/** Only a manager's own webhooks are deleted here; the write-backs come
+ * from the server's config, and its API refuses to delete them. */
+export function deletable(w: WebhookEndpoint): boolean {
+  return w.kind === "webhook";
+}
+
+/** Why an endpoint has no Delete button. */
+export function notDeletableText(w: WebhookEndpoint): string {
+  return w.kind === "hubspot" || w.kind === "salesforce"
+    ? "Defined in the server's config ([crm])"
+    : "Defined by the server: it cannot be deleted here";
+}
+
 /** How an endpoint is doing, in words: "Active", "Failing since 3 h ago", "Disabled: why". */
 export function health(w: WebhookEndpoint, now: number): Health {
   if (!w.active) return { kind: "disabled", text: `Disabled: ${w.disabled_reason ?? "no reason was given"}` };
@@ -61,6 +103,10 @@ export function health(w: WebhookEndpoint, now: number): Health {
 /** The banner a disabled endpoint puts at the top of the tab. */
 export function disabledBanner(w: WebhookEndpoint): string {
   const reason = (w.disabled_reason ?? "no reason was given").replace(/[.\s]+$/, "");
+  if (w.kind === "hubspot" || w.kind === "salesforce") {
+    // The server enables its write-backs again when it starts with them configured.
+    return `The ${kindTitle(w)} was disabled: ${reason}. Owners are no longer written back; fix its [crm.${w.kind}] settings and restart baton-server to enable it again.`;
+  }
   return `An endpoint was disabled: ${reason}. Events are no longer sent to it; register it again once it is fixed.`;
 }
 
@@ -279,6 +325,8 @@ export class WebhooksState {
   }
 
   askDelete(id: number): void {
+    const endpoint = this.endpoints.find((w) => w.id === id);
+    if (endpoint && !deletable(endpoint)) return;
     this.confirming = id;
     this.note(id, null);
   }
@@ -289,8 +337,8 @@ export class WebhooksState {
 
   /** Deletes the endpoint once confirmed: it leaves the list with its log. */
   async remove(id: number): Promise<void> {
-    if (this.deleting.has(id)) return;
     const endpoint = this.endpoints.find((w) => w.id === id);
+    if (this.deleting.has(id) || (endpoint && !deletable(endpoint))) return;
     this.deleting = new Set([...this.deleting, id]);
     this.notice = null;
     try {

@@ -28,6 +28,7 @@ const ids = (webhooks: WebhooksState) => webhooks.endpoints.map((w) => w.id);
 function endpoint(over: Partial<WebhookEndpoint>): WebhookEndpoint {
   return {
     id: 1,
+    kind: "webhook",
     url: "https://hooks.example.com/baton",
     events: ["lead.accepted"],
     active: true,
