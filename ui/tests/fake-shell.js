@@ -10,6 +10,8 @@
 //   role: "rep" (default) or "manager"
 //   undoMs: a decision's undo window (default 5000, as the desktop engine's)
 //   tokenNotice: the session's token_notice (default null)
+//   crm: also list the server's HubSpot and Salesforce owner write-backs
+//        among the webhooks (default false)
 // Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
 // setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows,
 // setReviewOffline, settleIntake, intake, disableWebhook, webhooks).
@@ -19,7 +21,7 @@
 // after the window is refused with `too_late_to_undo`.
 (function install(win) {
   const opts = Object.assign(
-    { leads: 40, signedIn: true, role: "rep", undoMs: 5000, tokenNotice: null },
+    { leads: 40, signedIn: true, role: "rep", undoMs: 5000, tokenNotice: null, crm: false },
     win.__FAKE_OPTIONS__ || {},
   );
   const NOW = Date.now();
@@ -337,7 +339,7 @@
     JSON.stringify({ type, timestamp: at, data: Object.assign({ lead_id: leadId }, data) }, null, 2);
   const webhooks = [
     {
-      id: 1, url: "https://crm.example.com/hooks/baton", events: ["lead.accepted", "lead.rejected"], description: "CRM sync",
+      id: 1, kind: "webhook", url: "https://crm.example.com/hooks/baton", events: ["lead.accepted", "lead.rejected"], description: "CRM sync",
       active: true, last_success_at: iso(NOW - 5 * MIN), pending: 0, created_at: iso(NOW - 30 * 24 * 60 * MIN),
       deliveries: [
         {
@@ -348,7 +350,7 @@
       ],
     },
     {
-      id: 2, url: "https://alerts.example.net/webhook", events: ["lead.routed", "lead.sla_breached"], description: null,
+      id: 2, kind: "webhook", url: "https://alerts.example.net/webhook", events: ["lead.routed", "lead.sla_breached"], description: null,
       active: true, failing_since: iso(NOW - 3 * 60 * MIN), last_success_at: iso(NOW - 26 * 60 * MIN), pending: 1,
       created_at: iso(NOW - 10 * 24 * 60 * MIN),
       deliveries: [
@@ -374,7 +376,7 @@
       ],
     },
     {
-      id: 3, url: "https://old.example.org/baton", events: ["lead.qualified"], description: "Old marketing hook",
+      id: 3, kind: "webhook", url: "https://old.example.org/baton", events: ["lead.qualified"], description: "Old marketing hook",
       active: false, disabled_reason: "the endpoint answered 410 Gone", disabled_at: iso(NOW - 2 * 60 * MIN),
       last_success_at: iso(NOW - 3 * 24 * 60 * MIN), pending: 0, created_at: iso(NOW - 90 * 24 * 60 * MIN),
       deliveries: [
@@ -386,6 +388,31 @@
       ],
     },
   ];
+  // The server's CRM owner write-backs (from its config's [crm]): listed
+  // with their delivery logs, never deleted over the API. One error from
+  // the CRM holds markup.
+  if (opts.crm) {
+    webhooks.push(
+      {
+        id: 41, kind: "hubspot", url: "https://api.hubapi.com", events: ["lead.accepted"], description: null,
+        active: true, failing_since: iso(NOW - 40 * MIN), last_success_at: iso(NOW - 2 * 60 * MIN), pending: 0,
+        created_at: iso(NOW - 7 * 24 * 60 * MIN),
+        deliveries: [
+          {
+            id: 412, message_id: "msg_evt_412", event_type: "lead.accepted", lead_id: 7, occurred_at: iso(NOW - 40 * MIN),
+            status: "failed", attempts: 1, last_attempt_at: iso(NOW - 40 * MIN), last_status: 404,
+            last_error: 'HubSpot answered 404 OBJECT_NOT_FOUND: resource not found <img src=x onerror=alert(1)>',
+            payload: webhookPayload("lead.accepted", 7, iso(NOW - 40 * MIN), { external_id: "hubspot:3501" }),
+          },
+        ],
+      },
+      {
+        id: 42, kind: "salesforce", url: "https://acme.my.salesforce.com", events: ["lead.accepted"], description: null,
+        active: true, last_success_at: iso(NOW - 30 * MIN), pending: 0, created_at: iso(NOW - 7 * 24 * 60 * MIN),
+        deliveries: [],
+      },
+    );
+  }
   let nextWebhookId = 4;
   const endpointOf = (w) => {
     const { deliveries, ...rest } = w;
@@ -556,7 +583,7 @@
         throw err("refused", "the server refused: this server already has 50 webhooks, the most it holds; delete one first");
       const id = nextWebhookId++;
       const w = {
-        id, url, events: webhook.events, description: webhook.description ?? null, active: true, pending: 0,
+        id, kind: "webhook", url, events: webhook.events, description: webhook.description ?? null, active: true, pending: 0,
         created_at: iso(Date.now()), deliveries: [],
       };
       webhooks.push(w);
@@ -566,6 +593,11 @@
       managerOnline();
       // As baton-core: an endpoint already gone counts as deleted.
       const i = webhooks.findIndex((x) => x.id === id);
+      if (i >= 0 && webhooks[i].kind !== "webhook")
+        throw err(
+          "refused",
+          `the server refused: webhook ${id} is the ${webhooks[i].kind} write-back from the server's config ([crm]); remove it there`,
+        );
       if (i >= 0) webhooks.splice(i, 1);
       return null;
     },

@@ -284,3 +284,42 @@ test("webhooks: states in words, a disabled endpoint's banner, delivery logs wit
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("webhooks: the server's CRM write-backs are listed by their CRM with their deliveries and replay, and no Delete", async () => {
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager", crm: true });
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  await page.getByTestId("tab-webhooks").click();
+  const hubspot = page.locator('[data-testid="endpoint"][data-kind="hubspot"]');
+  const salesforce = page.locator('[data-testid="endpoint"][data-kind="salesforce"]');
+  assert.equal(await hubspot.getByTestId("endpoint-kind").innerText(), "HubSpot owner write-back");
+  assert.equal(await hubspot.getByTestId("endpoint-url").innerText(), "https://api.hubapi.com");
+  assert.equal(await hubspot.getByTestId("endpoint-health").innerText(), "Failing since 40 min ago");
+  assert.equal(await salesforce.getByTestId("endpoint-kind").innerText(), "Salesforce owner write-back");
+  assert.equal(await salesforce.getByTestId("endpoint-health").innerText(), "Active");
+  for (const row of [hubspot, salesforce]) {
+    assert.equal(await row.getByTestId("endpoint-config").innerText(), "Defined in the server's config ([crm])");
+    assert.equal(await row.getByRole("button", { name: /^Delete/ }).count(), 0);
+  }
+  // The manager's own endpoints keep theirs.
+  assert.equal(await page.getByRole("button", { name: /^Delete https:/ }).count(), 3);
+
+  // Its delivery log and replay work as an endpoint's; the CRM's error is text.
+  await page.getByRole("button", { name: "Deliveries of HubSpot owner write-back" }).click();
+  const log = page.getByRole("list", { name: "Deliveries to HubSpot owner write-back" });
+  const failed = log.getByTestId("delivery").filter({ hasText: "msg_evt_412" });
+  assert.match(
+    await failed.getByTestId("delivery-answer").innerText(),
+    /HTTP 404\s+HubSpot answered 404 OBJECT_NOT_FOUND: resource not found <img src=x onerror=alert\(1\)>/,
+  );
+  assert.equal(await page.getByTestId("webhooks").locator("img, script").count(), 0);
+  await page.getByRole("button", { name: "Replay delivery 412 (Lead accepted, lead 7)" }).click();
+  await failed.getByTestId("delivery-status").filter({ hasText: "Pending" }).waitFor();
+
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

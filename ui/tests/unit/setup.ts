@@ -25,6 +25,7 @@ export function installFakeShell(
     role?: "rep" | "manager";
     undoMs?: number;
     tokenNotice?: string | null;
+    crm?: boolean;
   } = {},
 ): Fake {
   const w = window as unknown as { __FAKE_OPTIONS__: unknown; __fake: Fake };

@@ -3,10 +3,14 @@ import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import Webhooks from "../../src/components/Webhooks.svelte";
 import type { WebhookEndpoint } from "../../src/bindings";
 import {
+  deletable,
   disabledBanner,
+  endpointName,
   EVENT_TYPES,
   eventLabel,
   health,
+  kindTitle,
+  notDeletableText,
   replayable,
   statusWords,
   WebhooksState,
@@ -16,8 +20,8 @@ import { installFakeShell, settle } from "./setup";
 
 afterEach(() => cleanup());
 
-async function loaded() {
-  const fake = installFakeShell({ role: "manager" });
+async function loaded(options: { crm?: boolean } = {}) {
+  const fake = installFakeShell({ role: "manager", ...options });
   const webhooks = new WebhooksState(tauriBackend);
   await webhooks.load();
   return { fake, webhooks };
@@ -247,5 +251,55 @@ describe("webhooks", () => {
     await settle();
     expect(screen.queryByTestId("secret")).toBeNull();
     expect(document.body.textContent).not.toContain("whsec_");
+  });
+
+  it("names the server's CRM write-backs by their CRM and never offers to delete them", async () => {
+    const hubspot = endpoint({ id: 41, kind: "hubspot", url: "https://api.hubapi.com" });
+    expect(kindTitle(hubspot)).toBe("HubSpot owner write-back");
+    expect(kindTitle(endpoint({ kind: "salesforce" }))).toBe("Salesforce owner write-back");
+    expect(kindTitle(endpoint({}))).toBeNull();
+    expect(endpointName(hubspot)).toBe("HubSpot owner write-back");
+    expect(endpointName(endpoint({}))).toBe("https://hooks.example.com/baton");
+    expect(deletable(hubspot)).toBe(false);
+    expect(deletable(endpoint({ kind: "unknown" }))).toBe(false);
+    expect(deletable(endpoint({}))).toBe(true);
+    expect(notDeletableText(hubspot)).toBe("Defined in the server's config ([crm])");
+    expect(
+      disabledBanner(endpoint({ kind: "salesforce", active: false, disabled_reason: "Salesforce answered 401 INVALID_SESSION_ID." })),
+    ).toBe(
+      "The Salesforce owner write-back was disabled: Salesforce answered 401 INVALID_SESSION_ID. Owners are no longer written back; fix its [crm.salesforce] settings and restart baton-server to enable it again.",
+    );
+
+    const { fake, webhooks } = await loaded({ crm: true });
+    expect(ids(webhooks)).toEqual([1, 2, 3, 41, 42]);
+    webhooks.askDelete(41);
+    expect(webhooks.confirming).toBeNull();
+    await webhooks.remove(41);
+    expect(fake.calls.filter((c) => c.cmd === "webhook_delete")).toEqual([]);
+    expect(ids(webhooks)).toEqual([1, 2, 3, 41, 42]);
+  });
+
+  it("shows a write-back's state, deliveries and replay like an endpoint's, without a Delete button", async () => {
+    const { fake, webhooks } = await loaded({ crm: true });
+    render(Webhooks, { props: { webhooks, now: Date.now() } });
+    const row = screen.getAllByTestId("endpoint").find((li) => li.dataset.webhookId === "41")!;
+    expect(row.querySelector("[data-testid=endpoint-kind]")?.textContent).toBe("HubSpot owner write-back");
+    expect(row.querySelector("[data-testid=endpoint-url]")?.textContent).toBe("https://api.hubapi.com");
+    expect(row.querySelector("[data-testid=endpoint-health]")?.textContent?.trim()).toBe("Failing since 40 min ago");
+    expect(row.querySelector("[data-testid=endpoint-config]")?.textContent).toBe("Defined in the server's config ([crm])");
+    expect(row.querySelector("[data-testid=delete]")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Delete https://api.hubapi.com" })).toBeNull();
+    // A webhook beside it keeps its Delete button.
+    expect(screen.getByRole("button", { name: "Delete https://crm.example.com/hooks/baton" })).toBeTruthy();
+
+    await fireEvent.click(screen.getByRole("button", { name: "Deliveries of HubSpot owner write-back" }));
+    await settle();
+    const log = screen.getByRole("list", { name: "Deliveries to HubSpot owner write-back" });
+    expect(log.textContent).toContain("HubSpot answered 404 OBJECT_NOT_FOUND: resource not found <img src=x onerror=alert(1)>");
+    expect(log.querySelector("img")).toBeNull();
+    await fireEvent.click(screen.getByRole("button", { name: "Replay delivery 412 (Lead accepted, lead 7)" }));
+    await settle();
+    expect(fake.calls.filter((c) => c.cmd === "webhook_replay").map((c) => c.args)).toEqual([{ id: 41, delivery: 412 }]);
+    expect(webhooks.logs[41].rows[0].status).toBe("pending");
   });
 });
