@@ -11,7 +11,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, Result};
 
+mod imports;
 mod webhooks;
+
+pub use imports::Upload;
 
 /// What the server said to one outbox write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,7 +400,7 @@ fn team_query(team: Option<&str>) -> String {
 }
 
 /// `&name=value`, the value percent-encoded.
-fn query_value(name: &str, value: &str) -> String {
+pub(crate) fn query_value(name: &str, value: &str) -> String {
     let mut out = format!("&{name}=");
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -1,8 +1,9 @@
 //! A manager's review: the handoff report and score calibration for a
 //! period, kept on disk so the last one loaded stays readable offline, and
 //! exported as CSV; the failed intakes (deliveries from inbound sources
-//! that could not be mapped to a lead) a manager retries or dismisses; and
-//! the endpoints the server sends its outbound events to (`webhooks`).
+//! that could not be mapped to a lead) a manager retries or dismisses; the
+//! endpoints the server sends its outbound events to (`webhooks`); and the
+//! CSV files of leads a manager imports (`import`).
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,9 @@ use crate::api::ApiClient;
 use crate::error::{CoreError, Result};
 use crate::profile::Profile;
 
+mod import;
 mod webhooks;
+pub use import::{ColumnMapping, CsvFile, CsvImport, ImportField, ImportOptions};
 pub use webhooks::{DELIVERIES_PAGE_MAX, WebhookCreation};
 
 /// Decisions listed in the feedback log of one review.
