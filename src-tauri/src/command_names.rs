@@ -27,4 +27,5 @@
     "webhook_delete",
     "webhook_deliveries",
     "webhook_replay",
+    "import_csv",
 ]

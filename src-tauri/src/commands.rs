@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use baton_core::review::{
-    self, FailureQuery, Review, ReviewData, ReviewLead, ReviewQuery, ReviewTable, WebhookCreation,
+    self, CsvFile, CsvImport, FailureQuery, ImportOptions, Review, ReviewData, ReviewLead,
+    ReviewQuery, ReviewTable, WebhookCreation,
 };
 use baton_core::store::{InboxQuery, LocalStatus};
 use baton_core::{CoreError, LeadDetail, LeadSummary, Result};
@@ -59,6 +60,7 @@ commands!(
     webhook_delete,
     webhook_deliveries,
     webhook_replay,
+    import_csv,
 );
 
 // Every command is `async`: Tauri runs it on its async runtime, never on the
@@ -303,6 +305,27 @@ mod tests {
         assert_eq!(super::HANDLED, names);
     }
 
+    /// The window sends the import's options as ASCII JSON in a header:
+    /// a column named outside ASCII arrives as it was typed.
+    #[test]
+    fn import_options_arrive_from_their_header_with_any_header_name() {
+        use baton_core::review::ImportField;
+        let mut headers = tauri::http::HeaderMap::new();
+        assert!(super::import_options(&headers).is_err());
+        headers.insert(
+            super::IMPORT_OPTIONS_HEADER,
+            tauri::http::HeaderValue::from_static(
+                r#"{"source":"fair","dry_run":true,"no_route":false,"mapping":[{"field":"company","header":"Soci\u00e9t\u00e9 \ud83c\udfe2"}],"score_max":null}"#,
+            ),
+        );
+        let options = super::import_options(&headers).unwrap();
+        assert_eq!(options.source, "fair");
+        assert!(options.dry_run && !options.no_route);
+        assert_eq!(options.mapping[0].field, ImportField::Company);
+        assert_eq!(options.mapping[0].header, "Société 🏢");
+        assert_eq!(options.channel, None);
+    }
+
     /// …and the window's capability must grant each one, or the window
     /// gets "not allowed by ACL" for a command the shell handles.
     #[test]
@@ -434,4 +457,42 @@ async fn webhook_replay(
     delivery: i64,
 ) -> Result<WebhookDelivery> {
     review_of(&shell)?.replay_delivery(id, delivery).await
+}
+
+/// The header `import_csv`'s options travel in, as JSON (non-ASCII
+/// characters `\u`-escaped, as header values must be ASCII).
+const IMPORT_OPTIONS_HEADER: &str = "baton-import-options";
+
+/// Imports a CSV file of leads (a dry run writes nothing). The window has
+/// no file system access and no dialog plugin: its file input reads the
+/// file, and sends the bytes as this request's raw body (no JSON or base64
+/// on the way), with the options in the `baton-import-options` header. A
+/// control the server refuses is an answer (`invalid`), not an error.
+#[tauri::command]
+async fn import_csv(
+    shell: State<'_, Shell>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<CsvImport> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(CoreError::InvalidInput(
+            "send the CSV file's bytes as the request's body".into(),
+        ));
+    };
+    let options = import_options(request.headers())?;
+    let review = review_of(&shell)?;
+    // A copy: the request only lends its body, and the upload outlives it.
+    review
+        .import_csv(CsvFile::Bytes(bytes.clone()), &options)
+        .await
+}
+
+/// The options `import_csv` was sent in its header.
+fn import_options(headers: &tauri::http::HeaderMap) -> Result<ImportOptions> {
+    let options = headers.get(IMPORT_OPTIONS_HEADER).ok_or_else(|| {
+        CoreError::InvalidInput(format!(
+            "the import's options are missing ({IMPORT_OPTIONS_HEADER})"
+        ))
+    })?;
+    serde_json::from_slice(options.as_bytes())
+        .map_err(|e| CoreError::InvalidInput(format!("the import's options: {e}")))
 }

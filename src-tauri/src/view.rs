@@ -84,7 +84,8 @@ mod bindings {
     use baton_core::engine::{Connection, EngineEvent, Problem, ProblemKind};
     use baton_core::error::{ErrorCode, ErrorView};
     use baton_core::review::{
-        FailureQuery, ReviewData, ReviewLead, ReviewQuery, ReviewTable, WebhookCreation,
+        ColumnMapping, CsvImport, FailureQuery, ImportField, ImportOptions, ReviewData, ReviewLead,
+        ReviewQuery, ReviewTable, WebhookCreation,
     };
     use baton_core::store::Undoable;
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
@@ -183,6 +184,10 @@ mod bindings {
         decl::<p::WebhookDeliveryList>(&cfg, o);
         decl::<p::WebhookDelivery>(&cfg, o);
         decl::<p::DeliveryStatus>(&cfg, o);
+        decl::<ImportOptions>(&cfg, o);
+        decl::<ColumnMapping>(&cfg, o);
+        decl::<ImportField>(&cfg, o);
+        decl::<CsvImport>(&cfg, o);
         decl::<p::ImportSummary>(&cfg, o);
         decl::<p::ImportColumn>(&cfg, o);
         decl::<p::ImportRefusal>(&cfg, o);

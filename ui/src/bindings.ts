@@ -693,6 +693,58 @@ payload: string, };
 export type DeliveryStatus = "pending" | "delivered" | "failed" | "cancelled" | "unknown";
 
 /**
+ * How to import a file.
+ */
+export type ImportOptions = { 
+/**
+ * Where the leads come from: 1 to 64 of a-z, 0-9, `-` and `_`. It
+ * prefixes their ids (`SOURCE:ID`), so importing the file again under
+ * the same name updates them rather than adding them twice.
+ */
+source: string, 
+/**
+ * Check the file and say what would happen; write nothing.
+ */
+dry_run: boolean, 
+/**
+ * Store the leads as history: none is offered to a rep.
+ */
+no_route: boolean, 
+/**
+ * Columns for fields the server's match misses or gets wrong.
+ */
+mapping: Array<ColumnMapping>, 
+/**
+ * The most a score in the file can be (scores are scaled to 0–100).
+ */
+score_max?: number | null, 
+/**
+ * The leads' channel when no column gives one (the source's name otherwise).
+ */
+channel?: string | null, };
+
+/**
+ * The column that fills a lead field, where the server's own match of
+ * headers to fields ("Email Address" → email) does not find it.
+ */
+export type ColumnMapping = { field: ImportField, 
+/**
+ * The column's header, as in the file's first line.
+ */
+header: string, };
+
+/**
+ * A lead field a CSV column can fill (the server's list, less the
+ * JSON-only arrays).
+ */
+export type ImportField = "external_id" | "name" | "first_name" | "last_name" | "email" | "phone" | "company" | "title" | "country" | "company_size" | "score" | "channel" | "campaign" | "utm_source" | "utm_medium" | "utm_campaign" | "utm_term" | "utm_content" | "need" | "timeline" | "budget";
+
+/**
+ * What an import came to.
+ */
+export type CsvImport = { "outcome": "done", summary: ImportSummary, } | { "outcome": "invalid", field: string, message: string, };
+
+/**
  * What a CSV import did (or, in a dry run, would do).
  */
 export type ImportSummary = { source: string, dry_run: boolean, 
