@@ -354,8 +354,14 @@ pub fn import(
         ignored_columns: plan.ignored.clone(),
         ..ImportSummary::default()
     };
-    // Each lead's first line in this file, by its external id.
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Each lead's first line in this file, by a 128-bit digest of its
+    // external id: some 40 bytes a row, not the ids themselves.
+    let mut seen: HashMap<u128, u64> = HashMap::new();
+    let digest = |id: &str| -> u128 {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(id.as_bytes());
+        u128::from_le_bytes(d[..16].try_into().expect("16 bytes"))
+    };
     let mut batch: Vec<PreparedRow> = Vec::with_capacity(BATCH_ROWS);
     let mut record = csv::StringRecord::new();
     let mut flush = |batch: &mut Vec<PreparedRow>, summary: &mut ImportSummary| -> Result<()> {
@@ -426,7 +432,8 @@ pub fn import(
         }
         let lead = source.map_values(values, now);
         if let Ok(l) = &lead {
-            if let Some(first) = seen.get(&l.external_id) {
+            let key = digest(&l.external_id);
+            if let Some(first) = seen.get(&key) {
                 refuse(
                     &mut summary,
                     line,
@@ -440,7 +447,7 @@ pub fn import(
                 );
                 continue;
             }
-            seen.insert(l.external_id.clone(), line);
+            seen.insert(key, line);
         }
         batch.push(PreparedRow { line, lead });
         if batch.len() >= BATCH_ROWS {
