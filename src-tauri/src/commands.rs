@@ -324,6 +324,15 @@ mod tests {
         assert_eq!(options.mapping[0].field, ImportField::Company);
         assert_eq!(options.mapping[0].header, "Société 🏢");
         assert_eq!(options.channel, None);
+        // The window names the header as the shell does.
+        let ui = include_str!("../../ui/src/lib/tauri.ts");
+        assert!(
+            ui.contains(&format!(
+                "IMPORT_OPTIONS_HEADER = \"{}\"",
+                super::IMPORT_OPTIONS_HEADER
+            )),
+            "ui/src/lib/tauri.ts sends the import's options in another header"
+        );
     }
 
     /// …and the window's capability must grant each one, or the window

@@ -2,9 +2,11 @@
 // stores talk to a `Backend`; the app passes the Tauri one, tests a fake.
 import type {
   Availability,
+  CsvImport,
   EngineEvent,
   ErrorCode,
   FailureQuery,
+  ImportOptions,
   InboxFilter,
   InboxPage,
   IntakeReceipt,
@@ -65,6 +67,10 @@ export interface Backend {
   webhookDeliveries(id: number, before: number | null, limit: number | null): Promise<WebhookDeliveryList>;
   /** Sends a delivery again (pending in the answer); refused when the endpoint was disabled. */
   webhookReplay(id: number, delivery: number): Promise<WebhookDelivery>;
+  /** Imports a CSV file of leads (a dry run writes nothing); a control the
+   * server refuses (`header`, `mapping`, `file`, `source`…) is an answer
+   * (`invalid`), not an error. */
+  importCsv(file: Uint8Array, options: ImportOptions): Promise<CsvImport>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
   /** What the engine reports as it happens (a refused decision). */

@@ -3,6 +3,7 @@
 // the server; here they are only filtered and shown.
 import type { FeedbackLogEntry, ReviewData, ReviewLead, ReviewTable } from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
+import { ImportState } from "./import.svelte";
 import { IntakeState } from "./intake.svelte";
 import { WebhooksState } from "./webhooks.svelte";
 
@@ -65,11 +66,14 @@ export class ReviewState {
   readonly intake: IntakeState;
   /** The endpoints the server sends its outbound events to. */
   readonly webhooks: WebhooksState;
+  /** A CSV file of leads, checked and imported. */
+  readonly imports: ImportState;
 
   constructor(backend: Backend) {
     this.backend = backend;
     this.intake = new IntakeState(backend);
     this.webhooks = new WebhooksState(backend);
+    this.imports = new ImportState(backend);
   }
 
   async start(): Promise<void> {

@@ -3,6 +3,18 @@ import { listen } from "@tauri-apps/api/event";
 import type { Backend } from "./backend";
 import type { EngineEvent, StatusView } from "../bindings";
 
+/** The header `import_csv` reads its options from (src-tauri/src/commands.rs). */
+export const IMPORT_OPTIONS_HEADER = "baton-import-options";
+
+/** JSON with every character outside ASCII escaped (`é` → `\u00e9`), as a
+ * header value must be: a column may be named in any language. */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** The shell's commands (src-tauri/src/commands.rs) and events. */
 export const tauriBackend: Backend = {
   sessionInfo: () => invoke("session_info"),
@@ -31,6 +43,9 @@ export const tauriBackend: Backend = {
   webhookDelete: (id) => invoke("webhook_delete", { id }),
   webhookDeliveries: (id, before, limit) => invoke("webhook_deliveries", { id, before, limit }),
   webhookReplay: (id, delivery) => invoke("webhook_replay", { id, delivery }),
+  // The file travels as the request's raw body, not as JSON.
+  importCsv: (file, options) =>
+    invoke("import_csv", file, { headers: { [IMPORT_OPTIONS_HEADER]: asciiJson(options) } }),
   onStatus: (handler) => listen<StatusView>("status", (e) => handler(e.payload)),
   onOpenLead: (handler) => listen<number>("open-lead", (e) => handler(e.payload)),
   onEngine: (handler) => listen<EngineEvent>("engine", (e) => handler(e.payload)),
