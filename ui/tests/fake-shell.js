@@ -14,7 +14,8 @@
 //        among the webhooks (default false)
 // Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
 // setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows,
-// setReviewOffline, settleIntake, intake, disableWebhook, webhooks).
+// setReviewOffline, settleIntake, intake, disableWebhook, webhooks, imports,
+// holdImports, releaseImports).
 //
 // Decisions behave as the engine's: durable at the keypress, listed in
 // `sync.undoable` until `send_at`, sent after that unless undone; `undo`
@@ -428,6 +429,110 @@
     if (reviewOffline) throw err("offline", "cannot reach the server: connection refused");
   };
 
+  // CSV imports as baton-core and baton-server answer them: the options
+  // come in a header (ASCII JSON), the file as the raw body. Headers are
+  // matched as the server matches them (a few of its aliases), rows are
+  // checked for an email and a numeric score, and leads already imported
+  // under a source are updated. `holdImports()` keeps answers back until
+  // `releaseImports()`, to see the window busy.
+  const imports = [];
+  const importedLeads = new Set();
+  let importGate = null;
+  const ALIASES = {
+    external_id: ["external_id", "id", "lead_id"],
+    email: ["email", "email_address", "work_email"],
+    name: ["name", "full_name"],
+    company: ["company", "company_name"],
+    score: ["score", "lead_score"],
+  };
+  const normalise = (h) => h.trim().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "_").replace(/^_+|_+$/g, "");
+  function csvLines(text) {
+    // Good enough for the tests' files: quoted cells without line breaks.
+    const lines = text.split(/\r?\n/);
+    if (lines[lines.length - 1] === "") lines.pop();
+    return lines.map((line, i) => {
+      const cells = [];
+      let cell = "";
+      let quoted = false;
+      for (let j = 0; j < line.length; j++) {
+        const c = line[j];
+        if (quoted) {
+          if (c === '"' && line[j + 1] === '"') (cell += '"'), j++;
+          else if (c === '"') quoted = false;
+          else cell += c;
+        } else if (c === '"') quoted = true;
+        else if (c === ",") cells.push(cell), (cell = "");
+        else cell += c;
+      }
+      if (quoted) return { line: i + 1, error: "unterminated quoted field" };
+      cells.push(cell);
+      return { line: i + 1, cells };
+    });
+  }
+  function importCsv(bytes, headers) {
+    const options = JSON.parse(headers["baton-import-options"]);
+    const invalid = (field, message) => ({ outcome: "invalid", field, message });
+    if (!/^[a-z0-9_-]{1,64}$/.test(options.source.trim()))
+      return invalid("source", "must be 1 to 64 characters of a-z, 0-9, - and _ (it prefixes the leads' ids)");
+    if (!bytes.length) return invalid("file", "the file is empty: its first line should name the columns");
+    const text = new TextDecoder().decode(bytes);
+    imports.push({ options, text });
+    const [head, ...rows] = csvLines(text);
+    if (head.error) return invalid("header", `the first line is not a CSV header: ${head.error}`);
+    const names = head.cells.map((h) => h.trim());
+    const columns = [];
+    for (const { field, header } of options.mapping) {
+      const i = names.findIndex((n) => n === header || normalise(n) === normalise(header));
+      if (i < 0) return invalid("mapping", `the file has no column ${JSON.stringify(header)} (its columns: ${names.join(", ")})`);
+      columns.push([i, field]);
+    }
+    names.forEach((n, i) => {
+      if (columns.some(([c]) => c === i)) return;
+      const field = Object.keys(ALIASES).find((f) => ALIASES[f].includes(normalise(n)) && !columns.some(([, x]) => x === f));
+      if (field) columns.push([i, field]);
+    });
+    const has = (f) => columns.some(([, x]) => x === f);
+    if (!has("score"))
+      return invalid("header", 'no column holds the score (looked for score, lead_score, hubspotscore, hubspot_score); map one, e.g. --map score="Lead Score"');
+    if (!has("external_id") && !has("email"))
+      return invalid("header", "no column identifies the leads: an external_id or an email column is needed (a re-import then updates rather than duplicates)");
+    columns.sort((a, b) => a[0] - b[0]);
+    const summary = {
+      source: options.source, dry_run: options.dry_run, routed: !options.no_route && !options.dry_run,
+      rows: 0, created: 0, updated: 0, unchanged: 0, refused: 0,
+      columns: columns.map(([i, field]) => ({ header: names[i], field })),
+      ignored_columns: names.filter((_, i) => !columns.some(([c]) => c === i)),
+      refusals: [], elapsed_ms: 1234,
+    };
+    const refuse = (line, field, message) => {
+      summary.refused++;
+      if (summary.refusals.length < 100) summary.refusals.push({ line, field, message });
+    };
+    const max = options.score_max ?? 100;
+    for (const row of rows) {
+      if (row.error)
+        return invalid("file", `line ${row.line} cannot be read as CSV (${row.error}); the ${summary.rows} rows before it were ${options.dry_run ? "checked" : "imported"}`);
+      summary.rows++;
+      const value = (f) => {
+        const c = columns.find(([, x]) => x === f);
+        return c ? (row.cells[c[0]] ?? "").trim() : "";
+      };
+      const email = value("email");
+      const score = value("score");
+      if (email && !/^[^@\s]+@[^@\s]+$/.test(email)) refuse(row.line, "contact.email", `${JSON.stringify(email)} is not an email address`);
+      else if (!score || Number.isNaN(Number(score))) refuse(row.line, "score.value", `${JSON.stringify(score)} is not a number`);
+      else if (Number(score) < 0 || Number(score) > max)
+        refuse(row.line, "score.value", `${score} is outside 0–${max}; set score_max to the most the file can score`);
+      else {
+        const id = `${options.source}:${value("external_id") || email.toLowerCase()}`;
+        if (importedLeads.has(id)) summary.updated++;
+        else summary.created++;
+        if (!options.dry_run) importedLeads.add(id);
+      }
+    }
+    return { outcome: "done", summary };
+  }
+
   const calls = [];
   const commands = {
     session_info: () => sessionView(),
@@ -623,6 +728,13 @@
       Object.assign(d, { status: "pending", next_attempt_at: iso(Date.now()), delivered_at: null });
       return { ...d };
     },
+    import_csv: async (bytes, { headers }) => {
+      managerOnline();
+      if (!(bytes instanceof Uint8Array)) throw err("invalid_input", "send the CSV file's bytes as the request's body");
+      const answer = importCsv(bytes, headers || {});
+      if (importGate) await importGate.promise;
+      return answer;
+    },
     sync_now: () => {
       if (!offline && (!problem || problem.kind === "offline")) drain();
       return statusView();
@@ -778,8 +890,8 @@
     },
     convertFileSrc: (p) => p,
     metadata: { currentWindow: { label: "main" }, currentWebview: { label: "main", windowLabel: "main" } },
-    async invoke(cmd, args) {
-      calls.push({ cmd, args });
+    async invoke(cmd, args, options) {
+      calls.push(options ? { cmd, args, options } : { cmd, args });
       if (cmd === "plugin:event|listen") {
         if (!listeners.has(args.event)) listeners.set(args.event, new Set());
         listeners.get(args.event).add(args.handler);
@@ -788,7 +900,7 @@
       if (cmd === "plugin:event|unlisten") return null;
       const f = commands[cmd];
       if (!f) throw err("unknown_command", `the fake shell has no command ${cmd}`);
-      return f(args || {});
+      return f(args || {}, options || {});
     },
   };
   win.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener() {} };
@@ -859,5 +971,17 @@
     },
     webhooks,
     exports,
+    /** The imports the shell was sent: their options and the file's text. */
+    imports,
+    /** Answers to imports wait until `releaseImports()`. */
+    holdImports() {
+      let release;
+      const promise = new Promise((r) => (release = r));
+      importGate = { promise, release };
+    },
+    releaseImports() {
+      importGate?.release();
+      importGate = null;
+    },
   };
 })(window);

@@ -323,3 +323,102 @@ test("webhooks: the server's CRM write-backs are listed by their CRM with their 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("import: a CSV file checked (header refused, then mapped), refusals as text, imported for real with the same settings, busy while it works, in both themes", async () => {
+  const { page, errors } = await open(ctx.browser, ctx.url, { role: "manager" });
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  const csv = [
+    "Email Address,Points,Company,Notes",
+    "ada@acme.test,82,Acme,met at the fair",
+    'grace@globex.test,45,"Globex, Inc.",',
+    "<img src=x onerror=alert(1)>,90,Evil,<script>window.__pwned=7</script>",
+  ].join("\r\n");
+  const tab = page.getByTestId("tab-import");
+  await tab.click();
+  const form = page.getByRole("form", { name: "Import leads from a CSV file" });
+  await form.getByLabel("CSV file").setInputFiles({ name: "fair leads.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  assert.match(await page.getByTestId("import-file-help").innerText(), /^Chosen: fair leads\.csv \(1 KiB\)\.$/);
+
+  // The source name's rule, said as it is typed.
+  const source = form.getByLabel("Source name");
+  await source.fill("Fair Leads");
+  assert.equal(await page.getByTestId("source-hint").innerText(), "Use 1 to 64 lower-case letters, digits, - and _ (e.g. crm-export).");
+  assert.equal(await source.getAttribute("aria-invalid"), "true");
+  await source.fill("fair");
+  assert.equal(await source.getAttribute("aria-invalid"), null);
+  assert.equal(await form.getByLabel("Dry run (write nothing)").isChecked(), true);
+  assert.equal(await form.getByLabel("History only — don't offer leads to reps").isChecked(), false);
+
+  // No score column: the server's reason next to the file, which takes the focus.
+  await form.getByRole("button", { name: "Check file" }).click();
+  await page.getByTestId("header-error").filter({ hasText: "no column holds the score" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "import-file");
+  assert.match(await form.getByLabel("CSV file").getAttribute("aria-describedby"), /import-header-error/);
+
+  // A mapping, added and filled in from the keyboard.
+  await form.getByRole("button", { name: "Add mapping" }).focus();
+  await page.keyboard.press("Enter");
+  const mapping = form.getByRole("group", { name: "Mapping 1" });
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "SELECT");
+  await mapping.getByLabel("Lead field").selectOption("score");
+  await mapping.getByLabel("Column header in the file").fill("Punkte");
+  await mapping.getByLabel("Column header in the file").press("Enter");
+  await page.getByTestId("mapping-error").filter({ hasText: 'the file has no column "Punkte" (its columns: Email Address, Points, Company, Notes)' }).waitFor();
+  await mapping.getByLabel("Column header in the file").fill("Points");
+  await mapping.getByLabel("Column header in the file").press("Enter");
+
+  const summary = page.getByTestId("import-summary");
+  await summary.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "import-summary-heading");
+  assert.equal(await page.getByTestId("import-counts").innerText(), "2 would be created, 0 updated, 1 refused");
+  assert.match(await page.getByTestId("import-detail").innerText(), /^3 rows read for source fair in 1\.2 s\. Nothing was written\.$/);
+  const columns = await page.getByTestId("import-columns").locator("tbody tr").allInnerTexts();
+  assert.deepEqual(
+    columns.map((c) => c.replace(/\s+/g, " ").trim()),
+    ["Email Address → email", "Points → score", "Company → company"],
+  );
+  assert.match(await page.getByTestId("import-ignored").innerText(), /Notes/);
+  const refusal = page.getByTestId("import-refusal");
+  assert.equal(await refusal.count(), 1);
+  assert.match(await refusal.innerText(), /^4\s+contact\.email\s+"<img src=x onerror=alert\(1\)>" is not an email address$/);
+  assert.equal(await page.getByTestId("import").locator("img, script").count(), 0);
+
+  // Both themes: the tab is drawn with the theme's colours.
+  const colours = () =>
+    page.getByTestId("import").evaluate((el) => [
+      getComputedStyle(el).backgroundColor,
+      getComputedStyle(el.querySelector("[data-testid=import-counts]")).color,
+    ]);
+  assert.deepEqual(await colours(), ["rgb(255, 255, 255)", "rgb(23, 32, 44)"]);
+  await page.evaluate(() => (document.documentElement.dataset.theme = "dark"));
+  assert.deepEqual(await colours(), ["rgb(22, 29, 39)", "rgb(230, 235, 242)"]);
+  await page.evaluate(() => (document.documentElement.dataset.theme = "light"));
+
+  // For real: the same file and settings, busy (in the tab's label too) until the server answers.
+  await page.evaluate(() => window.__fake.holdImports());
+  await page.getByRole("button", { name: "Import for real" }).click();
+  await page.getByRole("status").filter({ hasText: "Importing… A large file takes a while" }).waitFor();
+  await tab.filter({ hasText: "Import (working…)" }).waitFor();
+  assert.equal(await page.getByRole("progressbar", { name: "Importing" }).count(), 1);
+  assert.equal(await form.getByRole("button", { name: "Check file" }).getAttribute("aria-disabled"), "true");
+  await page.evaluate(() => window.__fake.releaseImports());
+  await summary.getByRole("heading", { name: "Imported", exact: true }).waitFor();
+  assert.equal(await page.getByTestId("import-counts").innerText(), "2 created, 0 updated, 1 refused");
+  assert.match(await page.getByTestId("import-detail").innerText(), /New qualified leads were offered to reps\.$/);
+  assert.equal(await page.getByRole("button", { name: "Import for real" }).count(), 0);
+  await tab.filter({ hasText: /^Import$/ }).waitFor();
+  const sent = await page.evaluate(() => window.__fake.imports.map((i) => [i.options.dry_run, i.options.source, i.options.mapping]));
+  assert.deepEqual(sent.slice(-2), [
+    [true, "fair", [{ field: "score", header: "Points" }]],
+    [false, "fair", [{ field: "score", header: "Points" }]],
+  ]);
+
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,10 +1,10 @@
 // Installs the fake shell (tests/fake-shell.js) into jsdom's window, so the
 // real `tauriBackend` and `@tauri-apps/api` run against it.
 import source from "../fake-shell.js?raw";
-import type { ProblemKind } from "../../src/bindings";
+import type { ImportOptions, ProblemKind } from "../../src/bindings";
 
 export type Fake = {
-  calls: { cmd: string; args: Record<string, unknown> }[];
+  calls: { cmd: string; args: Record<string, unknown>; options?: { headers?: Record<string, string> } }[];
   emitStatus(): void;
   emit(event: string, payload: unknown): void;
   setOffline(v: boolean): void;
@@ -16,6 +16,9 @@ export type Fake = {
   setReviewOffline(v: boolean): void;
   settleIntake(id: number, status: "dismissed" | "reprocessed"): void;
   disableWebhook(id: number, reason: string): void;
+  imports: { options: ImportOptions; text: string }[];
+  holdImports(): void;
+  releaseImports(): void;
 };
 
 export function installFakeShell(
