@@ -129,8 +129,7 @@ pub async fn post_source_intake(
             }
         }
     }
-    let event_id = source.event_id(&body);
-    let mapped = source.map(&body, now);
+    let (event_id, mapped) = source.read(&body, now);
     let delivery = Delivery {
         source: name,
         event_id,

@@ -479,7 +479,29 @@ impl<'a> Source<'a> {
     /// A body that names none (or is not JSON) is named by its SHA-256.
     pub fn event_id(&self, body: &[u8]) -> String {
         let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        let named = value.as_ref().and_then(|v| match self.config.kind {
+        self.event_id_of(body, value.as_ref())
+    }
+
+    /// The delivery's event id and the lead it maps to, the body parsed once.
+    pub fn read(
+        &self,
+        body: &[u8],
+        now: Timestamp,
+    ) -> (String, std::result::Result<LeadIntake, MapError>) {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(value) => (
+                self.event_id_of(body, Some(&value)),
+                self.map_value(&value, now),
+            ),
+            Err(e) => (
+                self.event_id_of(body, None),
+                Err(MapError::new("body", format!("is not JSON: {e}"))),
+            ),
+        }
+    }
+
+    fn event_id_of(&self, body: &[u8], value: Option<&serde_json::Value>) -> String {
+        let named = value.and_then(|v| match self.config.kind {
             SourceKind::Typeform => typeform::event_id(v),
             SourceKind::Tally => tally::event_id(v),
             SourceKind::Hubspot => None,
@@ -547,14 +569,22 @@ impl<'a> Source<'a> {
     pub fn map(&self, body: &[u8], now: Timestamp) -> std::result::Result<LeadIntake, MapError> {
         let value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| MapError::new("body", format!("is not JSON: {e}")))?;
+        self.map_value(&value, now)
+    }
+
+    fn map_value(
+        &self,
+        value: &serde_json::Value,
+        now: Timestamp,
+    ) -> std::result::Result<LeadIntake, MapError> {
         if !value.is_object() {
             return Err(MapError::new("body", "must be a JSON object"));
         }
         let draft = match self.config.kind {
-            SourceKind::Typeform => typeform::read(self.config, &value)?,
-            SourceKind::Tally => tally::read(self.config, &value)?,
-            SourceKind::Hubspot => hubspot::read(self.config, &value)?,
-            SourceKind::Json => json::read(self.config, &value)?,
+            SourceKind::Typeform => typeform::read(self.config, value)?,
+            SourceKind::Tally => tally::read(self.config, value)?,
+            SourceKind::Hubspot => hubspot::read(self.config, value)?,
+            SourceKind::Json => json::read(self.config, value)?,
         };
         self.finish(draft, now)
     }
