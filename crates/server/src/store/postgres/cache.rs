@@ -36,6 +36,7 @@ pub(super) const ID_BLOCK: i64 = 256;
 pub(super) enum IdTable {
     Leads,
     Assignments,
+    IntakeReceipts,
 }
 
 impl IdTable {
@@ -47,6 +48,9 @@ impl IdTable {
             }
             IdTable::Assignments => {
                 "SELECT nextval(pg_get_serial_sequence('assignments', 'id')) FROM generate_series(1, $1::BIGINT)"
+            }
+            IdTable::IntakeReceipts => {
+                "SELECT nextval(pg_get_serial_sequence('intake_receipts', 'id')) FROM generate_series(1, $1::BIGINT)"
             }
         }
     }

@@ -2045,22 +2045,25 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_intake_receipt(&mut self, r: &NewReceipt<'_>) -> Result<i64> {
-        let row = self.query_one(
-            "INSERT INTO intake_receipts (source, event_id, received_at, status, outcome, lead_id, \
-             field, message, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            &[
-                &r.source,
-                &r.event_id,
-                &r.received_at.millis(),
-                &r.status.as_str(),
-                &r.outcome.map(|o| o.as_str()),
-                &r.lead_id,
-                &r.field,
-                &r.message,
-                &r.body,
+        // The writer knows the id: the insert needs no answer.
+        let id = self.next_id(IdTable::IntakeReceipts)?;
+        self.later(
+            "INSERT INTO intake_receipts (id, source, event_id, received_at, status, outcome, lead_id, \
+             field, message, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            owned![
+                id,
+                r.source.to_string(),
+                r.event_id.to_string(),
+                r.received_at.millis(),
+                r.status.as_str().to_string(),
+                r.outcome.map(|o| o.as_str().to_string()),
+                r.lead_id,
+                r.field.map(str::to_string),
+                r.message.map(str::to_string),
+                r.body.to_vec()
             ],
-        )?;
-        Ok(row.try_get(0)?)
+        );
+        Ok(id)
     }
 
     fn update_intake_receipt(&mut self, r: &IntakeReceipt) -> Result<()> {
