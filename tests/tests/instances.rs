@@ -634,8 +634,12 @@ allow_private_targets = true
     let c = a.another_instance();
     let rep = a.add_rep("Ava", "sales", 1, 1000);
     let manager = a.manager();
+    // A routes a lead while no endpoint exists (its writer then remembers
+    // that none subscribes); the endpoint is registered through B.
+    a.intake().push(&lead("ev-before")).await;
+    let manager_on_b = b.client(&manager.token);
     let receiver = Receiver::start(Answer::Ok).await;
-    let hook = manager
+    let hook = manager_on_b
         .post(
             "/v1/webhooks",
             &serde_json::json!({ "url": receiver.url, "events": ["lead.routed", "lead.accepted"] }),

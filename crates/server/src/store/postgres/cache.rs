@@ -73,6 +73,9 @@ pub(super) struct WriterCache {
     /// Reps whose pass and open leads here are ahead of the database.
     dirty: HashSet<RepId>,
     ids: HashMap<IdTable, VecDeque<i64>>,
+    /// Event types some active endpoint subscribes to, if known: routing
+    /// emits an event only when one does, and most deployments have none.
+    subscribed: Option<HashSet<String>>,
 }
 
 /// What the writer remembered of the reps when a job began.
@@ -101,6 +104,21 @@ impl WriterCache {
         self.teams.clear();
         self.dirty.clear();
         self.ids.clear();
+        self.subscribed = None;
+    }
+
+    /// Whether some active endpoint takes `event_type`, if known.
+    pub(super) fn subscribed(&self, event_type: &str) -> Option<bool> {
+        self.subscribed.as_ref().map(|s| s.contains(event_type))
+    }
+
+    pub(super) fn set_subscribed(&mut self, types: HashSet<String>) {
+        self.subscribed = Some(types);
+    }
+
+    /// An endpoint was added or re-enabled here: read them again.
+    pub(super) fn forget_subscriptions(&mut self) {
+        self.subscribed = None;
     }
 
     /// Forgets the reps, once the dirty ones were taken ([`Self::take_dirty`])

@@ -2094,6 +2094,31 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
+        // Nothing to record when no endpoint takes this type (the writer
+        // remembers which do while nobody else writes).
+        if let Some(cache) = self.cache {
+            let known = cache.borrow().subscribed(e.event_type.as_str());
+            let subscribed = match known {
+                Some(s) => s,
+                None => {
+                    let rows = self.query(
+                        "SELECT DISTINCT s.event_type FROM webhook_subscriptions s \
+                         JOIN webhook_endpoints w ON w.id = s.endpoint_id WHERE w.active",
+                        &[],
+                    )?;
+                    let types: std::collections::HashSet<String> =
+                        collect(rows, |r| Ok(r.try_get::<_, String>(0)?))?
+                            .into_iter()
+                            .collect();
+                    let s = types.contains(e.event_type.as_str());
+                    cache.borrow_mut().set_subscribed(types);
+                    s
+                }
+            };
+            if !subscribed {
+                return Ok(());
+            }
+        }
         // One statement, sent with the job's next one: the event only when
         // some active endpoint subscribes, and a delivery for each.
         self.later(
@@ -2119,6 +2144,9 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_webhook_endpoint(&mut self, e: &NewEndpoint<'_>) -> Result<i64> {
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().forget_subscriptions();
+        }
         let r = self.query_one(
             "INSERT INTO webhook_endpoints (url, secret, description, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -2140,6 +2168,9 @@ impl WriteTx for PgTx<'_> {
         crm: Option<&CrmEndpoint<'_>>,
         at: Timestamp,
     ) -> Result<()> {
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().forget_subscriptions();
+        }
         let existing: Option<i64> = self
             .query_opt(
                 "SELECT id FROM webhook_endpoints WHERE kind = $1 AND deleted_at IS NULL",
