@@ -791,16 +791,6 @@ fn number_of(v: &serde_json::Value) -> Option<f64> {
     }
 }
 
-/// A checked intake error for a mapping bug we cannot blame on the payload.
-pub fn unknown_source(name: &str) -> Error {
-    Error::NotFound(format!("no source named {name:?}"))
-}
-
-/// Sources of the config, by name.
-pub fn find<'a>(sources: &'a [SourceConfig], name: &str) -> Option<&'a SourceConfig> {
-    sources.iter().find(|s| s.name == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
