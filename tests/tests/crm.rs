@@ -103,6 +103,13 @@ async fn accepting_a_hubspot_lead_makes_the_rep_its_owner() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(hs.calls().is_empty(), "{:?}", hs.calls());
     assert_eq!(rep.accept(a).await.status, StatusCode::OK);
+    eventually(
+        Duration::from_secs(5),
+        "the first contact owned",
+        || async { hs.record("3501")?.get("hubspot_owner_id").map(|_| ()) },
+    )
+    .await;
+    // The second acceptance finds the owner id remembered.
     assert_eq!(rep.accept(b).await.status, StatusCode::OK);
     eventually(Duration::from_secs(5), "both contacts owned", || async {
         let owned = |id| {
