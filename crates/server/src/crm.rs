@@ -395,6 +395,28 @@ fn sent_failed(e: &reqwest::Error) -> CrmHeard {
     )
 }
 
+/// Sends one request to a CRM and reads its answer: the status and body
+/// when it succeeded, else what the attempt heard. A failed owner lookup
+/// (`lookup`) is always retried: the record it is for is not in question.
+async fn call(req: reqwest::RequestBuilder, lookup: bool) -> Result<(u16, String), CrmHeard> {
+    let resp = req.send().await.map_err(|e| sent_failed(&e))?;
+    let (status, headers, body) = read_answer(resp).await;
+    if status.is_success() {
+        return Ok((status.as_u16(), body));
+    }
+    let mut heard = refused(status, &headers, &body);
+    heard.permanent &= !lookup;
+    Err(heard)
+}
+
+/// What a successful write heard.
+fn written(status: u16) -> CrmHeard {
+    CrmHeard {
+        status: Some(status),
+        ..CrmHeard::default()
+    }
+}
+
 /// A failed answer: 404 and 400 are for good, 429 and 5xx (and 401/403,
 /// which an operator fixes) are retried.
 fn refused(
@@ -422,23 +444,14 @@ async fn hubspot(
     let owner = match owners.get(EndpointKind::Hubspot, rep_email) {
         Some(id) => id,
         None => {
-            let url = format!("{}/crm/v3/owners", h.api_url);
-            let sent = client
-                .get(&url)
+            let req = client
+                .get(format!("{}/crm/v3/owners", h.api_url))
                 .bearer_auth(token)
-                .query(&[("email", rep_email), ("limit", "1")])
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(e) => return sent_failed(&e),
+                .query(&[("email", rep_email), ("limit", "1")]);
+            let (status, body) = match call(req, true).await {
+                Ok(answer) => answer,
+                Err(heard) => return heard,
             };
-            let (status, headers, body) = read_answer(resp).await;
-            if !status.is_success() {
-                let mut heard = refused(status, &headers, &body);
-                heard.permanent = false;
-                return heard;
-            }
             let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let Some(id) = v.pointer("/results/0/id").and_then(|i| {
                 i.as_str()
@@ -446,7 +459,7 @@ async fn hubspot(
                     .or_else(|| i.as_i64().map(|n| n.to_string()))
             }) else {
                 return CrmHeard {
-                    status: Some(status.as_u16()),
+                    status: Some(status),
                     error: Some(format!(
                         "HubSpot has no owner with the email {rep_email:?}; add the rep as a user in HubSpot"
                     )),
@@ -488,24 +501,13 @@ async fn hubspot(
     if by_email {
         url.query_pairs_mut().append_pair("idProperty", "email");
     }
-    let sent = client
+    let req = client
         .patch(url)
         .bearer_auth(token)
-        .json(&json!({ "properties": properties }))
-        .send()
-        .await;
-    let resp = match sent {
-        Ok(r) => r,
-        Err(e) => return sent_failed(&e),
-    };
-    let (status, headers, body) = read_answer(resp).await;
-    if status.is_success() {
-        CrmHeard {
-            status: Some(status.as_u16()),
-            ..CrmHeard::default()
-        }
-    } else {
-        refused(status, &headers, &body)
+        .json(&json!({ "properties": properties }));
+    match call(req, false).await {
+        Ok((status, _)) => written(status),
+        Err(heard) => heard,
     }
 }
 
@@ -530,26 +532,18 @@ async fn salesforce(
                 "SELECT Id FROM User WHERE Email = '{}' AND IsActive = true LIMIT 1",
                 soql_quote(rep_email)
             );
-            let sent = client
+            let req = client
                 .get(format!("{base}/query"))
                 .bearer_auth(token)
-                .query(&[("q", soql)])
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(e) => return sent_failed(&e),
+                .query(&[("q", soql)]);
+            let (status, body) = match call(req, true).await {
+                Ok(answer) => answer,
+                Err(heard) => return heard,
             };
-            let (status, headers, body) = read_answer(resp).await;
-            if !status.is_success() {
-                let mut heard = refused(status, &headers, &body);
-                heard.permanent = false;
-                return heard;
-            }
             let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let Some(id) = v.pointer("/records/0/Id").and_then(Value::as_str) else {
                 return CrmHeard {
-                    status: Some(status.as_u16()),
+                    status: Some(status),
                     error: Some(format!(
                         "Salesforce has no active user with the email {rep_email:?}"
                     )),
@@ -569,26 +563,15 @@ async fn salesforce(
         .expect("an http URL")
         .pop_if_empty()
         .push(&lead_id);
-    let sent = client
+    let req = client
         .patch(url)
         .bearer_auth(token)
         // Without it, the org's lead assignment rules may re-assign the lead.
         .header("Sforce-Auto-Assign", "FALSE")
-        .json(&json!({ "OwnerId": owner }))
-        .send()
-        .await;
-    let resp = match sent {
-        Ok(r) => r,
-        Err(e) => return sent_failed(&e),
-    };
-    let (status, headers, body) = read_answer(resp).await;
-    if status.is_success() {
-        CrmHeard {
-            status: Some(status.as_u16()),
-            ..CrmHeard::default()
-        }
-    } else {
-        refused(status, &headers, &body)
+        .json(&json!({ "OwnerId": owner }));
+    match call(req, false).await {
+        Ok((status, _)) => written(status),
+        Err(heard) => heard,
     }
 }
 

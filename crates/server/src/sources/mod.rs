@@ -475,14 +475,9 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The provider's id for this delivery: a re-sent event carries the same.
-    /// A body that names none (or is not JSON) is named by its SHA-256.
-    pub fn event_id(&self, body: &[u8]) -> String {
-        let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        self.event_id_of(body, value.as_ref())
-    }
-
-    /// The delivery's event id and the lead it maps to, the body parsed once.
+    /// The delivery's event id and the lead it maps to, the body parsed
+    /// once. A re-sent event carries the same id; a body that names none
+    /// (or is not JSON) is named by its SHA-256.
     pub fn read(
         &self,
         body: &[u8],

@@ -36,6 +36,27 @@ pub fn from_base64(text: &str) -> Option<Vec<u8>> {
     STANDARD.decode(text.trim()).ok()
 }
 
+/// Checks a header holding base64(HMAC-SHA256(secret, body)), after
+/// `prefix` if the provider puts one (Typeform's `sha256=`, Tally none).
+pub fn verify_body_signature(
+    secret: &[u8],
+    headers: &axum::http::HeaderMap,
+    header: &str,
+    prefix: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    let value = single_header(headers, header)?;
+    let b64 = value
+        .strip_prefix(prefix)
+        .ok_or_else(|| format!("{header} lacks its {prefix} prefix"))?;
+    let claimed = from_base64(b64).ok_or_else(|| format!("{header} is not base64"))?;
+    if verify_hmac(secret, &[body], &claimed) {
+        Ok(())
+    } else {
+        Err(format!("{header} does not match the body"))
+    }
+}
+
 /// One header's value as text; a header sent twice is refused (which of
 /// the two was signed is unknowable).
 pub fn single_header<'a>(

@@ -10,19 +10,13 @@ use axum::http::HeaderMap;
 use baton_protocol::{QuizAnswer, ScoreItem};
 use serde_json::Value;
 
-use super::signature::{from_base64, single_header, verify_hmac};
+use super::signature::verify_body_signature;
 use super::{
     Draft, Found, MapError, SourceConfig, lead_field_for, number_of, quiz_text, read_hidden,
 };
 
 pub fn verify(secret: &[u8], headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
-    let header = single_header(headers, "tally-signature")?;
-    let claimed = from_base64(header).ok_or("Tally-Signature is not base64")?;
-    if verify_hmac(secret, &[body], &claimed) {
-        Ok(())
-    } else {
-        Err("Tally-Signature does not match the body".into())
-    }
+    verify_body_signature(secret, headers, "Tally-Signature", "", body)
 }
 
 pub fn event_id(v: &Value) -> Option<String> {
