@@ -4,6 +4,7 @@
 // why it still fails.
 import type { IntakeReceipt, SourceIntakeResponse } from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
+import { appendPage } from "./paging";
 
 /** Failed intakes asked for at a time. */
 export const FAILURES_PAGE = 100;
@@ -73,8 +74,7 @@ export class IntakeState {
         this.receipts = page.receipts;
         this.notes = {};
       } else {
-        const seen = new Set(this.receipts.map((r) => r.id));
-        this.receipts = [...this.receipts, ...page.receipts.filter((r) => !seen.has(r.id))];
+        this.receipts = appendPage(this.receipts, page.receipts);
       }
       this.nextBefore = page.next_before ?? null;
       this.loaded = true;

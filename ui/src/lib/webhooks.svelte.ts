@@ -15,6 +15,7 @@ import type {
 } from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
 import { ago } from "./format";
+import { appendPage } from "./paging";
 
 /** Deliveries asked for at a time. */
 export const DELIVERIES_PAGE = 50;
@@ -150,8 +151,7 @@ export class DeliveryLog {
         this.rows = page.deliveries;
         this.notes = {};
       } else {
-        const seen = new Set(this.rows.map((d) => d.id));
-        this.rows = [...this.rows, ...page.deliveries.filter((d) => !seen.has(d.id))];
+        this.rows = appendPage(this.rows, page.deliveries);
       }
       this.nextBefore = page.next_before ?? null;
       this.loaded = true;
