@@ -622,7 +622,10 @@ impl Known {
                 Change::LeadAssigned { lead } | Change::LeadUpdated { lead } => Some(lead.id),
                 Change::LeadTakenAway { lead_id, .. } => Some(*lead_id),
                 Change::DecisionRecorded { decision, .. } => Some(decision.lead_id),
-                Change::Unknown => None,
+                Change::LeadReminder { lead_id, .. } => Some(*lead_id),
+                Change::DefinitionPublished { .. } | Change::RepChanged { .. } | Change::Unknown => {
+                    None
+                }
             })
             .collect();
         let mut before = std::collections::HashMap::with_capacity(ids.len());
@@ -1423,7 +1426,12 @@ fn apply_change(
                 ),
             )?;
         }
-        Change::Unknown => {}
+        // Reminders, new definitions and changes to the rep reach the
+        // engine's own handlers; the lead cache has nothing to change.
+        Change::LeadReminder { .. }
+        | Change::DefinitionPublished { .. }
+        | Change::RepChanged { .. }
+        | Change::Unknown => {}
     }
     Ok(())
 }
@@ -1475,8 +1483,10 @@ mod tests {
                         sla_due_at: now.plus_millis(60_000),
                         outcome: baton_protocol::AssignmentOutcome::Pending,
                         ended_at: None,
+                        explanation: None,
                     }),
                     returned: None,
+                    qualification: None,
                     created_at: now,
                     updated_at: now,
                     version: 1,

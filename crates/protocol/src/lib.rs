@@ -7,8 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod agreement;
 pub mod names;
 mod time;
+pub use agreement::*;
 pub use names::{UnknownName, WireName};
 pub use time::{Timestamp, TimestampError};
 
@@ -525,6 +527,9 @@ pub struct Lead {
     /// Why sales returned the lead to marketing, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<ReturnedToMarketing>,
+    /// The definition version the lead was qualified (or not) under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualification: Option<Qualification>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Grows by one at every change of content; lets clients drop stale copies.
@@ -563,6 +568,9 @@ pub struct Assignment {
     pub outcome: AssignmentOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Timestamp>,
+    /// What routing weighed: the rule, the reps skipped and why, the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<RoutingExplanation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -814,6 +822,19 @@ pub struct Rep {
     pub availability: Availability,
     /// Leads currently awaiting this rep's decision.
     pub open_leads: u32,
+    /// Working hours and absences; absent: always on shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<WorkSchedule>,
+    /// Deactivated reps take no leads and their tokens no longer work.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Within their working hours and not absent, now.
+    #[serde(default = "yes")]
+    pub on_shift: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -823,6 +844,15 @@ pub struct Team {
     pub name: String,
     /// Time a rep has to accept a lead before it is routed to the next rep.
     pub sla_seconds: u64,
+    /// The SLA counts the offered rep's working hours only.
+    #[serde(default)]
+    pub sla_business_hours: bool,
+    /// A lead of an account a rep holds goes to that rep first.
+    #[serde(default)]
+    pub account_matching: bool,
+    /// Share of the SLA (percent) after which the rep is reminded; 0: never.
+    #[serde(default)]
+    pub remind_at_percent: u32,
 }
 
 /// `GET /v1/me`: who the token belongs to and what the client needs to know.
@@ -836,6 +866,9 @@ pub struct Me {
     pub rep: Option<Rep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<Team>,
+    /// For managers: admin or not, and the teams they manage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Manager>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -934,6 +967,17 @@ pub enum Change {
         decision: Decision,
         disposition: Disposition,
     },
+    /// A lead offered to this rep is still undecided past the team's share
+    /// of its SLA: notify again.
+    LeadReminder {
+        lead_id: LeadId,
+        assignment_id: i64,
+        sla_due_at: Timestamp,
+    },
+    /// A new version of the qualification definition is in force.
+    DefinitionPublished { version: u32 },
+    /// This rep's team, weight, cap, hours, absences or activity changed.
+    RepChanged { rep: Box<Rep> },
     #[serde(other)]
     Unknown,
 }
