@@ -14,7 +14,7 @@ use crate::{LeadId, RejectReason, Rep, RepId, Timestamp, WireName};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CriterionKind {
-    /// An item of the score's breakdown, by its label.
+    /// An item of the score's breakdown, by its criterion.
     ScoreItem,
     /// A scorecard-quiz answer: `key` is the question, `value` the answer.
     QuizAnswer,
@@ -59,7 +59,7 @@ impl Criterion {
                 .score
                 .breakdown
                 .iter()
-                .any(|item| same(&item.label, &self.key)),
+                .any(|item| same(&item.criterion, &self.key)),
             CriterionKind::QuizAnswer => lead
                 .quiz
                 .iter()
@@ -353,7 +353,8 @@ pub struct RoutingExplanation {
     pub rule_detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_match: Option<AccountMatch>,
-    /// Reps in rotation order up to the one chosen, each skipped one with why.
+    /// Every rep of the team who could not take the lead (with why) and the
+    /// one who got it, in rotation order.
     pub considered: Vec<ConsideredRep>,
 }
 

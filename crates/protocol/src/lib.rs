@@ -581,6 +581,8 @@ pub enum AssignmentOutcome {
     Accepted,
     Rejected,
     SlaExpired,
+    /// Taken back without a decision because the rep was deactivated.
+    Withdrawn,
     #[serde(other)]
     Unknown,
 }
@@ -614,6 +616,10 @@ pub enum LeadEventKind {
     Accepted,
     Rejected,
     ReturnedToMarketing,
+    /// The rep was reminded of an offer left undecided.
+    Reminded,
+    /// The offer's SLA ran out and the team's managers were told.
+    Escalated,
     #[serde(other)]
     Unknown,
 }
@@ -988,6 +994,8 @@ pub enum Change {
 pub enum TakeAwayReason {
     /// Not accepted within the team's SLA: routed to the next eligible rep.
     SlaExpired,
+    /// The rep was deactivated, or moved to another team: routed on.
+    RepChanged,
     #[serde(other)]
     Unknown,
 }

@@ -19,8 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use baton_protocol::{
     AvailabilityUpdate, Cursor, FeedbackRequest, IntakeOutcome, LeadHistory, LeadId, LeadIntake,
-    LeadList, LeadStatus, Me, QueueList, ReasonList, RejectReason, RepId, RepList, Role,
-    StreamReady, SyncPage, Team, TeamList, Timestamp,
+    LeadList, LeadStatus, Me, QueueList, ReasonList, RepId, RepList, Role, StreamReady, SyncPage,
+    Team, TeamList, Timestamp,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
@@ -28,6 +28,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::token_hash;
 
+mod agreement;
 mod imports;
 mod sources;
 mod webhooks;
@@ -99,6 +100,19 @@ api_routes! {
     delete "/v1/webhooks/{id}" => webhooks::delete;
     get "/v1/webhooks/{id}/deliveries" => webhooks::deliveries;
     post "/v1/webhooks/{id}/deliveries/{delivery}/replay" => webhooks::replay;
+    get "/v1/definitions" => agreement::list;
+    post "/v1/definitions" => agreement::publish;
+    post "/v1/definitions/preview" => agreement::preview;
+    get "/v1/definitions/outcomes" => agreement::outcomes;
+    get "/v1/definitions/{version}" => agreement::get;
+    post "/v1/reps" => agreement::create_rep;
+    patch "/v1/reps/{id}" => agreement::update_rep;
+    put "/v1/reps/{id}/schedule" => agreement::put_rep_schedule;
+    put "/v1/me/schedule" => agreement::put_my_schedule;
+    get "/v1/managers" => agreement::managers;
+    put "/v1/managers/{id}/scope" => agreement::put_manager_scope;
+    get "/v1/audit" => agreement::audit;
+    get "/v1/escalations" => agreement::escalations;
 }
 
 pub fn router(state: AppState) -> Router {
@@ -208,8 +222,10 @@ impl FromRequestParts<AppState> for AuthWithToken {
 
 /// A rep's token; the rep's id.
 pub struct RepAuth(pub RepId);
-/// A manager's token.
-pub struct ManagerAuth;
+/// A manager's token (an admin's, or a team manager's).
+pub struct ManagerAuth(pub Principal);
+/// An admin's token: a manager of every team.
+pub struct AdminAuth(pub Principal);
 /// An intake key: its hash and the source it was issued for.
 pub struct IntakeAuth {
     pub key_hash: Vec<u8>,
@@ -235,11 +251,32 @@ impl FromRequestParts<AppState> for ManagerAuth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        match Auth::from_request_parts(parts, state).await?.0.role {
-            Role::Manager => Ok(ManagerAuth),
+        let principal = Auth::from_request_parts(parts, state).await?.0;
+        match principal.role {
+            Role::Manager => Ok(ManagerAuth(principal)),
             _ => Err(Error::Forbidden("only a manager's token can do this")),
         }
     }
+}
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let ManagerAuth(principal) = ManagerAuth::from_request_parts(parts, state).await?;
+        if principal.admin {
+            Ok(AdminAuth(principal))
+        } else {
+            Err(Error::Forbidden(
+                "only an admin can do this; a team manager's token covers their own teams",
+            ))
+        }
+    }
+}
+
+/// The teams a manager may see: `None` for an admin (every team).
+pub fn scope_of(p: &Principal) -> Option<Vec<String>> {
+    (!p.admin).then(|| p.teams.clone())
 }
 
 impl FromRequestParts<AppState> for IntakeAuth {
@@ -431,7 +468,7 @@ pub async fn submit_lead(
     lead: LeadIntake,
     source: &str,
 ) -> Result<baton_protocol::IntakeResponse> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let lead = validate::lead_intake(lead, now)?;
     let config = s.config.clone();
     let source = source.to_string();
@@ -473,9 +510,9 @@ fn parse_status(p: &HashMap<String, String>) -> Result<Option<LeadStatus>> {
 
 async fn list_leads(State(s): State<AppState>, auth: Auth, q: Params) -> Result<Json<LeadList>> {
     let p = params(q)?;
-    let rep = match auth.0.role {
-        Role::Manager => None,
-        Role::Rep => auth.0.subject_id,
+    let (rep, teams) = match auth.0.role {
+        Role::Manager => (None, scope_of(&auth.0)),
+        Role::Rep => (auth.0.subject_id, None),
         Role::Intake => return Err(Error::Forbidden("an intake key cannot read leads")),
     };
     let limit = int_param(&p, "limit", 100, 1, 1000)? as u32;
@@ -484,6 +521,7 @@ async fn list_leads(State(s): State<AppState>, auth: Auth, q: Params) -> Result<
         status: parse_status(&p)?,
         after: Some(int_param(&p, "after", 0, 0, i64::MAX)?),
         limit,
+        teams,
     };
     let leads =
         s.db.read(move |tx| {
@@ -499,12 +537,15 @@ async fn list_leads(State(s): State<AppState>, auth: Auth, q: Params) -> Result<
     Ok(Json(LeadList { leads, next_after }))
 }
 
-/// A lead the caller may see: managers see all; a rep sees leads currently theirs.
-fn visible_lead(tx: &dyn ReadTx, auth: &Principal, id: LeadId) -> Result<LeadRow> {
+/// A lead the caller may see: admins see all, a team's manager the leads
+/// routed to their teams; a rep sees leads currently theirs.
+pub fn visible_lead(tx: &dyn ReadTx, auth: &Principal, id: LeadId) -> Result<LeadRow> {
     let not_found = || Error::NotFound(format!("lead {id} does not exist or is not yours"));
     let row = tx.lead(id)?.ok_or_else(not_found)?;
     match auth.role {
-        Role::Manager => Ok(row),
+        Role::Manager if auth.admin => Ok(row),
+        Role::Manager if row.team.as_deref().is_some_and(|t| auth.manages(t)) => Ok(row),
+        Role::Manager => Err(not_found()),
         Role::Rep => {
             let holder = match row.current_assignment {
                 Some(a) => tx.assignment(a)?.map(|a| a.rep_id),
@@ -575,7 +616,7 @@ async fn post_feedback(
     }
     take_rep_write(&s, rep)?;
     let config = s.config.clone();
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let answer =
         s.db.write(move |tx| routing::record_feedback(tx, &config, rep, id, &req, &key, now))
             .await?;
@@ -755,10 +796,7 @@ async fn stream(
 }
 
 fn team_of(cfg: &Config, name: &str) -> Option<Team> {
-    cfg.team(name).map(|t| Team {
-        name: t.name.clone(),
-        sla_seconds: t.sla_seconds,
-    })
+    cfg.team(name).map(crate::config::TeamConfig::view)
 }
 
 async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>> {
@@ -766,6 +804,8 @@ async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>> {
         role,
         subject_id,
         name,
+        admin,
+        teams,
         ..
     } = auth.0;
     let rep = match (role, subject_id) {
@@ -773,11 +813,22 @@ async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>> {
         _ => None,
     };
     let team = rep.as_ref().and_then(|r| team_of(&s.config, &r.team));
+    let manager = match (role, subject_id) {
+        (Role::Manager, Some(id)) => Some(baton_protocol::Manager {
+            id,
+            name: name.clone(),
+            email: String::new(),
+            admin,
+            teams,
+        }),
+        _ => None,
+    };
     Ok(Json(Me {
         role,
         name,
         rep,
         team,
+        manager,
     }))
 }
 
@@ -788,17 +839,19 @@ async fn put_availability(
 ) -> Result<Json<baton_protocol::Rep>> {
     take_rep_write(&s, rep)?;
     let config = s.config.clone();
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let rep =
         s.db.write(move |tx| routing::set_availability(tx, &config, rep, update.availability, now))
             .await?;
     Ok(Json(rep))
 }
 
-async fn reasons(State(s): State<AppState>, _auth: Auth) -> Json<ReasonList> {
-    Json(ReasonList {
-        reasons: s.config.reasons.iter().map(RejectReason::from).collect(),
-    })
+async fn reasons(State(s): State<AppState>, _auth: Auth) -> Result<Json<ReasonList>> {
+    let config = s.config.clone();
+    let reasons =
+        s.db.read(move |tx| routing::reasons_in_force(tx, &config))
+            .await?;
+    Ok(Json(ReasonList { reasons }))
 }
 
 async fn teams(State(s): State<AppState>, _auth: Auth) -> Json<TeamList> {
@@ -812,33 +865,29 @@ async fn teams(State(s): State<AppState>, _auth: Auth) -> Json<TeamList> {
     })
 }
 
-async fn reps(State(s): State<AppState>, _auth: ManagerAuth) -> Result<Json<RepList>> {
-    Ok(Json(RepList {
-        reps: s.db.read(|tx| tx.reps()).await?,
-    }))
+async fn reps(State(s): State<AppState>, auth: ManagerAuth) -> Result<Json<RepList>> {
+    let mut reps = s.db.read(|tx| tx.reps()).await?;
+    reps.retain(|r| auth.0.manages(&r.team));
+    Ok(Json(RepList { reps }))
 }
 
-async fn queue(
-    State(s): State<AppState>,
-    _auth: ManagerAuth,
-    q: Params,
-) -> Result<Json<QueueList>> {
+async fn queue(State(s): State<AppState>, auth: ManagerAuth, q: Params) -> Result<Json<QueueList>> {
     let p = params(q)?;
     let limit = int_param(&p, "limit", 500, 1, 10_000)? as u32;
-    Ok(Json(QueueList {
-        queued: s.db.read(move |tx| tx.queued_leads(limit)).await?,
-    }))
+    let mut queued = s.db.read(move |tx| tx.queued_leads(limit)).await?;
+    queued.retain(|l| auth.0.manages(&l.team));
+    Ok(Json(QueueList { queued }))
 }
 
 async fn handoff_report(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    auth: ManagerAuth,
     q: Params,
 ) -> Result<Json<baton_protocol::HandoffReport>> {
     let p = params(q)?;
     let (from, to) = report_period(&p)?;
     let limit = int_param(&p, "limit", 500, 0, 10_000)? as u32;
-    let team = team_param(&s.config, &p)?;
+    let team = scoped_team(&s.config, &auth.0, &p)?;
     let config = s.config.clone();
     let report =
         s.db.read(move |tx| {
@@ -847,7 +896,7 @@ async fn handoff_report(
             let reps = tx.reps()?;
             let mut report = report::aggregate(&config, &cells, &reps, team.as_deref(), from, to);
             let episodes = tx.queue_episodes(from, to, team.as_deref())?;
-            report.queue_waits = report::queue_waits(&episodes, Timestamp::now());
+            report.queue_waits = report::queue_waits(&episodes, crate::clock::now());
             let mut log = tx.feedback_log(from, to, team.as_deref(), limit + 1)?;
             report.feedback_log_truncated = log.len() > limit as usize;
             log.truncate(limit as usize);
@@ -860,7 +909,7 @@ async fn handoff_report(
 
 async fn calibration_report(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    auth: ManagerAuth,
     q: Params,
 ) -> Result<Json<baton_protocol::CalibrationReport>> {
     let p = params(q)?;
@@ -877,10 +926,11 @@ async fn calibration_report(
             }
         },
     };
-    let threshold = s.config.qualification_threshold;
-    let team = team_param(&s.config, &p)?;
+    let team = scoped_team(&s.config, &auth.0, &p)?;
+    let fallback = s.config.qualification_threshold;
     let report =
         s.db.read(move |tx| {
+            let threshold = tx.definition(None)?.map_or(fallback, |d| d.threshold);
             let parts = [report::CellPart::Calibration];
             let cells = report::period_cells(tx, from, to, team.as_deref(), &parts)?;
             Ok(calibration::calibrate(
@@ -898,13 +948,46 @@ async fn calibration_report(
 
 /// A report's `[from, to)`: the last 30 days unless given.
 fn report_period(p: &HashMap<String, String>) -> Result<(Timestamp, Timestamp)> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let from = time_param(p, "from", now.plus_millis(-30 * 24 * 3600 * 1000))?;
     let to = time_param(p, "to", now.plus_millis(1))?;
     if from >= to {
         return Err(Error::query("from", "must be before to"));
     }
     Ok((from, to))
+}
+
+/// The `team` of a report as the caller may ask it: any team (or all) for
+/// an admin; for a team's manager one of theirs, which may be left out
+/// when they manage exactly one.
+pub fn scoped_team(
+    config: &Config,
+    auth: &Principal,
+    p: &HashMap<String, String>,
+) -> Result<Option<String>> {
+    let team = team_param(config, p)?;
+    if auth.admin {
+        return Ok(team);
+    }
+    match team {
+        Some(t) if auth.manages(&t) => Ok(Some(t)),
+        Some(_) => Err(Error::Forbidden(
+            "you manage other teams; ask for one of yours (GET /v1/me lists them)",
+        )),
+        None => match auth.teams.as_slice() {
+            [only] => Ok(Some(only.clone())),
+            [] => Err(Error::Forbidden(
+                "you manage no team yet; ask an admin to give you one",
+            )),
+            several => Err(Error::query(
+                "team",
+                format!(
+                    "you manage several teams; pass one of: {}",
+                    several.join(", ")
+                ),
+            )),
+        },
+    }
 }
 
 /// The optional `team` of a report: one the config defines.

@@ -18,7 +18,7 @@ use crate::hub::Hub;
 use crate::ratelimit::RateLimiter;
 use crate::routing;
 use crate::store::Storage;
-use crate::store::{ChangeMarks, CommitEffects, Db, NewRep};
+use crate::store::{ChangeMarks, CommitEffects, Db};
 
 /// How often the server looks for changes the admin commands made to the
 /// database from another process (tokens revoked, reps added). One small
@@ -113,16 +113,7 @@ impl Baton {
 
     /// Records the config's teams, and warns about reps whose team it lacks.
     pub async fn apply_config(&self) -> Result<()> {
-        let teams: Vec<Team> = self
-            .state
-            .config
-            .teams
-            .iter()
-            .map(|t| Team {
-                name: t.name.clone(),
-                sla_seconds: t.sla_seconds,
-            })
-            .collect();
+        let teams: Vec<Team> = self.state.config.teams.iter().map(|t| t.view()).collect();
         let reps = self
             .db()
             .write(move |tx| {
@@ -151,13 +142,29 @@ impl Baton {
         // command run with another config must not change them).
         let crm = self.state.config.crm.clone();
         self.db()
-            .write(move |tx| crate::crm::apply(tx, &crm, Timestamp::now()))
+            .write(move |tx| crate::crm::apply(tx, &crm, crate::clock::now()))
             .await?;
+        // The config's threshold and reasons, when the file changed since
+        // they were last taken from it (or nothing was published yet).
+        let config = self.state.config.clone();
+        let adopted = self
+            .db()
+            .write(move |tx| {
+                crate::admin::adopt_config_definition(tx, &config, crate::clock::now())
+            })
+            .await?;
+        if let Some(d) = adopted {
+            tracing::info!(
+                version = d.version,
+                threshold = d.threshold,
+                "definition taken from the config file"
+            );
+        }
         // Queued leads may fit reps added or freed while the server was down.
         let config = self.state.config.clone();
         let drained = self
             .db()
-            .write(move |tx| routing::drain_all_queues(tx, &config, Timestamp::now()))
+            .write(move |tx| routing::drain_all_queues(tx, &config, crate::clock::now()))
             .await?;
         if drained > 0 {
             tracing::info!(drained, "offered queued leads at start-up");
@@ -196,52 +203,31 @@ impl Baton {
         weight: u32,
         max_open: u32,
     ) -> Result<(Rep, String)> {
-        crate::validate::text("name", name, 1, 200)?;
-        crate::validate::email("email", email)?;
-        if !(1..=1000).contains(&weight) {
-            return Err(Error::field("weight", "must be from 1 to 1000"));
-        }
-        if !(1..=100_000).contains(&max_open) {
-            return Err(Error::field("max_open", "must be from 1 to 100000"));
-        }
-        if self.state.config.team(team).is_none() {
-            let known: Vec<_> = self
-                .state
-                .config
-                .teams
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect();
-            return Err(Error::field(
-                "team",
-                format!(
-                    "team {team:?} is not in the config; known teams: {}",
-                    known.join(", ")
-                ),
-            ));
-        }
+        let request = baton_protocol::NewRep {
+            name: name.to_string(),
+            email: email.to_string(),
+            team: team.to_string(),
+            weight: Some(weight),
+            max_open: Some(max_open),
+            schedule: None,
+        };
+        crate::admin::check_new_rep(&self.state.config, &request)?;
         let token = new_token(Role::Rep);
         let hash = token_hash(&token);
-        let (name, email, team) = (name.to_string(), email.to_string(), team.to_string());
+        let config = self.state.config.clone();
+        // Queued leads reach the new rep through the running server's queue
+        // sweep, so that its live streams announce them.
         let rep = self
             .db()
             .write(move |tx| {
-                let now = Timestamp::now();
-                let rr_pass = tx.team_min_pass(&team)?.unwrap_or(0);
-                let id = tx.insert_rep(&NewRep {
-                    name: &name,
-                    email: &email,
-                    team: &team,
-                    weight,
-                    max_open,
-                    rr_pass,
-                    created_at: now,
-                })?;
-                tx.insert_token(&hash, Role::Rep, Some(id), &email, None, now)?;
-                // Queued leads reach the new rep through the running server's
-                // queue sweep, so that its live streams announce them.
-                tx.rep(id)?
-                    .ok_or_else(|| Error::Internal("new rep not readable".into()))
+                crate::admin::create_rep(
+                    tx,
+                    &config,
+                    "command line",
+                    &request,
+                    &hash,
+                    crate::clock::now(),
+                )
             })
             .await?;
         Ok((rep, token))
@@ -264,7 +250,7 @@ impl Baton {
                     Some(rep.id),
                     &rep.email,
                     None,
-                    Timestamp::now(),
+                    crate::clock::now(),
                 )?;
                 Ok(rep)
             })
@@ -279,7 +265,7 @@ impl Baton {
         let (name, email) = (name.to_string(), email.to_string());
         self.db()
             .write(move |tx| {
-                let now = Timestamp::now();
+                let now = crate::clock::now();
                 let id = match tx.manager_by_email(&email)? {
                     Some(id) => id,
                     None => tx.insert_manager(&name, &email, now)?,
@@ -307,7 +293,7 @@ impl Baton {
                     None,
                     &label,
                     Some(&source),
-                    Timestamp::now(),
+                    crate::clock::now(),
                 )
             })
             .await?;
@@ -318,7 +304,7 @@ impl Baton {
         let hash = token_hash(token.trim());
         let revoked = self
             .db()
-            .write(move |tx| tx.revoke_token(&hash, Timestamp::now()))
+            .write(move |tx| tx.revoke_token(&hash, crate::clock::now()))
             .await?;
         if revoked {
             self.state.hub.tokens_revoked();
@@ -337,6 +323,8 @@ impl Baton {
 async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
     let mut shutdown = state.shutdown.clone();
     let mut next_prune = tokio::time::Instant::now();
+    // When a rep's shift next starts or ends: queued leads may then be offered.
+    let mut next_shift: Option<Timestamp> = None;
     loop {
         // With several instances on one database, one sweeps; the others
         // wait to take over if it stops.
@@ -347,25 +335,37 @@ async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
                 _ = shutdown.changed() => return,
             }
         }
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let config = state.config.clone();
         let result = state
             .db
             .write(move |tx| {
+                routing::send_reminders(tx, now)?;
                 let expired = routing::expire_overdue(tx, &config, now)?;
-                Ok((expired, tx.next_sla_due()?))
+                if next_shift.is_some_and(|t| t <= now) {
+                    let placed = routing::drain_all_queues(tx, &config, now)?;
+                    if placed > 0 {
+                        tracing::info!(placed, "offered queued leads at a shift change");
+                    }
+                }
+                let shift = crate::roster::next_shift_change(&tx.reps()?, now);
+                Ok((expired, tx.next_sla_due()?, shift))
             })
             .await;
         let next_due = match result {
-            Ok((expired, next)) => {
+            Ok((expired, next, shift)) => {
                 if expired > 0 {
                     tracing::info!(expired, "SLA sweep");
                 }
-                next
+                next_shift = shift;
+                match (next, shift) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "SLA sweep failed; retrying");
-                Some(Timestamp::now().plus_millis(1000))
+                Some(crate::clock::now().plus_millis(1000))
             }
         };
         if tokio::time::Instant::now() >= next_prune {
@@ -375,20 +375,42 @@ async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
         let instant_of = |t: Option<Timestamp>| {
             let wait = t
                 .map(|t| {
-                    Duration::from_millis((t.millis() - Timestamp::now().millis()).max(0) as u64)
+                    Duration::from_millis((t.millis() - crate::clock::now().millis()).max(0) as u64)
                 })
                 .unwrap_or(PRUNE_EVERY)
                 .min(PRUNE_EVERY);
             tokio::time::Instant::now() + wait
         };
         let mut wake_at = instant_of(next_due);
+        let mut shifts_read = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake_at) => break,
-                // A new offer may have an earlier deadline: re-read it, no write needed.
+                // A new offer may have an earlier deadline, a changed
+                // schedule an earlier shift change: re-read them, no write
+                // needed (the reps at most every quarter second).
                 _ = wakeup.notified() => {
-                    match state.db.read(|tx| tx.next_sla_due()).await {
-                        Ok(next) => wake_at = wake_at.min(instant_of(next)),
+                    let read_shifts = shifts_read.elapsed() >= Duration::from_millis(250);
+                    let read = state.db.read(move |tx| {
+                        let shift = if read_shifts {
+                            Some(crate::roster::next_shift_change(&tx.reps()?, crate::clock::now()))
+                        } else {
+                            None
+                        };
+                        Ok((tx.next_sla_due()?, shift))
+                    });
+                    match read.await {
+                        Ok((next, shift)) => {
+                            match shift {
+                                Some(shift) => {
+                                    shifts_read = tokio::time::Instant::now();
+                                    next_shift = shift;
+                                }
+                                // Read soon: a whole sweep reads them.
+                                None => wake_at = wake_at.min(shifts_read + Duration::from_millis(250)),
+                            }
+                            wake_at = wake_at.min(instant_of(next)).min(instant_of(next_shift));
+                        }
                         Err(_) => break,
                     }
                 }
@@ -402,7 +424,7 @@ async fn sla_sweeper(state: AppState, wakeup: Arc<Notify>) {
 /// per write job.
 async fn prune_answers(state: &AppState) {
     let days = i64::from(state.config.limits.idempotency_days);
-    let before = Timestamp::now().plus_millis(-days * 24 * 3600 * 1000);
+    let before = crate::clock::now().plus_millis(-days * 24 * 3600 * 1000);
     let mut pruned = 0u64;
     loop {
         match state
@@ -460,7 +482,8 @@ async fn watch_admin_changes(state: AppState) {
                 .write(move |tx| {
                     let mut placed = 0;
                     for rep in tx.reps_after(after)? {
-                        placed += routing::offer_queued_to(tx, &config, rep.id, Timestamp::now())?;
+                        placed +=
+                            routing::offer_queued_to(tx, &config, rep.id, crate::clock::now())?;
                     }
                     Ok(placed)
                 })

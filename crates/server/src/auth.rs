@@ -115,6 +115,8 @@ mod tests {
             subject_id: None,
             name: name.into(),
             source: Some("web".into()),
+            admin: false,
+            teams: vec![],
         }
     }
 

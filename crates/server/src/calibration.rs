@@ -340,3 +340,91 @@ mod tests {
         );
     }
 }
+
+/// What `proposed` would have done over `[from, to)` against `current`:
+/// leads received by exact score, and the decided offers at or above each
+/// threshold (the calibration's own figures, counted exactly).
+pub fn preview(
+    from: Timestamp,
+    to: Timestamp,
+    decided: &[DecidedOffers],
+    scores: &[u64; 101],
+    current: u32,
+    proposed: u32,
+) -> baton_protocol::DefinitionPreview {
+    let at_or_above = |t: u32| scores[t.min(100) as usize..].iter().sum::<u64>();
+    let between = |lo: u32, hi: u32| {
+        scores[lo.min(100) as usize..hi.min(101) as usize]
+            .iter()
+            .sum::<u64>()
+    };
+    let offers_at = |t: u32| {
+        decided
+            .iter()
+            .filter(|d| d.score >= t)
+            .fold((0u64, 0u64), |(n, a), d| {
+                (n + d.accepted + d.rejected, a + d.accepted)
+            })
+    };
+    let (decided_current, accepted_current) = offers_at(current);
+    let (decided_proposed, accepted_proposed) = offers_at(proposed);
+    let rate = |a: u64, n: u64| (n > 0).then(|| a as f64 / n as f64);
+    baton_protocol::DefinitionPreview {
+        from,
+        to,
+        current_threshold: current,
+        proposed_threshold: proposed,
+        leads: scores.iter().sum(),
+        qualified_current: at_or_above(current),
+        qualified_proposed: at_or_above(proposed),
+        newly_qualified: if proposed < current {
+            between(proposed, current)
+        } else {
+            0
+        },
+        newly_unqualified: if proposed > current {
+            between(current, proposed)
+        } else {
+            0
+        },
+        decided_current,
+        accepted_current,
+        decided_proposed,
+        accepted_proposed,
+        acceptance_current: rate(accepted_current, decided_current),
+        acceptance_proposed: rate(accepted_proposed, decided_proposed),
+    }
+}
+
+#[cfg(test)]
+mod preview_tests {
+    use super::*;
+
+    #[test]
+    fn preview_counts_leads_and_decided_offers_on_each_side() {
+        let mut scores = [0u64; 101];
+        scores[50] = 3;
+        scores[65] = 2;
+        scores[80] = 5;
+        scores[100] = 1;
+        let d = |score, accepted, rejected| DecidedOffers {
+            score,
+            source: "web".into(),
+            accepted,
+            rejected,
+        };
+        let decided = [d(65, 1, 1), d(80, 4, 1), d(100, 1, 0)];
+        let t = Timestamp::from_millis(0);
+        let p = preview(t, t, &decided, &scores, 60, 70);
+        assert_eq!(
+            (p.leads, p.qualified_current, p.qualified_proposed),
+            (11, 8, 6)
+        );
+        assert_eq!((p.newly_qualified, p.newly_unqualified), (0, 2));
+        assert_eq!((p.decided_current, p.accepted_current), (8, 6));
+        assert_eq!((p.decided_proposed, p.accepted_proposed), (6, 5));
+        let back = preview(t, t, &decided, &scores, 70, 50);
+        assert_eq!((back.newly_qualified, back.newly_unqualified), (5, 0));
+        assert_eq!(back.acceptance_proposed, Some(6.0 / 8.0));
+    }
+}

@@ -214,6 +214,49 @@ pub struct TeamConfig {
     pub name: String,
     #[serde(default = "default_sla")]
     pub sla_seconds: u64,
+    /// The SLA counts only the offered rep's working hours (a rep without
+    /// hours set counts every hour).
+    #[serde(default)]
+    pub sla_business_hours: bool,
+    /// A lead of a company a rep of the team already holds (an open or
+    /// accepted lead within `account_match_days`) goes to that rep first.
+    #[serde(default)]
+    pub account_matching: bool,
+    #[serde(default = "default_account_days")]
+    pub account_match_days: u32,
+    /// Remind the rep when this share (percent) of the SLA has passed
+    /// without a decision; 0 never reminds.
+    #[serde(default)]
+    pub remind_at_percent: u32,
+}
+
+fn default_account_days() -> u32 {
+    90
+}
+
+impl TeamConfig {
+    /// A team with the defaults and this SLA.
+    pub fn new(name: &str, sla_seconds: u64) -> Self {
+        TeamConfig {
+            name: name.to_string(),
+            sla_seconds,
+            sla_business_hours: false,
+            account_matching: false,
+            account_match_days: default_account_days(),
+            remind_at_percent: 0,
+        }
+    }
+
+    /// The team as the protocol shows it.
+    pub fn view(&self) -> baton_protocol::Team {
+        baton_protocol::Team {
+            name: self.name.clone(),
+            sla_seconds: self.sla_seconds,
+            sla_business_hours: self.sla_business_hours,
+            account_matching: self.account_matching,
+            remind_at_percent: self.remind_at_percent,
+        }
+    }
 }
 
 fn default_sla() -> u64 {
@@ -311,11 +354,8 @@ impl Config {
 
     /// A one-team configuration for a server started without `--config`.
     pub fn single_team(team: &str) -> Self {
-        Self::with_teams(vec![TeamConfig {
-            name: team.into(),
-            sla_seconds: DEFAULT_SLA_SECONDS,
-        }])
-        .expect("built-in config is valid")
+        Self::with_teams(vec![TeamConfig::new(team, DEFAULT_SLA_SECONDS)])
+            .expect("built-in config is valid")
     }
 
     /// Default rules and reasons around the given teams.
@@ -356,6 +396,18 @@ impl Config {
             if t.sla_seconds == 0 || t.sla_seconds > 30 * 24 * 3600 {
                 return bad(format!(
                     "team {:?}: sla_seconds must be between 1 and 2592000 (30 days)",
+                    t.name
+                ));
+            }
+            if t.remind_at_percent >= 100 {
+                return bad(format!(
+                    "team {:?}: remind_at_percent must be from 0 (never) to 99",
+                    t.name
+                ));
+            }
+            if !(1..=3650).contains(&t.account_match_days) {
+                return bad(format!(
+                    "team {:?}: account_match_days must be from 1 to 3650",
                     t.name
                 ));
             }

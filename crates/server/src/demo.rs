@@ -26,10 +26,14 @@ americas = ["US", "CA", "BR", "MX"]
 [[teams]]
 name = "emea"
 sla_seconds = {sla_seconds}
+remind_at_percent = 50
+account_matching = true
 
 [[teams]]
 name = "americas"
 sla_seconds = {sla_seconds}
+remind_at_percent = 50
+account_matching = true
 
 [[rules]]
 name = "emea-by-country"
@@ -413,7 +417,7 @@ mod tests {
     #[test]
     fn generated_leads_are_valid_varied_and_straddle_the_threshold() {
         let mut rng = Rng::new(7);
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let leads: Vec<_> = (0..300).map(|n| lead(&mut rng, n, now)).collect();
         for l in &leads {
             validate::lead_intake(l.clone(), now).expect("demo lead passes intake validation");

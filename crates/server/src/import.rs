@@ -480,7 +480,7 @@ pub async fn run(
     opts: ImportOptions,
 ) -> Result<ImportSummary> {
     let handle = tokio::runtime::Handle::current();
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     tokio::task::spawn_blocking(move || {
         import(file, &opts, now, |rows| {
             let (db, config, source) = (db.clone(), config.clone(), opts.source.clone());
@@ -489,7 +489,7 @@ pub async fn run(
                 handle.block_on(db.read(move |tx| judge_batch(tx, &source, rows)))
             } else {
                 handle.block_on(db.write(move |tx| {
-                    apply_batch(tx, &config, &source, route, rows, Timestamp::now())
+                    apply_batch(tx, &config, &source, route, rows, crate::clock::now())
                 }))
             }
         })
@@ -577,7 +577,7 @@ mod tests {
             ..ImportOptions::default()
         };
         let mut batches = vec![];
-        let summary = import(csv.as_bytes(), &opts, Timestamp::now(), |rows| {
+        let summary = import(csv.as_bytes(), &opts, crate::clock::now(), |rows| {
             batches.push(rows.len());
             Ok(rows
                 .into_iter()

@@ -6,12 +6,15 @@
 //! reason. Offers not accepted within the team's SLA are taken back and routed
 //! on. Managers read handoff reports. See `docs/protocol.md`.
 
+pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bookkeeping;
 pub mod calibration;
 pub mod cells;
+pub mod clock;
 pub mod config;
 pub mod crm;
 pub mod demo;
@@ -25,7 +28,9 @@ pub mod outbound;
 pub mod ratelimit;
 pub mod receipts;
 pub mod report;
+pub mod roster;
 pub mod routing;
+pub mod shifts;
 pub mod sources;
 pub mod store;
 pub mod validate;

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use baton_protocol::Timestamp;
 use baton_server::config::TeamConfig;
 use baton_server::store::postgres::PgUrl;
 use baton_server::{Baton, Config, Error, api, app, demo, history, migrate_db, report};
@@ -508,10 +507,7 @@ async fn open_admin(args: &DbArgs) -> anyhow::Result<Baton> {
         let teams = baton.db().read(|tx| tx.teams()).await?;
         let teams: Vec<TeamConfig> = teams
             .into_iter()
-            .map(|t| TeamConfig {
-                name: t.name,
-                sla_seconds: t.sla_seconds,
-            })
+            .map(|t| TeamConfig::new(&t.name, t.sla_seconds))
             .collect();
         if !teams.is_empty() {
             baton.state.config = Arc::new(Config::with_teams(teams)?);
@@ -549,7 +545,7 @@ fn demo_db_path(given: Option<PathBuf>) -> PathBuf {
         std::env::temp_dir().join(format!(
             "baton-demo-{}-{}.db",
             std::process::id(),
-            Timestamp::now().millis()
+            baton_server::clock::now().millis()
         ))
     })
 }
@@ -592,7 +588,9 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    let seed = a.seed.unwrap_or_else(|| Timestamp::now().millis() as u64);
+    let seed = a
+        .seed
+        .unwrap_or_else(|| baton_server::clock::now().millis() as u64);
     if fresh && a.history_days > 0 {
         let started = std::time::Instant::now();
         let done = history::replay(
@@ -602,7 +600,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
                 days: a.history_days,
                 leads_per_day: a.history_leads_per_day,
                 seed,
-                end_day: report::day_of(Timestamp::now()),
+                end_day: report::day_of(baton_server::clock::now()),
             },
         )
         .await?;
@@ -636,7 +634,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
         let mut n = 0u64;
         let mut push = |rng: &mut demo::Rng| {
             n += 1;
-            demo::lead(rng, n, Timestamp::now())
+            demo::lead(rng, n, baton_server::clock::now())
         };
         for _ in 0..backlog {
             let lead = push(&mut rng);

@@ -33,7 +33,7 @@ use crate::store::sqlite::SqliteStorage;
 
 /// The SQLite schema version (`PRAGMA user_version`) whose tables this copy
 /// reads: migrations 0001–0007. An older file is migrated to it first.
-pub const SQLITE_SCHEMA: i64 = 7;
+pub const SQLITE_SCHEMA: i64 = 8;
 
 /// A table to copy.
 struct Table {
@@ -61,6 +61,7 @@ const TABLES: &[Table] = &[
     },
     table("reps"),
     table("managers"),
+    table("manager_teams"),
     table("tokens"),
     table("leads"),
     table("assignments"),
@@ -82,6 +83,9 @@ const TABLES: &[Table] = &[
     table("webhook_subscriptions"),
     table("outbound_events"),
     table("webhook_deliveries"),
+    table("definitions"),
+    table("audit_log"),
+    table("escalations"),
     Table {
         name: "storage_meta",
         merge_key: Some("key"),

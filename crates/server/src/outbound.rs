@@ -326,7 +326,7 @@ fn httpdate_to_millis(v: &str) -> Option<i64> {
 }
 
 async fn send(client: &reqwest::Client, d: &DueDelivery, allow_private: bool) -> Heard {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let id = message_id(d.event_id);
     let signature = match standardwebhooks::Webhook::new(&d.secret)
         .and_then(|w| w.sign(&id, now.millis() / 1000, d.payload.as_bytes()))
@@ -477,7 +477,7 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
             return;
         }
         if state.db.runs_sweeper() {
-            let now = Timestamp::now();
+            let now = crate::clock::now();
             match state.db.read(move |tx| tx.due_deliveries(now, 256)).await {
                 Ok(due) => {
                     for d in due {
@@ -506,7 +506,7 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
                             // older than the record of an attempt just made,
                             // and a claim is a lease that another worker
                             // (after a crash) waits out.
-                            let (id, now) = (d.id, Timestamp::now());
+                            let (id, now) = (d.id, crate::clock::now());
                             let lease = now.plus_millis(CLAIM_LEASE.as_millis() as i64);
                             let claimed = state
                                 .db
@@ -529,7 +529,7 @@ pub async fn run_worker(state: AppState, wakeup: Arc<Notify>, mut shutdown: watc
                                 .await
                                 .into(),
                             };
-                            let now = Timestamp::now();
+                            let now = crate::clock::now();
                             let record = AttemptRecord {
                                 delivery_id: d.id,
                                 endpoint_id: d.endpoint_id,

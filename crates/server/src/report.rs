@@ -705,6 +705,9 @@ mod tests {
             max_open: 10,
             availability: baton_protocol::Availability::Available,
             open_leads: 0,
+            schedule: None,
+            active: true,
+            on_shift: true,
         }
     }
 }

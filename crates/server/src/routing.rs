@@ -6,10 +6,11 @@
 //! the rep's feed entry change together or not at all.
 
 use baton_protocol::{
-    Assignment, AssignmentOutcome, Availability, Change, Decision, DecisionKind, Disposition,
-    EventType, FeedbackRequest, FeedbackResponse, IntakeOutcome, IntakeResponse, Lead,
-    LeadEventKind, LeadId, LeadIntake, LeadStatus, RejectReason, Rep, RepId, ReturnedToMarketing,
-    TakeAwayReason, Timestamp,
+    AccountMatch, Assignment, AssignmentOutcome, Availability, Change, ConsideredRep, Decision,
+    DecisionKind, Disposition, EventType, FeedbackRequest, FeedbackResponse, IntakeOutcome,
+    IntakeResponse, Lead, LeadEventKind, LeadId, LeadIntake, LeadStatus, Qualification,
+    RejectReason, Rep, RepId, ReturnedToMarketing, RoutingExplanation, SkipReason, TakeAwayReason,
+    Timestamp,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -18,7 +19,10 @@ use crate::bookkeeping;
 use crate::config::{Condition, Config};
 use crate::error::{Error, Result};
 use crate::outbound;
-use crate::store::{LeadRow, NewAssignment, NewDecision, ReadTx, StoredAnswer, WriteTx};
+use crate::shifts::ShiftState;
+use crate::store::{
+    Candidate, LeadRow, NewAssignment, NewDecision, NewEscalation, ReadTx, StoredAnswer, WriteTx,
+};
 
 /// Rotation distance a rep of weight 1 moves per lead; weight w moves STRIDE / w.
 pub const STRIDE: i64 = 1_000_000;
@@ -49,6 +53,11 @@ pub fn lead_view(tx: &dyn ReadTx, row: &LeadRow) -> Result<Lead> {
         team: row.team.clone(),
         assignment,
         returned: row.returned.clone(),
+        qualification: row.definition.map(|(version, threshold)| Qualification {
+            version,
+            threshold,
+            score: i.score.value,
+        }),
         created_at: row.created_at,
         updated_at: row.updated_at,
         version: row.version,
@@ -167,6 +176,56 @@ fn touch(lead: &mut LeadRow, now: Timestamp) {
     lead.updated_at = now;
 }
 
+/// Why `c` cannot take a lead now, if they cannot.
+fn skip_reason(c: &Candidate, now: Timestamp) -> Option<SkipReason> {
+    if let Some(passed) = c.passed {
+        return Some(passed);
+    }
+    if !c.available {
+        return Some(SkipReason::Away);
+    }
+    match crate::roster::state_at(c.rep.schedule.as_ref(), now) {
+        ShiftState::Absent => return Some(SkipReason::Absent),
+        ShiftState::OffShift => return Some(SkipReason::OffShift),
+        ShiftState::OnShift => {}
+    }
+    (c.rep.open_leads >= c.rep.max_open).then_some(SkipReason::AtCap)
+}
+
+fn skip_words(r: SkipReason) -> &'static str {
+    match r {
+        SkipReason::Away => "away",
+        SkipReason::OffShift => "off shift",
+        SkipReason::Absent => "absent today",
+        SkipReason::AtCap => "at their cap",
+        SkipReason::RejectedBefore => "rejected it before",
+        SkipReason::ExpiredBefore => "let it expire before",
+        SkipReason::Unknown => "not eligible",
+    }
+}
+
+/// The moment `millis` of the rep's time counts down from `from`: working
+/// time only when the team's SLA counts business hours and the rep has hours.
+fn deadline(
+    business_hours: bool,
+    schedule: Option<&std::sync::Arc<str>>,
+    from: Timestamp,
+    millis: i64,
+) -> Timestamp {
+    if business_hours && let Some(shifts) = schedule.and_then(crate::roster::shifts_of) {
+        return shifts.add_working_time(from, millis);
+    }
+    from.plus_millis(millis)
+}
+
+/// Whether any rep of `team` could take a lead nobody passed on, now.
+pub fn team_has_room(tx: &mut dyn WriteTx, team: &str, now: Timestamp) -> Result<bool> {
+    Ok(tx
+        .team_candidates(team, 0)?
+        .iter()
+        .any(|c| skip_reason(c, now).is_none()))
+}
+
 /// Offers a qualified lead to the next eligible rep of its team, or queues it.
 pub fn route_lead(
     tx: &mut dyn WriteTx,
@@ -175,8 +234,63 @@ pub fn route_lead(
     now: Timestamp,
 ) -> Result<Placement> {
     let choice = choose_team(cfg, &lead.intake);
-    let candidates = tx.eligible_reps(&choice.team, lead.id)?;
-    let Some(rep) = candidates.first() else {
+    let team_cfg = cfg.team(&choice.team);
+    let candidates = tx.team_candidates(&choice.team, lead.id)?;
+    let skips: Vec<Option<SkipReason>> = candidates.iter().map(|c| skip_reason(c, now)).collect();
+    // The same company as a lead a rep holds goes to that rep, if they can take it.
+    let mut account_match = None;
+    let mut chosen = None;
+    if let Some(t) = team_cfg.filter(|t| t.account_matching)
+        && let Some(key) = crate::accounts::account_key(&lead.intake.contact)
+    {
+        let since = now.plus_millis(-(i64::from(t.account_match_days) * 86_400_000));
+        if let Some((holder, held_lead)) = tx.account_holder(&key, since)?
+            && held_lead != lead.id
+        {
+            let at = candidates.iter().position(|c| c.rep.id == holder);
+            let used = at.is_some_and(|i| skips[i].is_none());
+            let rep_name = match at {
+                Some(i) => candidates[i].rep.name.clone(),
+                None => tx.rep(holder)?.map(|r| r.name).unwrap_or_default(),
+            };
+            if used {
+                chosen = at;
+            }
+            account_match = Some(AccountMatch {
+                account: key
+                    .split_once(':')
+                    .map_or(key.clone(), |(_, a)| a.to_string()),
+                rep_id: holder,
+                rep_name,
+                lead_id: held_lead,
+                used,
+            });
+        }
+    }
+    let rotation_pick = skips.iter().position(Option::is_none);
+    let chosen = chosen.or(rotation_pick);
+    // Every rep who could not take it, and the one who got it, in rotation
+    // order (reps who could have but came later in the rotation are not
+    // listed: they were not skipped).
+    let considered: Vec<ConsideredRep> = candidates
+        .iter()
+        .zip(&skips)
+        .enumerate()
+        .filter(|(i, (_, s))| s.is_some() || Some(*i) == chosen)
+        .map(|(_, (c, s))| ConsideredRep {
+            rep_id: c.rep.id,
+            rep_name: c.rep.name.clone(),
+            skipped: *s,
+        })
+        .collect();
+    let skipped_words: Vec<String> = considered
+        .iter()
+        .filter_map(|c| {
+            c.skipped
+                .map(|s| format!("{} {}", c.rep_name, skip_words(s)))
+        })
+        .collect();
+    let Some(rep) = chosen.map(|i| &candidates[i].rep) else {
         if lead.status != LeadStatus::Queued || lead.team.as_deref() != Some(&choice.team) {
             lead.status = LeadStatus::Queued;
             lead.team = Some(choice.team.clone());
@@ -185,28 +299,68 @@ pub fn route_lead(
             lead.queued_at.get_or_insert(now);
             touch(lead, now);
             bookkeeping::update_lead(tx, lead)?;
+            let why = if skipped_words.is_empty() {
+                format!("team {:?} has no active reps", choice.team)
+            } else {
+                format!(
+                    "no rep of team {:?} can take it now: {}",
+                    choice.team,
+                    skipped_words.join(", ")
+                )
+            };
             tx.append_event(
                 lead.id,
                 now,
                 LeadEventKind::Queued,
                 None,
-                &format!(
-                    "{}; no eligible rep in team {:?} (all away, at their cap, or already passed on it): waiting in the queue",
-                    choice.explanation, choice.team
-                ),
+                &format!("{}; {why}: waiting in the queue", choice.explanation),
             )?;
         }
         return Ok(Placement::Queued);
     };
-    let sla_seconds = cfg
-        .team(&choice.team)
+    let sla_seconds = team_cfg
         .map(|t| t.sla_seconds)
         .unwrap_or(crate::config::DEFAULT_SLA_SECONDS);
-    let why = format!(
-        "{}; {} was next in team {:?}'s rotation (weight {}, {} of {} open)",
-        choice.explanation, rep.name, choice.team, rep.weight, rep.open_leads, rep.max_open
-    );
-    let sla_due_at = now.plus_millis(sla_seconds as i64 * 1000);
+    let business_hours = team_cfg.is_some_and(|t| t.sla_business_hours);
+    let mut why = match &account_match {
+        Some(m) if m.used => format!(
+            "{}; {} holds the account {} (lead {}), so it goes to them",
+            choice.explanation, rep.name, m.account, m.lead_id
+        ),
+        _ => format!(
+            "{}; {} was next in team {:?}'s rotation (weight {}, {} of {} open)",
+            choice.explanation, rep.name, choice.team, rep.weight, rep.open_leads, rep.max_open
+        ),
+    };
+    if !skipped_words.is_empty() {
+        why.push_str(&format!(" — skipped: {}", skipped_words.join(", ")));
+    }
+    let sla_millis = sla_seconds as i64 * 1000;
+    let sla_due_at = deadline(business_hours, rep.schedule.as_ref(), now, sla_millis);
+    let remind_at = team_cfg
+        .map(|t| t.remind_at_percent)
+        .filter(|p| (1..100).contains(p))
+        .map(|p| {
+            deadline(
+                business_hours,
+                rep.schedule.as_ref(),
+                now,
+                sla_millis * i64::from(p) / 100,
+            )
+        });
+    let explanation = RoutingExplanation {
+        qualification: lead.definition.map(|(version, threshold)| Qualification {
+            version,
+            threshold,
+            score: lead.intake.score.value,
+        }),
+        team: choice.team.clone(),
+        rule: choice.rule.clone(),
+        rule_detail: choice.explanation.clone(),
+        account_match,
+        considered,
+    };
+    let account_key = crate::accounts::account_key(&lead.intake.contact);
     let assignment_id = bookkeeping::insert_assignment(
         tx,
         &NewAssignment {
@@ -221,6 +375,9 @@ pub fn route_lead(
             why: &why,
             assigned_at: now,
             sla_due_at,
+            explanation: &serde_json::to_string(&explanation)?,
+            account_key: account_key.as_deref(),
+            remind_at,
         },
     )?;
     tx.record_offer(rep.id, rep.rr_pass + STRIDE / i64::from(rep.weight.max(1)))?;
@@ -255,21 +412,36 @@ pub fn route_lead(
     Ok(Placement::Assigned(assignment))
 }
 
-/// Routes a lead if its score qualifies; otherwise it stays in nurture.
+/// The definition version and threshold in force (before any version was
+/// published, which start-up does, the config's threshold).
+pub fn rule_in_force(tx: &mut dyn WriteTx, cfg: &Config) -> Result<(Option<u32>, u32)> {
+    Ok(match tx.qualification_rule()? {
+        Some((version, threshold)) => (Some(version), threshold),
+        None => (None, cfg.qualification_threshold),
+    })
+}
+
+/// Routes a lead if its score qualifies under the definition in force;
+/// otherwise it stays in nurture. The lead records the version either way.
 fn qualify_and_route(
     tx: &mut dyn WriteTx,
     cfg: &Config,
     lead: &mut LeadRow,
+    rule: (Option<u32>, u32),
     now: Timestamp,
 ) -> Result<()> {
     let score = lead.intake.score.value;
-    if score >= cfg.qualification_threshold {
+    let (version, threshold) = rule;
+    let under = version
+        .map(|v| format!(" of definition v{v}"))
+        .unwrap_or_default();
+    if score >= threshold {
         outbound::emit(
             tx,
             EventType::LeadQualified,
             lead,
             now,
-            json!({ "threshold": cfg.qualification_threshold }),
+            json!({ "threshold": threshold, "definition_version": version }),
         )?;
         route_lead(tx, cfg, lead, now)?;
     } else {
@@ -279,8 +451,7 @@ fn qualify_and_route(
             LeadEventKind::Nurtured,
             None,
             &format!(
-                "score {score} is below the qualification threshold {}: stays with marketing",
-                cfg.qualification_threshold
+                "score {score} is below the qualification threshold {threshold}{under}: stays with marketing"
             ),
         )?;
     }
@@ -327,6 +498,8 @@ pub fn intake_with(
     #[cfg(debug_assertions)]
     injected_fault(tx, &intake.external_id)?;
     let hash = payload_hash(&intake);
+    let rule = rule_in_force(tx, cfg)?;
+    let definition = rule.0.map(|v| (v, rule.1));
     let existing = tx.lead_by_external_id(&intake.external_id)?;
     if let Some(owner) = existing.as_ref().and_then(|l| l.intake_source.as_deref())
         && owner != source
@@ -352,6 +525,7 @@ pub fn intake_with(
                 created_at: now,
                 updated_at: now,
                 intake_source: Some(source.to_string()),
+                definition: if route { definition } else { None },
             };
             row.id = bookkeeping::insert_lead(tx, &row)?;
             let how = if route {
@@ -370,7 +544,7 @@ pub fn intake_with(
                 ),
             )?;
             if route {
-                qualify_and_route(tx, cfg, &mut row, now)?;
+                qualify_and_route(tx, cfg, &mut row, rule, now)?;
             }
             (IntakeOutcome::Created, row)
         }
@@ -388,6 +562,10 @@ pub fn intake_with(
             row.payload_hash = hash;
             // A lead from before sources were recorded joins the first source to update it.
             row.intake_source = Some(source.to_string());
+            // A lead not yet with sales is judged again, under the definition in force now.
+            if route && matches!(row.status, LeadStatus::Nurture | LeadStatus::Queued) {
+                row.definition = definition;
+            }
             touch(&mut row, now);
             bookkeeping::update_lead(tx, &row)?;
             tx.append_event(
@@ -431,8 +609,8 @@ pub fn intake_with(
                 }
                 // History imported without routing stays where it is.
                 LeadStatus::Nurture | LeadStatus::Queued if !route => {}
-                LeadStatus::Nurture => qualify_and_route(tx, cfg, &mut row, now)?,
-                LeadStatus::Queued if row.intake.score.value < cfg.qualification_threshold => {
+                LeadStatus::Nurture => qualify_and_route(tx, cfg, &mut row, rule, now)?,
+                LeadStatus::Queued if row.intake.score.value < rule.1 => {
                     // Not yet with a rep, and no longer qualified: back to marketing.
                     row.status = LeadStatus::Nurture;
                     row.queued_at = None;
@@ -445,7 +623,7 @@ pub fn intake_with(
                         None,
                         &format!(
                             "score {} fell below the qualification threshold {}: left the queue, back with marketing",
-                            row.intake.score.value, cfg.qualification_threshold
+                            row.intake.score.value, rule.1
                         ),
                     )?;
                     outbound::emit(
@@ -453,7 +631,7 @@ pub fn intake_with(
                         EventType::LeadReturnedToNurture,
                         &row,
                         now,
-                        json!({ "why": "score_below_threshold", "threshold": cfg.qualification_threshold }),
+                        json!({ "why": "score_below_threshold", "threshold": rule.1 }),
                     )?;
                 }
                 // An offered or accepted lead stays with its rep whatever its new score.
@@ -485,7 +663,8 @@ pub fn offer_queued_to(
             return Ok(placed);
         };
         let free = rep.max_open.saturating_sub(rep.open_leads);
-        if rep.availability != Availability::Available || free == 0 {
+        if rep.availability != Availability::Available || !rep.active || !rep.on_shift || free == 0
+        {
             return Ok(placed);
         }
         let ids = tx.queued_leads_open_to(rep_id, &rep.team, free.min(100))?;
@@ -515,7 +694,7 @@ pub fn offer_queued_to(
 pub fn drain_queue(tx: &mut dyn WriteTx, cfg: &Config, team: &str, now: Timestamp) -> Result<u32> {
     let mut placed = 0;
     let mut after = None;
-    while tx.team_has_capacity(team)? {
+    while team_has_room(tx, team, now)? {
         let page = tx.queued_lead_ids(team, after, 200)?;
         let Some(last) = page.last() else {
             break;
@@ -527,7 +706,7 @@ pub fn drain_queue(tx: &mut dyn WriteTx, cfg: &Config, team: &str, now: Timestam
             };
             if let Placement::Assigned(_) = route_lead(tx, cfg, &mut lead, now)? {
                 placed += 1;
-                if !tx.team_has_capacity(team)? {
+                if !team_has_room(tx, team, now)? {
                     return Ok(placed);
                 }
             }
@@ -584,6 +763,23 @@ pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Res
             "sla_seconds": sla,
         });
         outbound::emit(tx, EventType::LeadSlaBreached, &lead, now, breached)?;
+        // The team's managers are told (their apps raise a notification).
+        tx.insert_escalation(&NewEscalation {
+            lead_id: lead.id,
+            assignment_id: a.id,
+            rep_id: a.rep_id,
+            team: &a.team,
+            lead_name: &lead.intake.contact.name,
+            at: now,
+            sla_due_at: a.sla_due_at,
+        })?;
+        tx.append_event(
+            lead.id,
+            now,
+            LeadEventKind::Escalated,
+            Some(a.rep_id),
+            &format!("team {:?}'s managers were told of the missed SLA", a.team),
+        )?;
         if let Placement::Assigned(to) = route_lead(tx, cfg, &mut lead, now)? {
             let moved = json!({
                 "from_rep": outbound::rep_json(a.rep_id, &a.rep_name),
@@ -604,6 +800,82 @@ pub fn expire_overdue(tx: &mut dyn WriteTx, cfg: &Config, now: Timestamp) -> Res
     Ok(due.len() as u32)
 }
 
+/// Reminds reps of offers left undecided past their team's share of the
+/// SLA: a feed entry their app notifies on again.
+pub fn send_reminders(tx: &mut dyn WriteTx, now: Timestamp) -> Result<u32> {
+    let due = tx.due_reminders(now, 500)?;
+    for a in &due {
+        tx.clear_reminder(a.id)?;
+        tx.append_feed(
+            a.rep_id,
+            now,
+            &Change::LeadReminder {
+                lead_id: a.lead_id,
+                assignment_id: a.id,
+                sla_due_at: a.sla_due_at,
+            },
+        )?;
+        tx.append_event(
+            a.lead_id,
+            now,
+            LeadEventKind::Reminded,
+            Some(a.rep_id),
+            &format!(
+                "{} was reminded: undecided, SLA due at {}",
+                a.rep_name, a.sla_due_at
+            ),
+        )?;
+    }
+    Ok(due.len() as u32)
+}
+
+/// Takes back a rep's undecided offers (deactivated, or moved to another
+/// team) and routes each lead on at once.
+pub fn withdraw_offers(
+    tx: &mut dyn WriteTx,
+    cfg: &Config,
+    rep_id: RepId,
+    why: &str,
+    now: Timestamp,
+) -> Result<u32> {
+    let offers = tx.pending_offers_of(rep_id)?;
+    for a in &offers {
+        bookkeeping::end_assignment(tx, a.id, AssignmentOutcome::Withdrawn, now)?;
+        tx.release_offer(rep_id)?;
+        tx.append_event(
+            a.lead_id,
+            now,
+            LeadEventKind::Queued,
+            Some(rep_id),
+            &format!("taken back from {}: {why}; routed on", a.rep_name),
+        )?;
+        let Some(mut lead) = tx.lead(a.lead_id)? else {
+            continue;
+        };
+        tx.append_feed(
+            rep_id,
+            now,
+            &Change::LeadTakenAway {
+                lead_id: lead.id,
+                external_id: lead.external_id.clone(),
+                assignment_id: a.id,
+                reason: TakeAwayReason::RepChanged,
+            },
+        )?;
+        lead.current_assignment = None;
+        if let Placement::Assigned(to) = route_lead(tx, cfg, &mut lead, now)? {
+            let moved = json!({
+                "from_rep": outbound::rep_json(rep_id, &a.rep_name),
+                "rep": outbound::rep_json(to.rep_id, &to.rep_name),
+                "assignment": outbound::assignment_json(&to),
+                "why": "rep_changed",
+            });
+            outbound::emit(tx, EventType::LeadReassigned, &lead, now, moved)?;
+        }
+    }
+    Ok(offers.len() as u32)
+}
+
 fn human_duration(secs: u64) -> String {
     match secs {
         s if s % 3600 == 0 && s > 0 => format!("{} h", s / 3600),
@@ -614,13 +886,21 @@ fn human_duration(secs: u64) -> String {
 
 /// Checks a decision against the server's reason list (the shared rules in
 /// `FeedbackRequest::check`) and the server's text rules.
-pub fn validate_feedback(cfg: &Config, req: &FeedbackRequest) -> Result<()> {
+pub fn validate_feedback(reasons: &[RejectReason], req: &FeedbackRequest) -> Result<()> {
     if let Some(note) = &req.note {
         crate::validate::text("note", note, 0, baton_protocol::MAX_NOTE_CHARS)?;
     }
-    let reasons: Vec<RejectReason> = cfg.reasons.iter().map(RejectReason::from).collect();
-    req.check(Some(&reasons))
+    req.check(Some(reasons))
         .map_err(|p| Error::field(p.field, p.message))
+}
+
+/// The rejection reasons of the definition in force (the config's before
+/// any version was published).
+pub fn reasons_in_force(tx: &dyn ReadTx, cfg: &Config) -> Result<Vec<RejectReason>> {
+    Ok(match tx.definition(None)? {
+        Some(d) => d.reasons,
+        None => cfg.reasons.iter().map(RejectReason::from).collect(),
+    })
 }
 
 /// A rep's decision on a lead, idempotent on (rep, key): the first answer,
@@ -646,8 +926,9 @@ pub fn record_feedback(
         }
         return Ok(previous);
     }
-    validate_feedback(cfg, req)?;
-    let answer = match decide(tx, cfg, rep, lead_id, req, now) {
+    let reasons = reasons_in_force(tx, cfg)?;
+    validate_feedback(&reasons, req)?;
+    let answer = match decide(tx, cfg, &reasons, rep, lead_id, req, now) {
         Ok(response) => StoredAnswer {
             request_hash,
             status: 200,
@@ -673,6 +954,7 @@ pub fn record_feedback(
 fn decide(
     tx: &mut dyn WriteTx,
     cfg: &Config,
+    reasons: &[RejectReason],
     rep: RepId,
     lead_id: LeadId,
     req: &FeedbackRequest,
@@ -759,7 +1041,7 @@ fn decide(
         }
         DecisionKind::Reject => {
             let code = req.reason.as_deref().unwrap_or("other");
-            let reason = cfg.reason(code);
+            let reason = reasons.iter().find(|r| r.code == code);
             let label = reason.map(|r| r.label.as_str()).unwrap_or(code);
             tx.append_event(
                 lead_id,
@@ -966,7 +1248,7 @@ when = [{ field = "region", in = ["emea"] }]
 
     #[test]
     fn other_needs_a_note_and_accept_takes_no_reason() {
-        let c = cfg();
+        let c: Vec<RejectReason> = cfg().reasons.iter().map(RejectReason::from).collect();
         let req = |d, r: Option<&str>, n: Option<&str>| FeedbackRequest {
             decision: d,
             reason: r.map(Into::into),

@@ -403,14 +403,14 @@ mod tests {
 
     #[test]
     fn normalises_what_it_accepts() {
-        let l = lead_intake(good(), Timestamp::now()).unwrap();
+        let l = lead_intake(good(), crate::clock::now()).unwrap();
         assert_eq!(l.external_id, "mk-1");
         assert_eq!(l.contact.country.as_deref(), Some("GB"));
     }
 
     #[test]
     fn names_the_offending_field() {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let mut l = good();
         l.contact.email = Some("not-an-email".into());
         assert_eq!(field_of(lead_intake(l, now)), "contact.email");
@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn refuses_invisible_and_direction_changing_characters() {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
 
         // Bidi override in a name: names the field and the character.
         let mut l = good();

@@ -585,6 +585,7 @@ fn old_database(path: &Path, version: usize) {
         include_str!("../migrations/0005_storage_meta.sql"),
         include_str!("../migrations/0006_intake_receipts.sql"),
         include_str!("../migrations/0007_outbound_events.sql"),
+        include_str!("../migrations/0008_agreement_and_shifts.sql"),
     ];
     let c = rusqlite::Connection::open(path).unwrap();
     for sql in &migrations[..version] {

@@ -14,18 +14,19 @@ async fn instances_starting_together_migrate_an_empty_database_once() {
     }
     let runs = clients.iter_mut().map(migrate);
     let versions = futures_util::future::join_all(runs).await;
-    // Migrations 0001–0003: the schema, intake receipts, outbound events.
+    // Migrations 0001–0004: the schema, intake receipts, outbound events,
+    // the definition, shifts and team administration.
     for v in &versions {
-        assert_eq!(v.as_ref().unwrap(), &3, "{versions:?}");
+        assert_eq!(v.as_ref().unwrap(), &4, "{versions:?}");
     }
-    assert_eq!(db.psql("SELECT count(*) FROM schema_migrations"), "3");
+    assert_eq!(db.psql("SELECT count(*) FROM schema_migrations"), "4");
     assert_eq!(
         db.psql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'feed_heads'"),
         "1"
     );
     // Again, later: nothing to do.
-    assert_eq!(migrate(&mut clients[0]).await.unwrap(), 3);
-    assert_eq!(db.psql("SELECT count(*) FROM schema_migrations"), "3");
+    assert_eq!(migrate(&mut clients[0]).await.unwrap(), 4);
+    assert_eq!(db.psql("SELECT count(*) FROM schema_migrations"), "4");
 }
 
 #[tokio::test]

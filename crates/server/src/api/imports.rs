@@ -6,7 +6,7 @@ use axum::extract::{Request, State};
 use baton_protocol::ImportSummary;
 use futures_util::TryStreamExt;
 
-use super::{AppState, ManagerAuth, Params, params};
+use super::{AdminAuth, AppState, Params, params};
 use crate::error::{Error, Result};
 use crate::import::{self, ImportOptions};
 
@@ -23,7 +23,7 @@ fn flag(p: &std::collections::HashMap<String, String>, name: &str) -> Result<boo
 /// the CSV file (`text/csv`).
 pub async fn post_import(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     q: Params,
     req: Request,
 ) -> Result<Json<ImportSummary>> {

@@ -8,12 +8,10 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use baton_protocol::{
-    IntakeReceipt, IntakeReceiptList, ReceiptStatus, SourceOutcome, Timestamp, WireName,
-};
+use baton_protocol::{IntakeReceipt, IntakeReceiptList, ReceiptStatus, SourceOutcome, WireName};
 use http_body_util::BodyExt;
 
-use super::{AppState, IntakeAuth, LeadPath, ManagerAuth, Params, int_param, params};
+use super::{AdminAuth, AppState, IntakeAuth, LeadPath, Params, int_param, params};
 use crate::error::{Error, Result};
 use crate::ratelimit::Budget;
 use crate::receipts::{self, Delivery};
@@ -68,7 +66,7 @@ pub async fn post_source_intake(
     Path(name): Path<String>,
     req: Request,
 ) -> Result<Response> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let config = s.config.clone();
     let Some(cfg) = config.source(&name) else {
         // Debug-quoted: the name came from the URL.
@@ -176,7 +174,7 @@ fn receipt_status(p: &HashMap<String, String>) -> Result<Option<ReceiptStatus>> 
 /// `GET /v1/intake/failures`: deliveries that could not be mapped, newest first.
 pub async fn list_failures(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     q: Params,
 ) -> Result<Json<IntakeReceiptList>> {
     let p = params(q)?;
@@ -219,10 +217,10 @@ pub async fn list_failures(
 /// the source's mapping as configured now.
 pub async fn retry_failure(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     ReceiptPath(id): ReceiptPath,
 ) -> Result<Response> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let config = s.config.clone();
     let (_, answer) = s
         .db
@@ -254,10 +252,10 @@ pub async fn retry_failure(
 /// `POST /v1/intake/failures/{id}/dismiss`: not a lead; off the list.
 pub async fn dismiss_failure(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     ReceiptPath(id): ReceiptPath,
 ) -> Result<Json<IntakeReceipt>> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let r = s.db.write(move |tx| receipts::dismiss(tx, id, now)).await?;
     Ok(Json(r))
 }
@@ -266,7 +264,7 @@ pub async fn dismiss_failure(
 /// lead, newest first, with their bodies (while kept).
 pub async fn lead_receipts(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     LeadPath(id): LeadPath,
 ) -> Result<Json<IntakeReceiptList>> {
     let limit = s.config.limits.receipt_bodies_per_lead.max(20);

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use baton_protocol::{NewWebhook, Timestamp, WebhookDelivery, WebhookDeliveryList, WebhookList};
+use baton_protocol::{NewWebhook, WebhookDelivery, WebhookDeliveryList, WebhookList};
 
-use super::{AppState, JsonBody, ManagerAuth, Params, int_param, params};
+use super::{AdminAuth, AppState, JsonBody, Params, int_param, params};
 use crate::error::{Error, Result};
 use crate::outbound;
 use crate::store::NewEndpoint;
@@ -43,7 +43,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookPath {
 /// `POST /v1/webhooks`.
 pub async fn create(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     JsonBody(req): JsonBody<NewWebhook>,
 ) -> Result<Response> {
     let url = outbound::check_target(req.url.trim(), s.config.webhooks.allow_private_targets)
@@ -72,7 +72,7 @@ pub async fn create(
         crate::validate::text("description", d, 0, 200)?;
     }
     let secret = outbound::new_secret();
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let created = {
         let secret = secret.clone();
         s.db.write(move |tx| {
@@ -100,7 +100,7 @@ pub async fn create(
 }
 
 /// `GET /v1/webhooks`.
-pub async fn list(State(s): State<AppState>, _auth: ManagerAuth) -> Result<Json<WebhookList>> {
+pub async fn list(State(s): State<AppState>, _auth: AdminAuth) -> Result<Json<WebhookList>> {
     let webhooks =
         s.db.read(|tx| {
             Ok(tx
@@ -116,10 +116,10 @@ pub async fn list(State(s): State<AppState>, _auth: ManagerAuth) -> Result<Json<
 /// `DELETE /v1/webhooks/{id}`.
 pub async fn delete(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     WebhookPath(id, _): WebhookPath,
 ) -> Result<StatusCode> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     s.db.write(move |tx| {
         let endpoint = tx
             .webhook_endpoint(id)?
@@ -139,7 +139,7 @@ pub async fn delete(
 /// `GET /v1/webhooks/{id}/deliveries`.
 pub async fn deliveries(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     WebhookPath(id, _): WebhookPath,
     q: Params,
 ) -> Result<Json<WebhookDeliveryList>> {
@@ -172,11 +172,11 @@ pub async fn deliveries(
 /// again, with its original `webhook-id`.
 pub async fn replay(
     State(s): State<AppState>,
-    _auth: ManagerAuth,
+    _auth: AdminAuth,
     WebhookPath(id, delivery): WebhookPath,
 ) -> Result<Json<WebhookDelivery>> {
     let delivery = delivery.ok_or_else(|| Error::NotFound("no such delivery".into()))?;
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let endpoint =
         s.db.write(move |tx| {
             let endpoint = tx

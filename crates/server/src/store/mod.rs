@@ -9,6 +9,7 @@
 //! trait below.
 
 pub mod postgres;
+pub(crate) mod rows;
 pub mod sqlite;
 mod writer;
 
@@ -20,6 +21,7 @@ use baton_protocol::{
     LeadId, LeadIntake, LeadStatus, QueuedLead, ReceiptStatus, Rep, RepId, ReturnedToMarketing,
     Role, Team, Timestamp, WebhookDelivery, WebhookEndpoint,
 };
+use baton_protocol::{AuditEntry, Definition, Escalation, Manager, SkipReason};
 use tokio::sync::oneshot;
 
 #[cfg(doc)]
@@ -37,6 +39,17 @@ pub struct Principal {
     /// For intake keys: the source the key was issued for. A key may create
     /// and update only its own source's leads.
     pub source: Option<String>,
+    /// For managers: whether they see every team (an admin), else the
+    /// teams they manage.
+    pub admin: bool,
+    pub teams: Vec<String>,
+}
+
+impl Principal {
+    /// Whether this manager may see and administer `team`.
+    pub fn manages(&self, team: &str) -> bool {
+        self.role == Role::Manager && (self.admin || self.teams.iter().any(|t| t == team))
+    }
 }
 
 /// A page of a rep's feed.
@@ -82,6 +95,9 @@ pub struct LeadRow {
     /// The source of the intake key that created the lead (`None` for leads
     /// from before sources were recorded: the next key to update one claims it).
     pub intake_source: Option<String>,
+    /// The definition version (and its threshold) the lead was qualified
+    /// or not under, at its first intake.
+    pub definition: Option<(u32, u32)>,
 }
 
 /// A rep who may receive a lead now, with their place in the team's rotation.
@@ -93,6 +109,18 @@ pub struct RepCandidate {
     pub rr_pass: i64,
     pub open_leads: u32,
     pub max_open: u32,
+    /// The rep's working hours and absences (JSON `WorkSchedule`), if set.
+    pub schedule: Option<Arc<str>>,
+}
+
+/// A rep of a lead's team, as routing weighs them for that lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub rep: RepCandidate,
+    /// Not set away.
+    pub available: bool,
+    /// Whether they rejected this lead before, or let it expire.
+    pub passed: Option<SkipReason>,
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +138,36 @@ pub struct NewAssignment<'a> {
     pub why: &'a str,
     pub assigned_at: Timestamp,
     pub sla_due_at: Timestamp,
+    /// `RoutingExplanation` as JSON.
+    pub explanation: &'a str,
+    /// The lead's account (accounts.rs), for matching later leads.
+    pub account_key: Option<&'a str>,
+    /// When to remind the rep, if the team reminds.
+    pub remind_at: Option<Timestamp>,
+}
+
+/// An offer whose SLA ran out, for the team's managers.
+#[derive(Clone, Debug)]
+pub struct NewEscalation<'a> {
+    pub lead_id: LeadId,
+    pub assignment_id: i64,
+    pub rep_id: RepId,
+    pub team: &'a str,
+    pub lead_name: &'a str,
+    pub at: Timestamp,
+    pub sla_due_at: Timestamp,
+}
+
+/// What a rep's record changes to (team administration).
+#[derive(Clone, Debug)]
+pub struct RepRecord<'a> {
+    pub id: RepId,
+    pub team: &'a str,
+    pub weight: u32,
+    pub max_open: u32,
+    /// JSON `WorkSchedule`.
+    pub schedule: Option<&'a str>,
+    pub active: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +190,8 @@ pub struct NewRep<'a> {
     pub max_open: u32,
     pub rr_pass: i64,
     pub created_at: Timestamp,
+    /// JSON `WorkSchedule`.
+    pub schedule: Option<&'a str>,
 }
 
 /// The first answer given to an idempotent request, replayed verbatim.
@@ -151,6 +211,8 @@ pub struct LeadFilter {
     /// Only leads with a greater id (keyset paging).
     pub after: Option<LeadId>,
     pub limit: u32,
+    /// Only leads routed to one of these teams (a team's manager).
+    pub teams: Option<Vec<String>>,
 }
 
 pub use crate::cells::AssignmentFact;
@@ -385,6 +447,20 @@ pub trait ReadTx {
     fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<DueDelivery>>;
     /// When the next waiting delivery falls due.
     fn next_delivery_at(&self) -> Result<Option<Timestamp>>;
+    /// A published version of the definition; `None`: the one in force.
+    fn definition(&self, version: Option<u32>) -> Result<Option<Definition>>;
+    /// Every published version, newest first.
+    fn definitions(&self) -> Result<Vec<Definition>>;
+    fn managers(&self) -> Result<Vec<Manager>>;
+    /// Audit entries below id `before`, newest first.
+    fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// Escalations above id `after`, oldest first (with `teams`: of those teams only).
+    fn escalations_after(
+        &self,
+        after: i64,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> Result<Vec<Escalation>>;
 }
 
 /// Where a feed entry's change belongs: its kind and lead, stored beside it
@@ -395,6 +471,9 @@ pub fn feed_keys(change: &Change) -> (&'static str, Option<LeadId>) {
         Change::LeadUpdated { lead } => ("lead_updated", Some(lead.id)),
         Change::LeadTakenAway { lead_id, .. } => ("lead_taken_away", Some(*lead_id)),
         Change::DecisionRecorded { decision, .. } => ("decision_recorded", Some(decision.lead_id)),
+        Change::LeadReminder { lead_id, .. } => ("lead_reminder", Some(*lead_id)),
+        Change::DefinitionPublished { .. } => ("definition_published", None),
+        Change::RepChanged { .. } => ("rep_changed", None),
         Change::Unknown => ("unknown", None),
     }
 }
@@ -408,13 +487,40 @@ pub trait WriteTx: ReadTx {
     fn insert_lead(&mut self, lead: &LeadRow) -> Result<LeadId>;
     /// Writes back every mutable column of `lead`.
     fn update_lead(&mut self, lead: &LeadRow) -> Result<()>;
-    /// Reps of `team` who are available, below their cap and have never
-    /// rejected this lead or let it expire.
-    fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>>;
+    /// The active reps of `team` in rotation order (pass, then id), with
+    /// whether each passed on `lead` before (0: a lead nobody saw).
+    fn team_candidates(&mut self, team: &str, lead: LeadId) -> Result<Vec<Candidate>>;
     /// The lowest rotation position among the team's available reps.
     fn team_min_pass(&mut self, team: &str) -> Result<Option<i64>>;
-    /// Whether any available rep of `team` is below their cap.
-    fn team_has_capacity(&mut self, team: &str) -> Result<bool>;
+    /// The (definition version, threshold) in force, if any was published.
+    fn qualification_rule(&mut self) -> Result<Option<(u32, u32)>>;
+    /// Publishes a version (it is in force from its commit).
+    fn insert_definition(&mut self, d: &Definition, config_hash: Option<&str>) -> Result<()>;
+    /// The config hash of the newest version taken from the config file.
+    fn config_definition_hash(&mut self) -> Result<Option<String>>;
+    /// The rep holding an open or accepted offer of account `key` made at or
+    /// after `since` (the newest), and that offer's lead.
+    fn account_holder(&mut self, key: &str, since: Timestamp) -> Result<Option<(RepId, LeadId)>>;
+    /// Pending offers whose reminder is due, oldest first.
+    fn due_reminders(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>>;
+    /// The offer's reminder was sent (or is no longer wanted).
+    fn clear_reminder(&mut self, assignment: i64) -> Result<()>;
+    /// Writes a rep's team, weight, cap, schedule and activity.
+    fn update_rep(&mut self, rep: &RepRecord<'_>) -> Result<()>;
+    /// Revokes every token of a rep; how many were live.
+    fn revoke_rep_tokens(&mut self, rep: RepId, at: Timestamp) -> Result<u32>;
+    /// The rep's pending offers.
+    fn pending_offers_of(&mut self, rep: RepId) -> Result<Vec<Assignment>>;
+    fn set_manager_scope(&mut self, manager: i64, admin: bool, teams: &[String]) -> Result<bool>;
+    fn append_audit(
+        &mut self,
+        at: Timestamp,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<()>;
+    fn insert_escalation(&mut self, e: &NewEscalation<'_>) -> Result<i64>;
     /// The rep received an offer: one more open lead, and their new rotation position.
     fn record_offer(&mut self, rep: RepId, new_rr_pass: i64) -> Result<()>;
     /// An offer to the rep ended (decided or expired): one open lead fewer.

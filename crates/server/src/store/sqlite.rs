@@ -24,6 +24,7 @@ use baton_protocol::{
 use baton_protocol::{DeliveryStatus, EndpointKind, WebhookDelivery, WebhookEndpoint};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+use super::rows::{self, DefinitionColumns};
 use super::writer::{self, WriterHealth};
 use super::{
     AssignmentFact, AttemptOutcome, AttemptRecord, ChangeMarks, CommitEffects, DueDelivery,
@@ -31,8 +32,10 @@ use super::{
     NewEndpoint, NewEvent, NewReceipt, NewRep, Principal, ReadJob, ReadTx, ReceiptFilter,
     RepCandidate, Storage, StoredAnswer, WriteJob, WriteTx, feed_keys,
 };
+use super::{Candidate, NewEscalation, RepRecord};
 use crate::cells::{CellQuery, Cells, Grain, LeadScoreKey, OfferKey, QueueEpisode};
 use crate::error::{Error, Result};
+use baton_protocol::{AuditEntry, Definition, Escalation, Manager};
 
 mod rollups;
 
@@ -45,6 +48,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_storage_meta.sql")),
     (6, include_str!("../../migrations/0006_intake_receipts.sql")),
     (7, include_str!("../../migrations/0007_outbound_events.sql")),
+    (
+        8,
+        include_str!("../../migrations/0008_agreement_and_shifts.sql"),
+    ),
 ];
 
 /// The migration after which the report rollups are (re)filled from the
@@ -439,7 +446,7 @@ fn opt_ts(ms: Option<i64>) -> Option<Timestamp> {
 
 const LEAD_COLUMNS: &str = "id, external_id, status, payload, payload_hash, team, current_assignment, \
      queued_at, returned_reason, returned_note, returned_by, returned_at, version, created_at, updated_at, \
-     intake_source";
+     intake_source, definition_version, definition_threshold";
 
 fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<LeadRow> {
     let payload: String = r.get(3)?;
@@ -470,11 +477,16 @@ fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<LeadRow> {
         created_at: ts(r.get(13)?),
         updated_at: ts(r.get(14)?),
         intake_source: r.get(15)?,
+        definition: match (r.get::<_, Option<u32>>(16)?, r.get::<_, Option<u32>>(17)?) {
+            (Some(v), Some(t)) => Some((v, t)),
+            _ => None,
+        },
     })
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.lead_id, a.rep_id, r.name, a.team, a.rule, a.why, \
-     a.assigned_at, a.sla_due_at, a.outcome, a.ended_at FROM assignments a JOIN reps r ON r.id = a.rep_id";
+     a.assigned_at, a.sla_due_at, a.outcome, a.ended_at, a.explanation \
+     FROM assignments a JOIN reps r ON r.id = a.rep_id";
 
 fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
     Ok(Assignment {
@@ -489,11 +501,11 @@ fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
         sla_due_at: ts(r.get(8)?),
         outcome: enum_from_str(r.get(9)?)?,
         ended_at: opt_ts(r.get(10)?),
+        explanation: rows::explanation(r.get::<_, Option<String>>(11)?.as_deref()),
     })
 }
 
-const REP_SELECT: &str =
-    "SELECT id, name, email, team, weight, max_open, available, open_leads FROM reps";
+const REP_SELECT: &str = "SELECT id, name, email, team, weight, max_open, available, open_leads, schedule, active FROM reps";
 
 fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<Rep> {
     Ok(Rep {
@@ -509,6 +521,26 @@ fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<Rep> {
             Availability::Away
         },
         open_leads: r.get(7)?,
+        schedule: rows::schedule(r.get::<_, Option<String>>(8)?.as_deref()),
+        active: r.get::<_, i64>(9)? == 1,
+        on_shift: true,
+    })
+    .map(rows::with_shift_state)
+}
+
+const DEFINITION_SELECT: &str = "SELECT version, threshold, criteria, reasons, effective_at, author, note, \
+     changes FROM definitions";
+
+fn definition_columns(r: &Row<'_>) -> rusqlite::Result<DefinitionColumns> {
+    Ok(DefinitionColumns {
+        version: r.get(0)?,
+        threshold: r.get(1)?,
+        criteria: r.get(2)?,
+        reasons: r.get(3)?,
+        effective_at: r.get(4)?,
+        author: r.get(5)?,
+        note: r.get(6)?,
+        changes: r.get(7)?,
     })
 }
 
@@ -531,10 +563,12 @@ fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<Decision> {
 impl ReadTx for SqliteTx<'_> {
     fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.role, t.subject_id, t.label, r.name, m.name, t.source FROM tokens t \
+            "SELECT t.role, t.subject_id, t.label, r.name, m.name, t.source, COALESCE(m.admin, 0), \
+             (SELECT group_concat(team, char(31)) FROM manager_teams WHERE manager_id = m.id) \
+             FROM tokens t \
              LEFT JOIN reps r ON t.role = 'rep' AND r.id = t.subject_id \
              LEFT JOIN managers m ON t.role = 'manager' AND m.id = t.subject_id \
-             WHERE t.hash = ?1 AND t.revoked_at IS NULL",
+             WHERE t.hash = ?1 AND t.revoked_at IS NULL AND (t.role <> 'rep' OR r.active = 1)",
         )?;
         let found = stmt
             .query_row([hash], |r| {
@@ -549,6 +583,8 @@ impl ReadTx for SqliteTx<'_> {
                     subject_id: r.get(1)?,
                     name,
                     source: r.get(5)?,
+                    admin: r.get::<_, i64>(6)? == 1,
+                    teams: rows::team_list(r.get::<_, Option<String>>(7)?.as_deref()),
                 })
             })
             .optional()?;
@@ -578,6 +614,7 @@ impl ReadTx for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {cols} FROM leads l LEFT JOIN assignments a ON a.id = l.current_assignment \
              WHERE (?1 IS NULL OR a.rep_id = ?1) AND (?2 IS NULL OR l.status = ?2) AND l.id > ?3 \
+             AND (?5 IS NULL OR instr(char(31) || ?5 || char(31), char(31) || l.team || char(31)) > 0) \
              ORDER BY l.id LIMIT ?4"
         ))?;
         let rows = stmt
@@ -586,7 +623,8 @@ impl ReadTx for SqliteTx<'_> {
                     f.rep,
                     f.status.map(|s| s.as_str()),
                     f.after.unwrap_or(0),
-                    f.limit
+                    f.limit,
+                    f.teams.as_ref().map(|t| t.join("\u{1f}")),
                 ],
                 lead_from_row,
             )?
@@ -683,6 +721,9 @@ impl ReadTx for SqliteTx<'_> {
                 Ok(Team {
                     name: r.get(0)?,
                     sla_seconds: r.get::<_, i64>(1)? as u64,
+                    sla_business_hours: false,
+                    account_matching: false,
+                    remind_at_percent: 0,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -783,7 +824,10 @@ impl ReadTx for SqliteTx<'_> {
     fn next_sla_due(&self) -> Result<Option<Timestamp>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT MIN(sla_due_at) FROM assignments WHERE outcome = 'pending'")?;
+            .prepare_cached(
+                "SELECT MIN(t) FROM (SELECT MIN(sla_due_at) AS t FROM assignments WHERE outcome = 'pending' \
+                 UNION ALL SELECT MIN(remind_at) FROM assignments WHERE remind_at IS NOT NULL)",
+            )?;
         Ok(opt_ts(stmt.query_row([], |r| r.get(0))?))
     }
 
@@ -1043,14 +1087,106 @@ impl ReadTx for SqliteTx<'_> {
         )?;
         Ok(opt_ts(stmt.query_row([], |r| r.get(0))?))
     }
+
+    fn definition(&self, version: Option<u32>) -> Result<Option<Definition>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{DEFINITION_SELECT} WHERE ?1 IS NULL OR version = ?1 ORDER BY version DESC LIMIT 1"
+        ))?;
+        let row = stmt.query_row([version], definition_columns).optional()?;
+        row.map(DefinitionColumns::into_definition).transpose()
+    }
+
+    fn definitions(&self) -> Result<Vec<Definition>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{DEFINITION_SELECT} ORDER BY version DESC"))?;
+        let rows = stmt
+            .query_map([], definition_columns)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(DefinitionColumns::into_definition)
+            .collect()
+    }
+
+    fn managers(&self) -> Result<Vec<Manager>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.name, m.email, m.admin, \
+             (SELECT group_concat(team, char(31)) FROM manager_teams WHERE manager_id = m.id) \
+             FROM managers m ORDER BY m.name, m.id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Manager {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    email: r.get(2)?,
+                    admin: r.get::<_, i64>(3)? == 1,
+                    teams: rows::team_list(r.get::<_, Option<String>>(4)?.as_deref()),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log \
+             WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![before, limit], |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    at: ts(r.get(1)?),
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    subject: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn escalations_after(
+        &self,
+        after: i64,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> Result<Vec<Escalation>> {
+        let teams = teams.map(|t| t.join("\u{1f}"));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.lead_id, e.assignment_id, e.rep_id, COALESCE(r.name, ''), e.team, e.lead_name, \
+             e.at, e.sla_due_at FROM escalations e LEFT JOIN reps r ON r.id = e.rep_id \
+             WHERE e.id > ?1 AND (?2 IS NULL OR instr(char(31) || ?2 || char(31), char(31) || e.team || char(31)) > 0) \
+             ORDER BY e.id LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![after, teams, limit], |r| {
+                Ok(Escalation {
+                    id: r.get(0)?,
+                    lead_id: r.get(1)?,
+                    assignment_id: r.get(2)?,
+                    rep_id: r.get(3)?,
+                    rep_name: r.get(4)?,
+                    team: r.get(5)?,
+                    lead_name: r.get(6)?,
+                    at: ts(r.get(7)?),
+                    sla_due_at: ts(r.get(8)?),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
 }
 
 impl WriteTx for SqliteTx<'_> {
     fn insert_lead(&mut self, l: &LeadRow) -> Result<LeadId> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO leads (external_id, status, payload, payload_hash, score, channel, team, \
-             current_assignment, queued_at, version, created_at, updated_at, intake_source) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             current_assignment, queued_at, version, created_at, updated_at, intake_source, \
+             definition_version, definition_threshold) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         stmt.execute(params![
             l.external_id,
@@ -1066,6 +1202,8 @@ impl WriteTx for SqliteTx<'_> {
             l.created_at.millis(),
             l.updated_at.millis(),
             l.intake_source,
+            l.definition.map(|d| d.0),
+            l.definition.map(|d| d.1),
         ])?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -1075,7 +1213,7 @@ impl WriteTx for SqliteTx<'_> {
             "UPDATE leads SET status = ?2, payload = ?3, payload_hash = ?4, score = ?5, channel = ?6, \
              team = ?7, current_assignment = ?8, queued_at = ?9, returned_reason = ?10, \
              returned_note = ?11, returned_by = ?12, returned_at = ?13, version = ?14, updated_at = ?15, \
-             intake_source = ?16 WHERE id = ?1",
+             intake_source = ?16, definition_version = ?17, definition_threshold = ?18 WHERE id = ?1",
         )?;
         let r = l.returned.as_ref();
         let changed = stmt.execute(params![
@@ -1095,6 +1233,8 @@ impl WriteTx for SqliteTx<'_> {
             l.version,
             l.updated_at.millis(),
             l.intake_source,
+            l.definition.map(|d| d.0),
+            l.definition.map(|d| d.1),
         ])?;
         if changed != 1 {
             return Err(Error::Internal(format!("lead {} vanished", l.id)));
@@ -1102,23 +1242,27 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>> {
+    fn team_candidates(&mut self, team: &str, lead: LeadId) -> Result<Vec<Candidate>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open FROM reps r \
-             WHERE r.team = ?1 AND r.available = 1 AND r.open_leads < r.max_open \
-             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.lead_id = ?2 AND a.rep_id = r.id \
-                             AND a.outcome IN ('rejected', 'sla_expired')) \
-             ORDER BY r.rr_pass, r.id",
+            "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open, r.available, r.schedule, \
+             (SELECT a.outcome FROM assignments a WHERE a.lead_id = ?2 AND a.rep_id = r.id \
+              AND a.outcome IN ('rejected', 'sla_expired') ORDER BY a.id LIMIT 1) \
+             FROM reps r WHERE r.team = ?1 AND r.active = 1 ORDER BY r.rr_pass, r.id",
         )?;
         let rows = stmt
             .query_map(params![team, lead], |r| {
-                Ok(RepCandidate {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    weight: r.get(2)?,
-                    rr_pass: r.get(3)?,
-                    open_leads: r.get(4)?,
-                    max_open: r.get(5)?,
+                Ok(Candidate {
+                    rep: RepCandidate {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        weight: r.get(2)?,
+                        rr_pass: r.get(3)?,
+                        open_leads: r.get(4)?,
+                        max_open: r.get(5)?,
+                        schedule: r.get::<_, Option<String>>(7)?.map(Into::into),
+                    },
+                    available: r.get::<_, i64>(6)? == 1,
+                    passed: rows::passed(r.get::<_, Option<String>>(8)?.as_deref()),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -1129,13 +1273,6 @@ impl WriteTx for SqliteTx<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT MIN(rr_pass) FROM reps WHERE team = ?1 AND available = 1")?;
-        Ok(stmt.query_row([team], |r| r.get(0))?)
-    }
-
-    fn team_has_capacity(&mut self, team: &str) -> Result<bool> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM reps WHERE team = ?1 AND available = 1 AND open_leads < max_open)",
-        )?;
         Ok(stmt.query_row([team], |r| r.get(0))?)
     }
 
@@ -1178,7 +1315,8 @@ impl WriteTx for SqliteTx<'_> {
     fn insert_assignment(&mut self, a: &NewAssignment<'_>) -> Result<i64> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO assignments (lead_id, rep_id, team, rule, why, assigned_at, sla_due_at, \
-             score, channel, campaign) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             score, channel, campaign, explanation, account_key, remind_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         stmt.execute(params![
             a.lead_id,
@@ -1191,13 +1329,17 @@ impl WriteTx for SqliteTx<'_> {
             a.score,
             a.channel,
             a.campaign,
+            a.explanation,
+            a.account_key,
+            a.remind_at.map(Timestamp::millis),
         ])?;
         Ok(self.conn.last_insert_rowid())
     }
 
     fn end_assignment(&mut self, id: i64, outcome: AssignmentOutcome, at: Timestamp) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "UPDATE assignments SET outcome = ?2, ended_at = ?3 WHERE id = ?1 AND outcome = 'pending'",
+            "UPDATE assignments SET outcome = ?2, ended_at = ?3, remind_at = NULL \
+             WHERE id = ?1 AND outcome = 'pending'",
         )?;
         if stmt.execute(params![id, outcome.as_str(), at.millis()])? != 1 {
             return Err(Error::Internal(format!(
@@ -1396,8 +1538,8 @@ impl WriteTx for SqliteTx<'_> {
 
     fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at, schedule) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         stmt.execute(params![
             rep.name,
@@ -1406,7 +1548,8 @@ impl WriteTx for SqliteTx<'_> {
             rep.weight,
             rep.max_open,
             rep.rr_pass,
-            rep.created_at.millis()
+            rep.created_at.millis(),
+            rep.schedule
         ])
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _)
@@ -1760,6 +1903,162 @@ impl WriteTx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
+    fn qualification_rule(&mut self) -> Result<Option<(u32, u32)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT version, threshold FROM definitions ORDER BY version DESC LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn insert_definition(&mut self, d: &Definition, config_hash: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO definitions (version, threshold, criteria, reasons, effective_at, author, note, \
+             changes, config_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                d.version,
+                d.threshold,
+                serde_json::to_string(&d.criteria)?,
+                serde_json::to_string(&d.reasons)?,
+                d.effective_at.millis(),
+                d.author,
+                d.note,
+                serde_json::to_string(&d.changes)?,
+                config_hash,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn config_definition_hash(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT config_hash FROM definitions WHERE config_hash IS NOT NULL \
+                 ORDER BY version DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn account_holder(&mut self, key: &str, since: Timestamp) -> Result<Option<(RepId, LeadId)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rep_id, lead_id FROM assignments WHERE account_key = ?1 AND assigned_at >= ?2 \
+             AND outcome IN ('pending', 'accepted') ORDER BY assigned_at DESC, id DESC LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![key, since.millis()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn due_reminders(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.remind_at IS NOT NULL AND a.remind_at <= ?1 \
+             ORDER BY a.remind_at, a.id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![now.millis(), limit], assignment_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn clear_reminder(&mut self, assignment: i64) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE assignments SET remind_at = NULL WHERE id = ?1")?;
+        stmt.execute([assignment])?;
+        Ok(())
+    }
+
+    fn update_rep(&mut self, rep: &RepRecord<'_>) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE reps SET team = ?2, weight = ?3, max_open = ?4, schedule = ?5, active = ?6 WHERE id = ?1",
+            params![
+                rep.id,
+                rep.team,
+                rep.weight,
+                rep.max_open,
+                rep.schedule,
+                rep.active
+            ],
+        )?;
+        if n != 1 {
+            return Err(Error::NotFound(format!("rep {} does not exist", rep.id)));
+        }
+        Ok(())
+    }
+
+    fn revoke_rep_tokens(&mut self, rep: RepId, at: Timestamp) -> Result<u32> {
+        let n = self.conn.execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE role = 'rep' AND subject_id = ?1 AND revoked_at IS NULL",
+            params![rep, at.millis()],
+        )?;
+        Ok(n as u32)
+    }
+
+    fn pending_offers_of(&mut self, rep: RepId) -> Result<Vec<Assignment>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.rep_id = ?1 AND a.outcome = 'pending' ORDER BY a.id"
+        ))?;
+        let rows = stmt
+            .query_map([rep], assignment_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_manager_scope(&mut self, manager: i64, admin: bool, teams: &[String]) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE managers SET admin = ?2 WHERE id = ?1",
+            params![manager, admin],
+        )?;
+        if n != 1 {
+            return Ok(false);
+        }
+        self.conn
+            .execute("DELETE FROM manager_teams WHERE manager_id = ?1", [manager])?;
+        for team in teams {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO manager_teams (manager_id, team) VALUES (?1, ?2)",
+                params![manager, team],
+            )?;
+        }
+        Ok(true)
+    }
+
+    fn append_audit(
+        &mut self,
+        at: Timestamp,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![at.millis(), actor, action, subject, detail],
+        )?;
+        Ok(())
+    }
+
+    fn insert_escalation(&mut self, e: &NewEscalation<'_>) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO escalations (lead_id, assignment_id, rep_id, team, lead_name, at, sla_due_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        stmt.execute(params![
+            e.lead_id,
+            e.assignment_id,
+            e.rep_id,
+            e.team,
+            e.lead_name,
+            e.at.millis(),
+            e.sla_due_at.millis()
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
     fn sla_changed(&mut self) {
         self.effects.sla_changed = true;
     }
@@ -1803,7 +2102,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("t.db"), 64, Arc::new(|_| {})).unwrap();
         let db = Db::new(storage.clone());
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let ok = db.write(move |tx| tx.insert_manager("Ada", "ada@x.test", now));
         let failing = db.write(move |tx| {
             tx.insert_manager("Bob", "bob@x.test", now)?;
@@ -1834,7 +2133,7 @@ mod tests {
         storage
             .submit_write(Box::new(move |wtx| {
                 let _keep_until_unwound = tx;
-                wtx.insert_manager("Eve", "eve@x.test", Timestamp::now())
+                wtx.insert_manager("Eve", "eve@x.test", crate::clock::now())
                     .unwrap();
                 panic!("a bug in a write job");
             }))
@@ -1843,7 +2142,7 @@ mod tests {
             rx.await.is_err(),
             "the panicking job's caller hears nothing applied"
         );
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         db.write(move |tx| tx.insert_manager("Ada", "ada@x.test", now))
             .await
             .expect("the writer still takes writes");

@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use baton_protocol::RepId;
 
-use crate::store::RepCandidate;
+use crate::store::{Candidate, RepCandidate};
 
 /// Ids reserved from a sequence at a time.
 pub(super) const ID_BLOCK: i64 = 256;
@@ -76,6 +76,9 @@ pub(super) struct WriterCache {
     /// Event types some active endpoint subscribes to, if known: routing
     /// emits an event only when one does, and most deployments have none.
     subscribed: Option<HashSet<String>>,
+    /// The definition version and threshold in force, if known (the inner
+    /// `None`: none was published).
+    rule: Option<Option<(u32, u32)>>,
 }
 
 /// What the writer remembered of the reps when a job began.
@@ -105,6 +108,15 @@ impl WriterCache {
         self.dirty.clear();
         self.ids.clear();
         self.subscribed = None;
+        self.rule = None;
+    }
+
+    pub(super) fn rule(&self) -> Option<Option<(u32, u32)>> {
+        self.rule
+    }
+
+    pub(super) fn set_rule(&mut self, rule: Option<(u32, u32)>) {
+        self.rule = Some(rule);
     }
 
     /// Whether some active endpoint takes `event_type`, if known.
@@ -211,16 +223,19 @@ impl WriterCache {
     }
 }
 
-/// The team's reps who may take a lead nobody has passed on yet, in the
-/// order the `eligible_reps` query gives: available, under their cap,
-/// lowest rotation pass first, then lowest id.
-pub(super) fn eligible(reps: &[CachedRep]) -> Vec<RepCandidate> {
-    let mut out: Vec<RepCandidate> = reps
+/// The team's reps as routing weighs a lead nobody has passed on yet, in
+/// the order the `team_candidates` query gives: lowest rotation pass
+/// first, then lowest id.
+pub(super) fn candidates(reps: &[CachedRep]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = reps
         .iter()
-        .filter(|r| r.available && r.rep.open_leads < r.rep.max_open)
-        .map(|r| r.rep.clone())
+        .map(|r| Candidate {
+            rep: r.rep.clone(),
+            available: r.available,
+            passed: None,
+        })
         .collect();
-    out.sort_by_key(|r| (r.rr_pass, r.id));
+    out.sort_by_key(|c| (c.rep.rr_pass, c.rep.id));
     out
 }
 
@@ -237,13 +252,14 @@ mod tests {
                 rr_pass,
                 open_leads: open,
                 max_open: max,
+                schedule: None,
             },
             available,
         }
     }
 
     #[test]
-    fn eligible_reps_follow_the_rotation_and_skip_the_full_and_the_away() {
+    fn candidates_follow_the_rotation() {
         let reps = vec![
             rep(1, 30, 0, 5, true),
             rep(2, 10, 5, 5, true),
@@ -251,8 +267,10 @@ mod tests {
             rep(4, 20, 1, 5, true),
             rep(5, 20, 0, 5, true),
         ];
-        let ids: Vec<RepId> = eligible(&reps).iter().map(|r| r.id).collect();
-        assert_eq!(ids, vec![4, 5, 1]);
+        let all = candidates(&reps);
+        let ids: Vec<RepId> = all.iter().map(|c| c.rep.id).collect();
+        assert_eq!(ids, vec![2, 3, 4, 5, 1]);
+        assert!(!all[1].available, "rep 3 is away");
     }
 
     #[test]

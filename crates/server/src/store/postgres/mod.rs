@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/postgres/0003_outbound_events.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_agreement_and_shifts.sql"),
+    ),
 ];
 
 /// The advisory lock migrating instances take, so one migrates and the

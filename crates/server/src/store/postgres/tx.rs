@@ -28,12 +28,15 @@ use crate::cells::{
     ScoreKey,
 };
 use crate::error::{Error, Result};
+use crate::store::rows::{self, DefinitionColumns};
 use crate::store::{
     AssignmentFact, AttemptOutcome, AttemptRecord, ChangeMarks, CommitEffects, DueDelivery,
     EndpointRow, FeedSlice, LeadFilter, LeadRow, LeadStanding, NewAssignment, NewDecision,
     NewEndpoint, NewEvent, NewReceipt, NewRep, Principal, ReadTx, ReceiptFilter, RepCandidate,
     StoredAnswer, WriteTx, feed_keys, rollup_tables,
 };
+use crate::store::{Candidate, NewEscalation, RepRecord};
+use baton_protocol::{AuditEntry, Definition, Escalation, Manager};
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
@@ -506,12 +509,13 @@ impl PgTx<'_> {
 
     /// The reps of `team` as routing needs them, from the writer's memory
     /// (read once per run of unbroken epochs).
-    fn team_reps(&self, cache: &RefCell<WriterCache>, team: &str) -> Result<Vec<RepCandidate>> {
+    fn team_reps(&self, cache: &RefCell<WriterCache>, team: &str) -> Result<Vec<Candidate>> {
         if let Some(reps) = cache.borrow().team(team) {
-            return Ok(cache::eligible(reps));
+            return Ok(cache::candidates(reps));
         }
         let rows = self.query(
-            "SELECT id, name, weight, rr_pass, open_leads, max_open, available FROM reps WHERE team = $1",
+            "SELECT id, name, weight, rr_pass, open_leads, max_open, available, schedule FROM reps \
+             WHERE team = $1 AND active",
             &[&team],
         )?;
         let reps = collect(rows, |r| {
@@ -523,15 +527,16 @@ impl PgTx<'_> {
                     rr_pass: r.try_get(3)?,
                     open_leads: u32_at(r, 4)?,
                     max_open: u32_at(r, 5)?,
+                    schedule: r.try_get::<_, Option<&str>>(7)?.map(Into::into),
                 },
                 available: r.try_get(6)?,
             })
         })?;
-        let eligible = cache::eligible(&reps);
+        let all = cache::candidates(&reps);
         if let Some(mut c) = self.reps_mut() {
             c.set_team(team, reps);
         }
-        Ok(eligible)
+        Ok(all)
     }
 
     /// Forgets the reps (a write changes them in a way not mirrored in
@@ -624,6 +629,8 @@ fn lead_insert_params(id: LeadId, l: &LeadRow) -> Result<Vec<Owned>> {
         l.created_at.millis(),
         l.updated_at.millis(),
         l.intake_source.clone(),
+        l.definition.map(|d| i64::from(d.0)),
+        l.definition.map(|d| i64::from(d.1)),
     ])
 }
 
@@ -653,7 +660,8 @@ fn u64_at(r: &Row, i: usize) -> Result<u64> {
 
 const LEAD_COLUMNS: &str = "l.id, l.external_id, l.status, l.payload, l.payload_hash, l.team, \
      l.current_assignment, l.queued_at, l.returned_reason, l.returned_note, l.returned_by, \
-     l.returned_at, l.version, l.created_at, l.updated_at, l.intake_source";
+     l.returned_at, l.version, l.created_at, l.updated_at, l.intake_source, l.definition_version, \
+     l.definition_threshold";
 
 fn lead_from_row(r: &Row) -> Result<LeadRow> {
     let payload: &str = r.try_get(3)?;
@@ -681,11 +689,19 @@ fn lead_from_row(r: &Row) -> Result<LeadRow> {
         created_at: ts(r, 13)?,
         updated_at: ts(r, 14)?,
         intake_source: r.try_get(15)?,
+        definition: match (
+            r.try_get::<_, Option<i64>>(16)?,
+            r.try_get::<_, Option<i64>>(17)?,
+        ) {
+            (Some(v), Some(t)) => Some((v as u32, t as u32)),
+            _ => None,
+        },
     })
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.lead_id, a.rep_id, r.name, a.team, a.rule, a.why, \
-     a.assigned_at, a.sla_due_at, a.outcome, a.ended_at FROM assignments a JOIN reps r ON r.id = a.rep_id";
+     a.assigned_at, a.sla_due_at, a.outcome, a.ended_at, a.explanation \
+     FROM assignments a JOIN reps r ON r.id = a.rep_id";
 
 fn assignment_from_row(r: &Row) -> Result<Assignment> {
     Ok(Assignment {
@@ -700,11 +716,11 @@ fn assignment_from_row(r: &Row) -> Result<Assignment> {
         sla_due_at: ts(r, 8)?,
         outcome: name(r, 9)?,
         ended_at: opt_ts(r, 10)?,
+        explanation: rows::explanation(r.try_get::<_, Option<&str>>(11)?),
     })
 }
 
-const REP_SELECT: &str =
-    "SELECT id, name, email, team, weight, max_open, available, open_leads FROM reps";
+const REP_SELECT: &str = "SELECT id, name, email, team, weight, max_open, available, open_leads, schedule, active FROM reps";
 
 fn rep_from_row(r: &Row) -> Result<Rep> {
     Ok(Rep {
@@ -720,6 +736,26 @@ fn rep_from_row(r: &Row) -> Result<Rep> {
             Availability::Away
         },
         open_leads: u32_at(r, 7)?,
+        schedule: rows::schedule(r.try_get::<_, Option<&str>>(8)?),
+        active: r.try_get(9)?,
+        on_shift: true,
+    })
+    .map(rows::with_shift_state)
+}
+
+const DEFINITION_SELECT: &str = "SELECT version, threshold, criteria, reasons, effective_at, author, note, \
+     changes FROM definitions";
+
+fn definition_columns(r: &Row) -> Result<DefinitionColumns> {
+    Ok(DefinitionColumns {
+        version: r.try_get(0)?,
+        threshold: r.try_get(1)?,
+        criteria: r.try_get(2)?,
+        reasons: r.try_get(3)?,
+        effective_at: r.try_get(4)?,
+        author: r.try_get(5)?,
+        note: r.try_get(6)?,
+        changes: r.try_get(7)?,
     })
 }
 
@@ -787,10 +823,12 @@ const FEED_READ: i64 = 64;
 impl ReadTx for PgTx<'_> {
     fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>> {
         let row = self.query_opt(
-            "SELECT t.role, t.subject_id, t.label, r.name, m.name, t.source FROM tokens t \
+            "SELECT t.role, t.subject_id, t.label, r.name, m.name, t.source, COALESCE(m.admin, FALSE), \
+             ARRAY(SELECT team FROM manager_teams WHERE manager_id = m.id ORDER BY team) \
+             FROM tokens t \
              LEFT JOIN reps r ON t.role = 'rep' AND r.id = t.subject_id \
              LEFT JOIN managers m ON t.role = 'manager' AND m.id = t.subject_id \
-             WHERE t.hash = $1 AND t.revoked_at IS NULL",
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.role <> 'rep' OR r.active)",
             &[&hash],
         )?;
         let Some(r) = row else { return Ok(None) };
@@ -804,6 +842,8 @@ impl ReadTx for PgTx<'_> {
             subject_id: r.try_get(1)?,
             name,
             source: r.try_get(5)?,
+            admin: r.try_get(6)?,
+            teams: r.try_get(7)?,
         }))
     }
 
@@ -830,13 +870,14 @@ impl ReadTx for PgTx<'_> {
             &format!(
                 "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN assignments a ON a.id = l.current_assignment \
                  WHERE ($1::BIGINT IS NULL OR a.rep_id = $1) AND ($2::TEXT IS NULL OR l.status = $2) \
-                 AND l.id > $3 ORDER BY l.id LIMIT $4"
+                 AND l.id > $3 AND ($5::TEXT[] IS NULL OR l.team = ANY($5)) ORDER BY l.id LIMIT $4"
             ),
             &[
                 &f.rep,
                 &f.status.map(|s| s.as_str()),
                 &f.after.unwrap_or(0),
                 &i64::from(f.limit),
+                &f.teams,
             ],
         )?;
         collect(rows, lead_from_row)
@@ -922,6 +963,9 @@ impl ReadTx for PgTx<'_> {
             Ok(Team {
                 name: r.try_get(0)?,
                 sla_seconds: u64_at(r, 1)?,
+                sla_business_hours: false,
+                account_matching: false,
+                remind_at_percent: 0,
             })
         })
     }
@@ -1007,7 +1051,8 @@ impl ReadTx for PgTx<'_> {
 
     fn next_sla_due(&self) -> Result<Option<Timestamp>> {
         let r = self.query_one(
-            "SELECT MIN(sla_due_at) FROM assignments WHERE outcome = 'pending'",
+            "SELECT LEAST((SELECT MIN(sla_due_at) FROM assignments WHERE outcome = 'pending'), \
+             (SELECT MIN(remind_at) FROM assignments WHERE remind_at IS NOT NULL))",
             &[],
         )?;
         opt_ts(&r, 0)
@@ -1315,6 +1360,87 @@ impl ReadTx for PgTx<'_> {
         )?;
         opt_ts(&r, 0)
     }
+
+    fn definition(&self, version: Option<u32>) -> Result<Option<Definition>> {
+        let version = version.map(i64::from);
+        self.query_opt(
+            &format!(
+                "{DEFINITION_SELECT} WHERE $1::BIGINT IS NULL OR version = $1 ORDER BY version DESC LIMIT 1"
+            ),
+            &[&version],
+        )?
+        .map(|r| definition_columns(&r)?.into_definition())
+        .transpose()
+    }
+
+    fn definitions(&self) -> Result<Vec<Definition>> {
+        let rows = self.query(&format!("{DEFINITION_SELECT} ORDER BY version DESC"), &[])?;
+        collect(rows, |r| definition_columns(r)?.into_definition())
+    }
+
+    fn managers(&self) -> Result<Vec<Manager>> {
+        let rows = self.query(
+            "SELECT m.id, m.name, m.email, m.admin, \
+             ARRAY(SELECT team FROM manager_teams WHERE manager_id = m.id ORDER BY team) \
+             FROM managers m ORDER BY m.name, m.id",
+            &[],
+        )?;
+        collect(rows, |r| {
+            Ok(Manager {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                email: r.try_get(2)?,
+                admin: r.try_get(3)?,
+                teams: r.try_get(4)?,
+            })
+        })
+    }
+
+    fn audit_log(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = self.query(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log \
+             WHERE $1::BIGINT IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",
+            &[&before, &i64::from(limit)],
+        )?;
+        collect(rows, |r| {
+            Ok(AuditEntry {
+                id: r.try_get(0)?,
+                at: ts(r, 1)?,
+                actor: r.try_get(2)?,
+                action: r.try_get(3)?,
+                subject: r.try_get(4)?,
+                detail: r.try_get(5)?,
+            })
+        })
+    }
+
+    fn escalations_after(
+        &self,
+        after: i64,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> Result<Vec<Escalation>> {
+        let teams: Option<Vec<String>> = teams.map(<[String]>::to_vec);
+        let rows = self.query(
+            "SELECT e.id, e.lead_id, e.assignment_id, e.rep_id, COALESCE(r.name, ''), e.team, e.lead_name, \
+             e.at, e.sla_due_at FROM escalations e LEFT JOIN reps r ON r.id = e.rep_id \
+             WHERE e.id > $1 AND ($2::TEXT[] IS NULL OR e.team = ANY($2)) ORDER BY e.id LIMIT $3",
+            &[&after, &teams, &i64::from(limit)],
+        )?;
+        collect(rows, |r| {
+            Ok(Escalation {
+                id: r.try_get(0)?,
+                lead_id: r.try_get(1)?,
+                assignment_id: r.try_get(2)?,
+                rep_id: r.try_get(3)?,
+                rep_name: r.try_get(4)?,
+                team: r.try_get(5)?,
+                lead_name: r.try_get(6)?,
+                at: ts(r, 7)?,
+                sla_due_at: ts(r, 8)?,
+            })
+        })
+    }
 }
 
 const ENDPOINT_COLUMNS: &str = "e.id, e.kind, e.url, e.description, e.active, e.disabled_reason, \
@@ -1501,8 +1627,9 @@ impl WriteTx for PgTx<'_> {
         let at = self.pending.borrow().len();
         self.later(
             "INSERT INTO leads (id, external_id, status, payload, payload_hash, score, channel, \
-             team, current_assignment, queued_at, version, created_at, updated_at, intake_source) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             team, current_assignment, queued_at, version, created_at, updated_at, intake_source, \
+             definition_version, definition_threshold) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             lead_insert_params(id, l)?,
         );
         self.known.lead_inserts.borrow_mut().insert(id, at);
@@ -1527,7 +1654,7 @@ impl WriteTx for PgTx<'_> {
             "UPDATE leads SET status = $2, payload = $3, payload_hash = $4, score = $5, channel = $6, \
              team = $7, current_assignment = $8, queued_at = $9, returned_reason = $10, \
              returned_note = $11, returned_by = $12, returned_at = $13, version = $14, updated_at = $15, \
-             intake_source = $16 WHERE id = $1",
+             intake_source = $16, definition_version = $17, definition_threshold = $18 WHERE id = $1",
             owned![
                 l.id,
                 l.status.as_str().to_string(),
@@ -1545,6 +1672,8 @@ impl WriteTx for PgTx<'_> {
                 l.version,
                 l.updated_at.millis(),
                 l.intake_source.clone(),
+                l.definition.map(|d| i64::from(d.0)),
+                l.definition.map(|d| i64::from(d.1)),
             ],
             1,
             format!("lead {} vanished", l.id),
@@ -1553,31 +1682,35 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
-    fn eligible_reps(&mut self, team: &str, lead: LeadId) -> Result<Vec<RepCandidate>> {
+    fn team_candidates(&mut self, team: &str, lead: LeadId) -> Result<Vec<Candidate>> {
         // Nobody passed on a lead this job created (and no offer of which
         // ended): the team's rotation alone decides, and the writer knows it.
         if let Some(cache) = self.cache
-            && self.known.unpassed.borrow().contains(&lead)
+            && (lead == 0 || self.known.unpassed.borrow().contains(&lead))
         {
             return self.team_reps(cache, team);
         }
         self.flush_reps();
         let rows = self.query(
-            "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open FROM reps r \
-             WHERE r.team = $1 AND r.available AND r.open_leads < r.max_open \
-             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.lead_id = $2 AND a.rep_id = r.id \
-                             AND a.outcome IN ('rejected', 'sla_expired')) \
-             ORDER BY r.rr_pass, r.id",
+            "SELECT r.id, r.name, r.weight, r.rr_pass, r.open_leads, r.max_open, r.available, r.schedule, \
+             (SELECT a.outcome FROM assignments a WHERE a.lead_id = $2 AND a.rep_id = r.id \
+              AND a.outcome IN ('rejected', 'sla_expired') ORDER BY a.id LIMIT 1) \
+             FROM reps r WHERE r.team = $1 AND r.active ORDER BY r.rr_pass, r.id",
             &[&team, &lead],
         )?;
         collect(rows, |r| {
-            Ok(RepCandidate {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                weight: u32_at(r, 2)?,
-                rr_pass: r.try_get(3)?,
-                open_leads: u32_at(r, 4)?,
-                max_open: u32_at(r, 5)?,
+            Ok(Candidate {
+                rep: RepCandidate {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    weight: u32_at(r, 2)?,
+                    rr_pass: r.try_get(3)?,
+                    open_leads: u32_at(r, 4)?,
+                    max_open: u32_at(r, 5)?,
+                    schedule: r.try_get::<_, Option<&str>>(7)?.map(Into::into),
+                },
+                available: r.try_get(6)?,
+                passed: rows::passed(r.try_get::<_, Option<&str>>(8)?),
             })
         })
     }
@@ -1586,15 +1719,6 @@ impl WriteTx for PgTx<'_> {
         self.flush_reps();
         let r = self.query_one(
             "SELECT MIN(rr_pass) FROM reps WHERE team = $1 AND available",
-            &[&team],
-        )?;
-        Ok(r.try_get(0)?)
-    }
-
-    fn team_has_capacity(&mut self, team: &str) -> Result<bool> {
-        self.flush_reps();
-        let r = self.query_one(
-            "SELECT EXISTS (SELECT 1 FROM reps WHERE team = $1 AND available AND open_leads < max_open)",
             &[&team],
         )?;
         Ok(r.try_get(0)?)
@@ -1650,8 +1774,8 @@ impl WriteTx for PgTx<'_> {
         let id = self.next_id(IdTable::Assignments)?;
         self.later(
             "INSERT INTO assignments (id, lead_id, rep_id, team, rule, why, assigned_at, \
-             sla_due_at, score, channel, campaign) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             sla_due_at, score, channel, campaign, explanation, account_key, remind_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             owned![
                 id,
                 a.lead_id,
@@ -1664,6 +1788,9 @@ impl WriteTx for PgTx<'_> {
                 i64::from(a.score),
                 a.channel.to_string(),
                 a.campaign.map(str::to_string),
+                a.explanation.to_string(),
+                a.account_key.map(str::to_string),
+                a.remind_at.map(Timestamp::millis),
             ],
         );
         // What the bookkeeping and the lead's view read next, known
@@ -1697,6 +1824,7 @@ impl WriteTx for PgTx<'_> {
                 sla_due_at: a.sla_due_at,
                 outcome: AssignmentOutcome::Pending,
                 ended_at: None,
+                explanation: serde_json::from_str(a.explanation).ok(),
             },
         );
         Ok(id)
@@ -1710,7 +1838,8 @@ impl WriteTx for PgTx<'_> {
             self.known.unpassed.borrow_mut().remove(&a.lead_id);
         }
         self.later_expecting(
-            "UPDATE assignments SET outcome = $2, ended_at = $3 WHERE id = $1 AND outcome = 'pending'",
+            "UPDATE assignments SET outcome = $2, ended_at = $3, remind_at = NULL \
+             WHERE id = $1 AND outcome = 'pending'",
             owned![id, outcome.as_str().to_string(), at.millis()],
             1,
             format!("assignment {id} was no longer pending"),
@@ -1912,8 +2041,8 @@ impl WriteTx for PgTx<'_> {
     fn insert_rep(&mut self, rep: &NewRep<'_>) -> Result<RepId> {
         self.forget_reps();
         let s = self.statement(
-            "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO reps (name, email, team, weight, max_open, rr_pass, created_at, schedule) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )?;
         self.flush()?;
         let inserted = self.block.on(self.client.query_one(
@@ -1926,6 +2055,7 @@ impl WriteTx for PgTx<'_> {
                 &i64::from(rep.max_open),
                 &rep.rr_pass,
                 &rep.created_at.millis(),
+                &rep.schedule,
             ],
         ));
         match inserted {
@@ -2325,6 +2455,184 @@ impl WriteTx for PgTx<'_> {
             self.effects.events = true;
         }
         Ok(n > 0)
+    }
+
+    fn qualification_rule(&mut self) -> Result<Option<(u32, u32)>> {
+        if let Some(cache) = self.cache
+            && let Some(rule) = cache.borrow().rule()
+        {
+            return Ok(rule);
+        }
+        let rule = self
+            .query_opt(
+                "SELECT version, threshold FROM definitions ORDER BY version DESC LIMIT 1",
+                &[],
+            )?
+            .map(|r| Ok::<_, Error>((u32_at(&r, 0)?, u32_at(&r, 1)?)))
+            .transpose()?;
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().set_rule(rule);
+        }
+        Ok(rule)
+    }
+
+    fn insert_definition(&mut self, d: &Definition, config_hash: Option<&str>) -> Result<()> {
+        self.execute(
+            "INSERT INTO definitions (version, threshold, criteria, reasons, effective_at, author, note, \
+             changes, config_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &i64::from(d.version),
+                &i64::from(d.threshold),
+                &serde_json::to_string(&d.criteria)?,
+                &serde_json::to_string(&d.reasons)?,
+                &d.effective_at.millis(),
+                &d.author,
+                &d.note,
+                &serde_json::to_string(&d.changes)?,
+                &config_hash,
+            ],
+        )?;
+        if let Some(cache) = self.cache {
+            cache.borrow_mut().set_rule(Some((d.version, d.threshold)));
+        }
+        Ok(())
+    }
+
+    fn config_definition_hash(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .query_opt(
+                "SELECT config_hash FROM definitions WHERE config_hash IS NOT NULL \
+                 ORDER BY version DESC LIMIT 1",
+                &[],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    fn account_holder(&mut self, key: &str, since: Timestamp) -> Result<Option<(RepId, LeadId)>> {
+        Ok(self
+            .query_opt(
+                "SELECT rep_id, lead_id FROM assignments WHERE account_key = $1 AND assigned_at >= $2 \
+                 AND outcome IN ('pending', 'accepted') ORDER BY assigned_at DESC, id DESC LIMIT 1",
+                &[&key, &since.millis()],
+            )?
+            .map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()?)
+    }
+
+    fn due_reminders(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>> {
+        let rows = self.query(
+            &format!(
+                "{ASSIGNMENT_SELECT} WHERE a.remind_at IS NOT NULL AND a.remind_at <= $1 \
+                 ORDER BY a.remind_at, a.id LIMIT $2"
+            ),
+            &[&now.millis(), &i64::from(limit)],
+        )?;
+        collect(rows, assignment_from_row)
+    }
+
+    fn clear_reminder(&mut self, assignment: i64) -> Result<()> {
+        self.later(
+            "UPDATE assignments SET remind_at = NULL WHERE id = $1",
+            owned![assignment],
+        );
+        Ok(())
+    }
+
+    fn update_rep(&mut self, rep: &RepRecord<'_>) -> Result<()> {
+        self.forget_reps();
+        let n = self.execute(
+            "UPDATE reps SET team = $2, weight = $3, max_open = $4, schedule = $5, active = $6 WHERE id = $1",
+            &[
+                &rep.id,
+                &rep.team,
+                &i64::from(rep.weight),
+                &i64::from(rep.max_open),
+                &rep.schedule,
+                &rep.active,
+            ],
+        )?;
+        if n != 1 {
+            return Err(Error::NotFound(format!("rep {} does not exist", rep.id)));
+        }
+        Ok(())
+    }
+
+    fn revoke_rep_tokens(&mut self, rep: RepId, at: Timestamp) -> Result<u32> {
+        let n = self.execute(
+            "UPDATE tokens SET revoked_at = $2 WHERE role = 'rep' AND subject_id = $1 AND revoked_at IS NULL",
+            &[&rep, &at.millis()],
+        )?;
+        Ok(n as u32)
+    }
+
+    fn pending_offers_of(&mut self, rep: RepId) -> Result<Vec<Assignment>> {
+        let rows = self.query(
+            &format!(
+                "{ASSIGNMENT_SELECT} WHERE a.rep_id = $1 AND a.outcome = 'pending' ORDER BY a.id"
+            ),
+            &[&rep],
+        )?;
+        collect(rows, assignment_from_row)
+    }
+
+    fn set_manager_scope(&mut self, manager: i64, admin: bool, teams: &[String]) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE managers SET admin = $2 WHERE id = $1",
+            &[&manager, &admin],
+        )?;
+        if n != 1 {
+            return Ok(false);
+        }
+        self.execute(
+            "DELETE FROM manager_teams WHERE manager_id = $1",
+            &[&manager],
+        )?;
+        let teams = teams.to_vec();
+        self.execute(
+            "INSERT INTO manager_teams (manager_id, team) SELECT $1, t FROM unnest($2::TEXT[]) AS t \
+             ON CONFLICT DO NOTHING",
+            &[&manager, &teams],
+        )?;
+        Ok(true)
+    }
+
+    fn append_audit(
+        &mut self,
+        at: Timestamp,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.later(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            owned![
+                at.millis(),
+                actor.to_string(),
+                action.to_string(),
+                subject.to_string(),
+                detail.to_string()
+            ],
+        );
+        Ok(())
+    }
+
+    fn insert_escalation(&mut self, e: &NewEscalation<'_>) -> Result<i64> {
+        let r = self.query_one(
+            "INSERT INTO escalations (lead_id, assignment_id, rep_id, team, lead_name, at, sla_due_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                &e.lead_id,
+                &e.assignment_id,
+                &e.rep_id,
+                &e.team,
+                &e.lead_name,
+                &e.at.millis(),
+                &e.sla_due_at.millis(),
+            ],
+        )?;
+        Ok(r.try_get(0)?)
     }
 
     fn sla_changed(&mut self) {
