@@ -453,7 +453,7 @@ pub struct ManagerList {
     pub managers: Vec<Manager>,
 }
 
-/// Body of `PUT /v1/managers/{id}/teams` (admins only).
+/// Body of `PUT /v1/managers/{id}/scope` (admins only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(optional_fields = nullable))]

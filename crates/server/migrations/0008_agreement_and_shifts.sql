@@ -20,6 +20,8 @@ ALTER TABLE leads ADD COLUMN definition_threshold INTEGER;
 
 -- What routing weighed (JSON RoutingExplanation), the lead's account for
 -- matching later leads of the same company, and when to remind the rep.
+-- (An offer may also end 'withdrawn' from here on: store/sqlite.rs,
+-- allow_withdrawn_offers, widens the CHECK on outcome.)
 ALTER TABLE assignments ADD COLUMN explanation TEXT;
 ALTER TABLE assignments ADD COLUMN account_key TEXT;
 ALTER TABLE assignments ADD COLUMN remind_at INTEGER;

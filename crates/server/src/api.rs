@@ -108,7 +108,9 @@ api_routes! {
     post "/v1/reps" => agreement::create_rep;
     patch "/v1/reps/{id}" => agreement::update_rep;
     put "/v1/reps/{id}/schedule" => agreement::put_rep_schedule;
+    delete "/v1/reps/{id}/schedule" => agreement::delete_rep_schedule;
     put "/v1/me/schedule" => agreement::put_my_schedule;
+    delete "/v1/me/schedule" => agreement::delete_my_schedule;
     get "/v1/managers" => agreement::managers;
     put "/v1/managers/{id}/scope" => agreement::put_manager_scope;
     get "/v1/audit" => agreement::audit;
@@ -814,13 +816,11 @@ async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>> {
     };
     let team = rep.as_ref().and_then(|r| team_of(&s.config, &r.team));
     let manager = match (role, subject_id) {
-        (Role::Manager, Some(id)) => Some(baton_protocol::Manager {
-            id,
-            name: name.clone(),
-            email: String::new(),
-            admin,
-            teams,
-        }),
+        (Role::Manager, Some(id)) => {
+            s.db.read(move |tx| Ok(tx.managers()?.into_iter().find(|m| m.id == id)))
+                .await?
+                .map(|m| baton_protocol::Manager { admin, teams, ..m })
+        }
         _ => None,
     };
     Ok(Json(Me {
@@ -874,8 +874,12 @@ async fn reps(State(s): State<AppState>, auth: ManagerAuth) -> Result<Json<RepLi
 async fn queue(State(s): State<AppState>, auth: ManagerAuth, q: Params) -> Result<Json<QueueList>> {
     let p = params(q)?;
     let limit = int_param(&p, "limit", 500, 1, 10_000)? as u32;
-    let mut queued = s.db.read(move |tx| tx.queued_leads(limit)).await?;
+    // A team's manager: the longest-waiting of their teams' leads (read
+    // across every team, up to the bound, then filtered).
+    let read = if auth.0.admin { limit } else { 10_000 };
+    let mut queued = s.db.read(move |tx| tx.queued_leads(read)).await?;
     queued.retain(|l| auth.0.manages(&l.team));
+    queued.truncate(limit as usize);
     Ok(Json(QueueList { queued }))
 }
 

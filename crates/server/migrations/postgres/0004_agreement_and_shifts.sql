@@ -21,6 +21,10 @@ ALTER TABLE leads ADD COLUMN definition_threshold BIGINT;
 -- What routing weighed (JSON RoutingExplanation), the lead's account for
 -- matching later leads of the same company, and when to remind the rep.
 ALTER TABLE assignments ADD COLUMN explanation TEXT;
+-- An offer taken back because its rep was deactivated or moved.
+ALTER TABLE assignments DROP CONSTRAINT assignments_outcome_check;
+ALTER TABLE assignments ADD CONSTRAINT assignments_outcome_check
+    CHECK (outcome IN ('pending', 'accepted', 'rejected', 'sla_expired', 'withdrawn'));
 ALTER TABLE assignments ADD COLUMN account_key TEXT;
 ALTER TABLE assignments ADD COLUMN remind_at BIGINT;
 CREATE INDEX assignments_account ON assignments(account_key, assigned_at)

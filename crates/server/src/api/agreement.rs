@@ -253,25 +253,42 @@ pub async fn update_rep(
     Ok(Json(rep))
 }
 
-/// `PUT /v1/reps/{id}/schedule`: a manager sets a rep's hours and absences
-/// (`null` clears them).
+/// `PUT /v1/reps/{id}/schedule`: a manager sets a rep's hours and absences.
 pub async fn put_rep_schedule(
     State(s): State<AppState>,
     ManagerAuth(who): ManagerAuth,
     IdPath(id): IdPath,
-    JsonBody(schedule): JsonBody<Option<WorkSchedule>>,
+    JsonBody(schedule): JsonBody<WorkSchedule>,
 ) -> Result<Json<Rep>> {
-    set_schedule(&s, who.name.clone(), Some(who), id, schedule).await
+    set_schedule(&s, who.name.clone(), Some(who), id, Some(schedule)).await
+}
+
+/// `DELETE /v1/reps/{id}/schedule`: the rep is on shift at any hour again.
+pub async fn delete_rep_schedule(
+    State(s): State<AppState>,
+    ManagerAuth(who): ManagerAuth,
+    IdPath(id): IdPath,
+) -> Result<Json<Rep>> {
+    set_schedule(&s, who.name.clone(), Some(who), id, None).await
 }
 
 /// `PUT /v1/me/schedule`: a rep sets their own hours and absences.
 pub async fn put_my_schedule(
     State(s): State<AppState>,
     RepAuth(rep): RepAuth,
-    JsonBody(schedule): JsonBody<Option<WorkSchedule>>,
+    JsonBody(schedule): JsonBody<WorkSchedule>,
 ) -> Result<Json<Rep>> {
     super::take_rep_write(&s, rep)?;
-    set_schedule(&s, format!("rep {rep}"), None, rep, schedule).await
+    set_schedule(&s, format!("rep {rep}"), None, rep, Some(schedule)).await
+}
+
+/// `DELETE /v1/me/schedule`: a rep clears their own hours and absences.
+pub async fn delete_my_schedule(
+    State(s): State<AppState>,
+    RepAuth(rep): RepAuth,
+) -> Result<Json<Rep>> {
+    super::take_rep_write(&s, rep)?;
+    set_schedule(&s, format!("rep {rep}"), None, rep, None).await
 }
 
 async fn set_schedule(

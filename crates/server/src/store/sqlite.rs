@@ -121,6 +121,40 @@ fn open_write_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The migration after which an offer may end `withdrawn` (its rep was
+/// deactivated or moved).
+const WITHDRAWN_OFFERS: i64 = 8;
+
+/// Widens the CHECK on `assignments.outcome` to take `withdrawn`. SQLite
+/// cannot alter a constraint; its documentation allows editing the stored
+/// table definition for a change that every existing row already meets
+/// (a constraint loosened), which avoids copying every offer into a new
+/// table. The edit is checked before the transaction commits.
+fn allow_withdrawn_offers(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let old = "'sla_expired'))";
+    let new = "'sla_expired', 'withdrawn'))";
+    let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    tx.execute_batch("PRAGMA writable_schema = ON")?;
+    let changed = tx.execute(
+        "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2) \
+         WHERE type = 'table' AND name = 'assignments' AND instr(sql, ?1) > 0",
+        params![old, new],
+    )?;
+    tx.pragma_update(None, "schema_version", version + 1)?;
+    tx.execute_batch("PRAGMA writable_schema = OFF")?;
+    let sql: String = tx.query_row(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'assignments'",
+        [],
+        |r| r.get(0),
+    )?;
+    if changed != 1 || !sql.contains(new) {
+        return Err(Error::Storage(
+            "could not widen assignments.outcome to take 'withdrawn'; the database was left as it was".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
@@ -133,6 +167,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
+        if *version == WITHDRAWN_OFFERS {
+            allow_withdrawn_offers(&tx)?;
+        }
         // A database that had rows before the rollups held what they hold
         // now; a new one starts with empty rollups that are already right.
         rollups_changed |= *version == ROLLUPS_COMPLETE && current > 0;
