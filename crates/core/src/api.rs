@@ -11,9 +11,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, Result};
 
+mod agreement;
 mod imports;
 mod webhooks;
 
+pub use agreement::FormAnswer;
 pub use imports::Upload;
 
 /// What the server said to one outbox write.

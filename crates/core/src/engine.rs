@@ -8,21 +8,23 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use baton_protocol::{
-    Availability, DecisionKind, ErrorCode as ServerCode, FeedbackRequest, LeadId, Me, RejectReason,
-    StreamReady, Timestamp,
+    Availability, DecisionKind, Definition, ErrorCode as ServerCode, FeedbackRequest, LeadId, Me,
+    RejectReason, Rep, StreamReady, Timestamp, WorkSchedule,
 };
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::api::{ApiClient, WriteAnswer};
+use crate::api::{ApiClient, FormAnswer, WriteAnswer};
 use crate::error::{CoreError, Result};
+use crate::explain::{self, LeadContext};
 use crate::notify::{self, Notification, Notifier, QuietHours};
 use crate::profile::Profile;
+use crate::schedule::{self, ScheduleView};
 use crate::sse::SseEvents;
 use crate::store::{
-    Applied, InboxCounts, InboxQuery, LeadDetail, LeadSummary, OutboxKind, PreparedPage, Store,
-    Undoable,
+    Applied, InboxCounts, InboxQuery, LeadDetail, LeadSummary, LocalStatus, OutboxKind,
+    PreparedPage, Store, Undoable,
 };
 
 /// Page size when pulling the feed.
@@ -141,12 +143,22 @@ pub struct PullReport {
     pub taken_away: usize,
 }
 
+/// What a pull brought that the engine acts on once it has committed.
+#[derive(Default)]
+struct News {
+    fresh: Vec<LeadSummary>,
+    reminders: Vec<(LeadSummary, Timestamp)>,
+    definitions: Vec<u32>,
+}
+
 impl PullReport {
-    fn add(&mut self, applied: &Applied, fresh: &mut Vec<LeadSummary>) {
+    fn add(&mut self, applied: Applied, news: &mut News) {
         self.changes += applied.entries;
         self.new_leads += applied.new_assignments.len();
         self.taken_away += applied.taken_away.len();
-        fresh.extend(applied.new_assignments.iter().cloned());
+        news.fresh.extend(applied.new_assignments);
+        news.reminders.extend(applied.reminders);
+        news.definitions.extend(applied.definitions);
     }
 }
 
@@ -176,6 +188,10 @@ pub struct Engine {
     /// status index (100,000 entries for a full cache), and the status bar,
     /// the tray and every list page ask for it after each change.
     counts_at: std::sync::Mutex<Option<(u64, InboxCounts)>>,
+    /// Definition versions a lead view needed and the cache did not hold,
+    /// for the definition loop to fetch.
+    definitions_wanted: std::sync::Mutex<Vec<u32>>,
+    definition_wake: Notify,
 }
 
 fn new_key() -> String {
@@ -232,6 +248,8 @@ impl Engine {
             events: broadcast::channel(64).0,
             undo_window_ms: AtomicU64::new(0),
             counts_at: std::sync::Mutex::new(None),
+            definitions_wanted: std::sync::Mutex::new(Vec::new()),
+            definition_wake: Notify::new(),
         })
     }
 
@@ -264,10 +282,141 @@ impl Engine {
         self.on_store(move |s| s.inbox(&query)).await
     }
 
-    /// One lead with everything the lead view shows.
+    /// One lead with everything the lead view shows, its context read from
+    /// the cache. A definition the cache does not hold yet is fetched in the
+    /// background (while [`Engine::run`] runs): the cache version then
+    /// moves, and the lead read again has it.
     pub async fn lead(&self, id: LeadId) -> Result<LeadDetail> {
-        self.on_store(move |s| s.lead(id)?.ok_or(CoreError::LeadNotFound(id)))
-            .await
+        let (mut detail, definition) = self
+            .on_store(move |s| {
+                let detail = s.lead(id)?.ok_or(CoreError::LeadNotFound(id))?;
+                let definition = match explain::qualification(&detail.lead) {
+                    Some(q) => s.definition(q.version)?,
+                    None => None,
+                };
+                Ok((detail, definition))
+            })
+            .await?;
+        if let Some(q) = explain::qualification(&detail.lead)
+            && definition.is_none()
+        {
+            self.want_definition(q.version);
+        }
+        detail.context = explain::context(&detail.lead, definition);
+        Ok(detail)
+    }
+
+    /// One lead with its context, the definition it qualified under fetched
+    /// from the server now if the cache does not hold it (and the server
+    /// can be reached): what `baton show` prints.
+    pub async fn lead_with_definition(&self, id: LeadId) -> Result<LeadDetail> {
+        let mut detail = self.lead(id).await?;
+        detail.context = self.lead_context_of(&detail).await;
+        Ok(detail)
+    }
+
+    /// Under which definition the lead qualified, its "How to open" lines
+    /// and why it came to this rep; the definition from the cache, or
+    /// fetched when the cache does not hold it.
+    pub async fn lead_context(&self, id: LeadId) -> Result<LeadContext> {
+        let detail = self.lead(id).await?;
+        Ok(self.lead_context_of(&detail).await)
+    }
+
+    async fn lead_context_of(&self, detail: &LeadDetail) -> LeadContext {
+        let c = &detail.context;
+        let (Some(q), None) = (c.qualification, &c.definition) else {
+            return c.clone();
+        };
+        match self.definition(q.version).await {
+            Ok(d) => explain::context(&detail.lead, Some(d)),
+            Err(e) => {
+                tracing::debug!(version = q.version, error = %e, "cannot fetch the lead's definition");
+                c.clone()
+            }
+        }
+    }
+
+    /// A version of the definition: from the cache (versions never change),
+    /// else from the server, then kept.
+    pub async fn definition(&self, version: u32) -> Result<Definition> {
+        if let Some(d) = self.on_store(move |s| s.definition(version)).await? {
+            return Ok(d);
+        }
+        let d = self.api.definition(version).await?;
+        let kept = d.clone();
+        self.on_store(move |s| s.save_definition(&kept, Timestamp::now()))
+            .await?;
+        Ok(d)
+    }
+
+    fn want_definition(&self, version: u32) {
+        if let Ok(mut wanted) = self.definitions_wanted.lock()
+            && !wanted.contains(&version)
+        {
+            wanted.push(version);
+        }
+        self.definition_wake.notify_one();
+    }
+
+    /// Fetches and keeps the definitions in `versions` the cache does not
+    /// hold; says whether any was new.
+    async fn fetch_definitions(&self, versions: &[u32]) -> bool {
+        let mut fetched = false;
+        for &v in versions {
+            match self.on_store(move |s| s.definition(v)).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the cached definitions");
+                    return fetched;
+                }
+            }
+            match self.definition(v).await {
+                Ok(_) => fetched = true,
+                Err(e) => tracing::debug!(version = v, error = %e, "cannot fetch a definition"),
+            }
+        }
+        fetched
+    }
+
+    /// The rep as the server last described them (`None`: never seen).
+    pub async fn cached_rep(&self) -> Result<Option<Rep>> {
+        self.on_store(|s| s.rep()).await
+    }
+
+    /// The rep's own working hours and absences: the server's, or the copy
+    /// last seen when it cannot be reached.
+    pub async fn my_schedule(&self) -> Result<ScheduleView> {
+        match self.me().await {
+            Ok(me) => me.rep.map(|r| ScheduleView::of(&r, false)).ok_or_else(|| {
+                CoreError::NotActionable(
+                    "working hours are a rep's: this profile is not a rep's".into(),
+                )
+            }),
+            Err(e) if e.is_transient() => match self.cached_rep().await? {
+                Some(rep) => Ok(ScheduleView::of(&rep, true)),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets (or with `None` clears) the rep's own hours and absences. An
+    /// hour, date or time zone the server will not take is an answer naming
+    /// the field as the form holds it (`hours[2].end`, `absences[0].from`,
+    /// `time_zone`).
+    pub async fn set_my_schedule(
+        &self,
+        schedule: Option<WorkSchedule>,
+    ) -> Result<FormAnswer<ScheduleView>> {
+        let schedule = schedule.map(schedule::tidy);
+        let answer = self.api.set_my_schedule(schedule.as_ref()).await?;
+        if let FormAnswer::Saved { value } = &answer {
+            let rep = value.clone();
+            self.on_store(move |s| s.save_rep(&rep)).await?;
+        }
+        Ok(answer.map(|rep| ScheduleView::of(&rep, false)))
     }
 
     /// One row of the inbox.
@@ -369,9 +518,13 @@ impl Engine {
         self.refresh_outbox(false);
     }
 
-    /// Who the server says we are.
+    /// Who the server says we are (a rep's own record is kept for offline use).
     pub async fn me(&self) -> Result<Me> {
-        self.api.me().await
+        let me = self.api.me().await?;
+        if let Some(rep) = me.rep.clone() {
+            self.on_store(move |s| s.save_rep(&rep)).await?;
+        }
+        Ok(me)
     }
 
     /// The server's rejection reasons; the last list seen when offline.
@@ -409,7 +562,7 @@ impl Engine {
 
     async fn pull_locked(&self) -> Result<PullReport> {
         let mut report = PullReport::default();
-        let mut fresh: Vec<LeadSummary> = Vec::new();
+        let mut news = News::default();
         let mut cursor = self.store.cursor()?;
         // A pipeline over both cores: page N+1 is fetched and prepared while
         // page N commits. Commits stay in order, each with its cursor.
@@ -440,7 +593,7 @@ impl Engine {
                 let applied = previous
                     .await
                     .map_err(|e| CoreError::Storage(format!("sync task failed: {e}")))??;
-                report.add(&applied, &mut fresh);
+                report.add(applied, &mut news);
             }
             let store = self.store.clone();
             committing = Some(tokio::task::spawn_blocking(move || {
@@ -454,19 +607,24 @@ impl Engine {
             let applied = last
                 .await
                 .map_err(|e| CoreError::Storage(format!("sync task failed: {e}")))??;
-            report.add(&applied, &mut fresh);
+            report.add(applied, &mut news);
         }
         if report.changes > 0 {
             self.status.send_modify(|s| s.cache_version += 1);
         }
-        self.announce(&fresh);
+        self.announce(&news.fresh);
+        self.remind_again(&news);
+        if !news.definitions.is_empty() && self.fetch_definitions(&news.definitions).await {
+            // Open lead views now have their "How to open" lines.
+            self.status.send_modify(|s| s.cache_version += 1);
+        }
         if report.changes > 0 {
             let changes = report.changes;
             if let Err(e) = self.on_store(move |s| s.after_pull(changes)).await {
                 tracing::warn!(error = %e, "cache housekeeping after a pull failed");
             }
         }
-        if !fresh.is_empty() {
+        if !news.fresh.is_empty() {
             // New offers bring new SLA deadlines to remind about.
             self.reminder_wake.notify_one();
         }
@@ -524,6 +682,36 @@ impl Engine {
         for s in fresh {
             let lead = self.store.lead(s.id).ok().flatten().map(|d| d.lead);
             self.send(notify::new_lead(s, lead.as_ref()));
+        }
+    }
+
+    /// The server's reminders of offers still undecided: notified again,
+    /// unless the offer was decided, taken away or announced as new in the
+    /// same pull (a first sync).
+    fn remind_again(&self, news: &News) {
+        let waiting: Vec<(LeadSummary, Timestamp)> = news
+            .reminders
+            .iter()
+            .filter(|(r, _)| !news.fresh.iter().any(|f| f.id == r.id))
+            .filter_map(|(r, due)| {
+                let now = self.store.summary(r.id).ok().flatten()?;
+                let still = now.status == LocalStatus::New
+                    && now.decision_state.is_none()
+                    && now.assignment_id == r.assignment_id;
+                still.then_some((now, *due))
+            })
+            .collect();
+        if waiting.len() > SUMMARY_OVER {
+            self.send(notify::still_waiting_summary(waiting.len()));
+            return;
+        }
+        let mut seen = Vec::new();
+        for (summary, due) in waiting {
+            if seen.contains(&summary.id) {
+                continue;
+            }
+            seen.push(summary.id);
+            self.send(notify::still_waiting(&summary, due));
         }
     }
 
@@ -703,6 +891,7 @@ impl Engine {
             tokio::spawn(self.clone().pull_loop(shutdown.clone())),
             tokio::spawn(self.clone().push_loop(shutdown.clone())),
             tokio::spawn(self.clone().reminder_loop(shutdown.clone())),
+            tokio::spawn(self.clone().definition_loop(shutdown.clone())),
         ];
         for t in tasks {
             let _ = t.await;
@@ -864,6 +1053,24 @@ impl Engine {
         }
     }
 
+    /// Fetches the definitions lead views asked for and the cache lacked.
+    async fn definition_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = self.definition_wake.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            let wanted = self
+                .definitions_wanted
+                .lock()
+                .map(|mut w| std::mem::take(&mut *w))
+                .unwrap_or_default();
+            if self.fetch_definitions(&wanted).await {
+                self.status.send_modify(|s| s.cache_version += 1);
+            }
+        }
+    }
+
     async fn reminder_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.remind().await {
@@ -881,3 +1088,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,16 +6,22 @@
 //!   pusher, SLA reminders and notifications.
 //! - [`profile::Profile`]: the data directory, server URL and token storage.
 //! - [`notify`]: what notifications say and the [`notify::Notifier`] trait.
+//! - [`explain`]: the definition a lead qualified under, how to open, and
+//!   why it came to the rep, in words.
 //!
 //! The desktop shell and the `baton` CLI call this crate and decide nothing.
 
 pub mod api;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod notify;
 pub mod profile;
 pub mod review;
+pub mod schedule;
 mod sse;
+#[cfg(test)]
+mod stand_in;
 pub mod store;
 
 pub use engine::{Connection, Engine, PullReport, PushReport, SyncStatus};

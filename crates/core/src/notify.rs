@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use baton_protocol::{Lead, LeadId};
+use baton_protocol::{Escalation, Lead, LeadId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
@@ -23,6 +23,10 @@ pub enum NotificationKind {
     NewLead,
     Summary,
     SlaReminder,
+    /// The server reminded the rep of an offer still undecided.
+    StillWaiting,
+    /// A lead in a manager's teams missed its SLA.
+    Escalation,
 }
 
 /// One notification, platform-neutral.
@@ -136,6 +140,83 @@ pub fn sla_reminder(summary: &LeadSummary, minutes_left: i64) -> Notification {
             ("open".into(), "Open".into()),
             ("accept".into(), "Accept".into()),
         ],
+    }
+}
+
+/// A title is plain text to the notification server, but it is still shown
+/// on one line: lead content cannot break or reorder it.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(120)
+        .collect()
+}
+
+/// The server reminded the rep of an offer still waiting for them:
+/// "Still waiting: Ada Lovelace — SLA due 14:30".
+pub fn still_waiting(summary: &LeadSummary, sla_due_at: Timestamp) -> Notification {
+    Notification {
+        kind: NotificationKind::StillWaiting,
+        lead_id: Some(summary.id),
+        title: one_line(&format!(
+            "Still waiting: {} — SLA due {}",
+            summary.name,
+            crate::explain::local_time(sla_due_at)
+        )),
+        body: escape_markup(&format!(
+            "Accept it or it goes to the next rep. Score {} · {}",
+            summary.score, summary.channel
+        )),
+        urgency: Urgency::Critical,
+        actions: vec![
+            ("open".into(), "Open".into()),
+            ("accept".into(), "Accept".into()),
+        ],
+    }
+}
+
+/// Many reminders at once (a reconnect): one notification.
+pub fn still_waiting_summary(count: usize) -> Notification {
+    Notification {
+        kind: NotificationKind::StillWaiting,
+        lead_id: None,
+        title: format!("{count} leads still waiting for you"),
+        body: "Open Baton to accept or reject them before their SLA runs out.".into(),
+        urgency: Urgency::Critical,
+        actions: vec![("open".into(), "Open".into())],
+    }
+}
+
+/// A lead in a manager's teams missed its SLA:
+/// "SLA missed: Ada Lovelace — Ben Ortiz (sales)".
+pub fn escalation(e: &Escalation) -> Notification {
+    Notification {
+        kind: NotificationKind::Escalation,
+        lead_id: Some(e.lead_id),
+        title: one_line(&format!(
+            "SLA missed: {} — {} ({})",
+            e.lead_name, e.rep_name, e.team
+        )),
+        body: escape_markup(&format!(
+            "Not accepted by {} (due {}); Baton routed it on.",
+            e.rep_name,
+            crate::explain::local_time(e.sla_due_at)
+        )),
+        urgency: Urgency::Normal,
+        actions: vec![("open".into(), "Open".into())],
+    }
+}
+
+/// Many missed SLAs at once: one notification.
+pub fn escalation_summary(count: usize) -> Notification {
+    Notification {
+        kind: NotificationKind::Escalation,
+        lead_id: None,
+        title: format!("{count} leads missed their SLA"),
+        body: "Baton routed each on to the next rep. The review's feedback log has their history."
+            .into(),
+        urgency: Urgency::Normal,
+        actions: vec![],
     }
 }
 
@@ -687,5 +768,48 @@ mod tests {
         assert!(n.body.contains("&lt;i&gt;ads&lt;/i&gt;"), "{}", n.body);
         assert_eq!(n.urgency, Urgency::Critical);
         assert_eq!(n.actions[1].0, "accept");
+
+        let due = Timestamp::now();
+        let n = still_waiting(&s, due);
+        assert_eq!(
+            n.title,
+            format!(
+                "Still waiting: <b>Eve</b> — SLA due {}",
+                crate::explain::local_time(due)
+            )
+        );
+        assert!(n.body.contains("&lt;i&gt;ads&lt;/i&gt;"), "{}", n.body);
+        assert_eq!(
+            (n.kind, n.lead_id),
+            (NotificationKind::StillWaiting, Some(1))
+        );
+    }
+
+    #[test]
+    fn an_escalation_names_lead_rep_and_team_on_one_line() {
+        let e = Escalation {
+            id: 4,
+            lead_id: 12,
+            assignment_id: 40,
+            rep_id: 2,
+            rep_name: "Ben <i>Ortiz</i>".into(),
+            team: "sales".into(),
+            lead_name: "Ada\nLovelace".into(),
+            at: Timestamp::now(),
+            sla_due_at: Timestamp::now(),
+        };
+        let n = escalation(&e);
+        assert_eq!(
+            n.title,
+            "SLA missed: Ada Lovelace — Ben <i>Ortiz</i> (sales)"
+        );
+        assert!(
+            n.body
+                .starts_with("Not accepted by Ben &lt;i&gt;Ortiz&lt;/i&gt;"),
+            "{}",
+            n.body
+        );
+        assert_eq!(n.lead_id, Some(12));
+        assert_eq!(n.actions, [("open".to_string(), "Open".to_string())]);
     }
 }

@@ -2,8 +2,11 @@
 //! period, kept on disk so the last one loaded stays readable offline, and
 //! exported as CSV; the failed intakes (deliveries from inbound sources
 //! that could not be mapped to a lead) a manager retries or dismisses; the
-//! endpoints the server sends its outbound events to (`webhooks`); and the
-//! CSV files of leads a manager imports (`import`).
+//! endpoints the server sends its outbound events to (`webhooks`); the
+//! CSV files of leads a manager imports (`import`); the definition of a
+//! qualified lead (`definitions`); the team's reps, managers' scopes and the
+//! audit log (`team`); and the missed SLAs a manager is told of
+//! (`escalations`).
 
 use std::path::{Path, PathBuf};
 
@@ -19,9 +22,15 @@ use crate::api::ApiClient;
 use crate::error::{CoreError, Result};
 use crate::profile::Profile;
 
+mod definitions;
+mod escalations;
 mod import;
+mod team;
 mod webhooks;
+pub use definitions::tidy_draft;
+pub use escalations::{ESCALATION_POLL, EscalationWatch};
 pub use import::{ColumnMapping, CsvFile, CsvImport, ImportField, ImportOptions};
+pub use team::{AUDIT_PAGE_MAX, TeamOverview, managed_teams};
 pub use webhooks::{DELIVERIES_PAGE_MAX, WebhookCreation};
 
 /// Decisions listed in the feedback log of one review.

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use baton_protocol::{
-    Availability, AvailabilityUpdate, Change, DecisionKind, FeedbackRequest, Lead, LeadId,
-    SyncPage, TakeAwayReason, Timestamp, WireName,
+    Availability, AvailabilityUpdate, Change, DecisionKind, Definition, FeedbackRequest, Lead,
+    LeadId, Rep, SyncPage, TakeAwayReason, Timestamp, WireName,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,7 @@ const IDLE_READERS: usize = 4;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_undo_window.sql")),
+    (3, include_str!("../migrations/0003_definitions.sql")),
 ];
 
 /// Where a lead stands in this rep's inbox.
@@ -101,6 +102,10 @@ pub struct LeadDetail {
     pub summary: LeadSummary,
     pub lead: Lead,
     pub history: Vec<HistoryEntry>,
+    /// Under which definition it qualified, how to open, and why it came
+    /// to this rep (filled in by the engine from the cached definition).
+    #[serde(default)]
+    pub context: crate::explain::LeadContext,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,6 +145,14 @@ pub struct Applied {
     /// Assignments seen for the first time (not notified before), in order.
     pub new_assignments: Vec<LeadSummary>,
     pub taken_away: Vec<LeadId>,
+    /// Offers the server reminded the rep of, still awaiting their
+    /// decision and not yet due, with the SLA deadline it gave.
+    pub reminders: Vec<(LeadSummary, Timestamp)>,
+    /// Definition versions published, in order (the engine fetches those
+    /// it has not cached).
+    pub definitions: Vec<u32>,
+    /// The rep as the server last described them, when it changed.
+    pub rep: Option<Rep>,
 }
 
 /// A decision still inside its undo window.
@@ -590,6 +603,7 @@ fn apply_page_in(c: &mut Connection, prepared: &PreparedPage, now: Timestamp) ->
             &entry.change,
             packed.as_deref(),
             entry.at,
+            now,
             &mut applied,
         )?;
     }
@@ -623,9 +637,9 @@ impl Known {
                 Change::LeadTakenAway { lead_id, .. } => Some(*lead_id),
                 Change::DecisionRecorded { decision, .. } => Some(decision.lead_id),
                 Change::LeadReminder { lead_id, .. } => Some(*lead_id),
-                Change::DefinitionPublished { .. } | Change::RepChanged { .. } | Change::Unknown => {
-                    None
-                }
+                Change::DefinitionPublished { .. }
+                | Change::RepChanged { .. }
+                | Change::Unknown => None,
             })
             .collect();
         let mut before = std::collections::HashMap::with_capacity(ids.len());
@@ -787,6 +801,7 @@ impl Store {
                 summary,
                 lead,
                 history,
+                context: Default::default(),
             }))
         })
     }
@@ -898,6 +913,45 @@ impl Store {
             Some(v) => serde_json::from_str(&v).ok(),
             None => None,
         })
+    }
+
+    /// A definition version seen before (versions never change once published).
+    pub fn definition(&self, version: u32) -> Result<Option<Definition>> {
+        let json: Option<String> = self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT definition FROM definitions WHERE version = ?1")?
+                    .query_row([version], |r| r.get(0))
+                    .optional()?,
+            )
+        })?;
+        Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
+    }
+
+    /// Keeps a definition version for good (a version already kept stays as it was).
+    pub fn save_definition(&self, definition: &Definition, now: Timestamp) -> Result<()> {
+        let (version, json) = (definition.version, serde_json::to_string(definition)?);
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO definitions (version, definition, fetched_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(version) DO NOTHING",
+                params![version, json, now.millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The rep as the server last described them (`GET /v1/me` or a
+    /// `rep_changed` entry of the feed), if ever.
+    pub fn rep(&self) -> Result<Option<Rep>> {
+        // A rep kept by an older Baton that no longer parses is simply
+        // not known: the next `me` replaces it.
+        Ok(self
+            .get_kv("rep")?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    pub fn save_rep(&self, rep: &Rep) -> Result<()> {
+        self.set_kv("rep", &serde_json::to_string(rep)?)
     }
 
     /// The oldest write due by `now` (its undo window over) still to send.
@@ -1251,6 +1305,7 @@ fn apply_change(
     change: &Change,
     packed: Option<&[u8]>,
     at: Timestamp,
+    now: Timestamp,
     applied: &mut Applied,
 ) -> Result<()> {
     match change {
@@ -1380,6 +1435,10 @@ fn apply_change(
                 TakeAwayReason::SlaExpired => {
                     "not accepted within the SLA: routed to the next rep".to_string()
                 }
+                TakeAwayReason::RepChanged => {
+                    "taken back: you were moved to another team or deactivated; routed to another rep"
+                        .to_string()
+                }
                 _ => format!("taken away ({reason_text})"),
             };
             history(tx, *lead_id, at, "taken_away", &why)?;
@@ -1426,12 +1485,58 @@ fn apply_change(
                 ),
             )?;
         }
-        // Reminders, new definitions and changes to the rep reach the
-        // engine's own handlers; the lead cache has nothing to change.
-        Change::LeadReminder { .. }
-        | Change::DefinitionPublished { .. }
-        | Change::RepChanged { .. }
-        | Change::Unknown => {}
+        Change::LeadReminder {
+            lead_id,
+            assignment_id,
+            sla_due_at,
+        } => {
+            let Some(prior) = known.get(tx, *lead_id)? else {
+                return Ok(());
+            };
+            // Only an offer still waiting for this rep: one decided here,
+            // taken away or re-offered since needs no reminder.
+            if prior.assignment_id != Some(*assignment_id)
+                || prior.status != LocalStatus::New
+                || prior.decision_state.is_some()
+            {
+                return Ok(());
+            }
+            // The server's deadline is the one that counts (a business-hours
+            // SLA moves it past the hours the rep is off).
+            tx.prepare_cached("UPDATE leads SET sla_due_at = ?2 WHERE id = ?1")?
+                .execute(params![lead_id, sla_due_at.millis()])?;
+            history(
+                tx,
+                *lead_id,
+                at,
+                "reminded",
+                &format!(
+                    "still waiting for your decision; SLA due {}",
+                    crate::explain::local_time(*sla_due_at)
+                ),
+            )?;
+            // A reminder read again long after (a first sync) is not news.
+            if *sla_due_at > now {
+                let summary = tx
+                    .prepare_cached(&format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM leads WHERE id = ?1"
+                    ))?
+                    .query_row([lead_id], summary_from_row)?;
+                applied.reminders.push((summary, *sla_due_at));
+            }
+        }
+        Change::DefinitionPublished { version } => {
+            applied.definitions.push(*version);
+        }
+        Change::RepChanged { rep } => {
+            tx.prepare_cached(
+                "INSERT INTO kv (key, value) VALUES ('rep', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute([serde_json::to_string(rep)?])?;
+            applied.rep = Some((**rep).clone());
+        }
+        Change::Unknown => {}
     }
     Ok(())
 }
