@@ -352,3 +352,61 @@ async fn a_decision_refused_as_invalid_returns_the_lead_to_the_inbox_to_decide_a
         baton_protocol::DecisionKind::Accept
     );
 }
+
+#[tokio::test]
+async fn show_says_under_which_definition_the_lead_qualified_why_and_how_to_open() {
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava", "sales", 1, 100);
+    let admin = server.manager();
+    let published = admin
+        .post(
+            "/v1/definitions",
+            &serde_json::json!({
+                "threshold": 70,
+                "criteria": [{
+                    "kind": "quiz_answer",
+                    "key": "When do you want a solution in place?",
+                    "value": "This quarter",
+                    "points": 12,
+                    "meaning": "A near deadline means a buying process is running",
+                    "opener": "Ask what has to be live by the end of the quarter"
+                }],
+                "reasons": [
+                    { "code": "no_budget", "label": "No budget", "note_required": false, "routes_on": false },
+                    { "code": "other", "label": "Other", "note_required": true, "routes_on": false }
+                ],
+                "note": "Openers for the quarter's deadline"
+            }),
+        )
+        .await;
+    let version = published.body["version"].as_u64().unwrap_or_else(|| {
+        panic!("not published: {published:?}");
+    });
+    let id = server.intake().push(&lead("def-1")).await.lead.id;
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    baton.ok(&["sync"]);
+    let out = baton.ok(&["show", &id.to_string()]);
+    assert!(
+        out.contains(&format!(
+            "\n  Qualified under definition v{version} — score 80 ≥ 70\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n  Why you:   Next in team sales' rotation\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "\n  How to open:\n    When do you want a solution in place?: This quarter — Ask what has to be live by the end of the quarter\n"
+        ),
+        "{out}"
+    );
+    let shown = baton.json(&["show", &id.to_string()]);
+    assert_eq!(shown["context"]["qualification"]["version"], version);
+    assert_eq!(
+        shown["context"]["openers"].as_array().map(Vec::len),
+        Some(1)
+    );
+}

@@ -328,11 +328,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Show { lead, json } => {
             let engine = open(&profile, None)?;
-            let detail = engine.lead(lead).await?;
+            // The definition the lead qualified under, fetched if this
+            // profile has not seen it (and the server can be reached).
+            let detail = engine.lead_with_definition(lead).await?;
             if json {
                 return json_out(&detail);
             }
-            print_lead(&detail);
+            print!("{}", lead_text(&detail, Timestamp::now()));
             Ok(())
         }
         Command::Accept { lead, note, undo } => {
@@ -508,18 +510,24 @@ async fn report_send(engine: &Engine, lead: i64, word: &str, undo: u64) -> anyho
     Ok(())
 }
 
-fn print_lead(d: &baton_core::LeadDetail) {
+/// What `baton show` prints: lead content and server text made safe for a
+/// terminal ([`clean`]).
+fn lead_text(d: &baton_core::LeadDetail, now: Timestamp) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let out = &mut o;
     let l = &d.lead;
     let c = &l.contact;
-    let now = Timestamp::now();
-    println!(
+    let x = &d.context;
+    let _ = writeln!(
+        out,
         "{} — {}",
         clean(&c.name),
         clean(c.company.as_deref().unwrap_or(""))
     );
-    println!("  Status:    {}", status_word(&d.summary));
+    let _ = writeln!(out, "  Status:    {}", status_word(&d.summary));
     if let Some(msg) = &d.summary.refused_message {
-        println!("  Refused:   {}", clean(msg));
+        let _ = writeln!(out, "  Refused:   {}", clean(msg));
     }
     for (label, v) in [
         ("Title", c.title.as_deref()),
@@ -528,14 +536,15 @@ fn print_lead(d: &baton_core::LeadDetail) {
         ("Country", c.country.as_deref()),
     ] {
         if let Some(v) = v {
-            println!("  {label:<10} {}", clean(v));
+            let _ = writeln!(out, "  {label:<10} {}", clean(v));
         }
     }
     if let Some(n) = c.company_size {
-        println!("  Company    {n} employees");
+        let _ = writeln!(out, "  Company    {n} employees");
     }
     let s = &l.source;
-    println!(
+    let _ = writeln!(
+        out,
         "  Source:    {}{}",
         clean(&s.channel),
         s.campaign
@@ -543,20 +552,24 @@ fn print_lead(d: &baton_core::LeadDetail) {
             .map(|c| format!(" · campaign {}", clean(c)))
             .unwrap_or_default()
     );
-    println!("  Score:     {}", l.score.value);
+    let _ = writeln!(out, "  Score:     {}", l.score.value);
+    if let Some(q) = &x.qualified_line {
+        let _ = writeln!(out, "  {}", clean(q));
+    }
     for b in &l.score.breakdown {
-        println!("    {:>+4}  {}", b.points, clean(&b.criterion));
+        let _ = writeln!(out, "    {:>+4}  {}", b.points, clean(&b.criterion));
     }
     if !l.quiz.is_empty() {
-        println!("  Quiz:");
+        let _ = writeln!(out, "  Quiz:");
         for q in &l.quiz {
-            println!("    {} → {}", clean(&q.question), clean(&q.answer));
+            let _ = writeln!(out, "    {} → {}", clean(&q.question), clean(&q.answer));
         }
     }
     if !l.behaviours.is_empty() {
-        println!("  Behaviours:");
+        let _ = writeln!(out, "  Behaviours:");
         for b in &l.behaviours {
-            println!(
+            let _ = writeln!(
+                out,
                 "    {}  {}{}",
                 ago(b.at, now),
                 clean(&b.kind),
@@ -574,23 +587,35 @@ fn print_lead(d: &baton_core::LeadDetail) {
         ("Budget", &i.budget),
     ] {
         if let Some(v) = v {
-            println!("  {label:<10} {}", clean(v));
+            let _ = writeln!(out, "  {label:<10} {}", clean(v));
         }
     }
     if let Some(a) = &l.assignment {
-        println!("  Why you:   {}", clean(&a.why));
-        println!(
+        let why = x.why.as_ref().map_or(a.why.as_str(), |w| w.line.as_str());
+        let _ = writeln!(out, "  Why you:   {}", clean(why));
+        if let Some(rule) = x.why.as_ref().and_then(|w| w.rule.as_deref()) {
+            let _ = writeln!(out, "  Routing:   {}", clean(rule));
+        }
+        let _ = writeln!(
+            out,
             "  Assigned:  {} · {}",
             ago(a.assigned_at, now),
             sla_left(a.sla_due_at, now)
         );
     }
-    if !d.history.is_empty() {
-        println!("  History:");
-        for h in &d.history {
-            println!("    {}  {}: {}", h.at, h.kind, clean(&h.detail));
+    if !x.openers.is_empty() {
+        let _ = writeln!(out, "  How to open:");
+        for o in &x.openers {
+            let _ = writeln!(out, "    {} — {}", clean(&o.signal), clean(&o.line));
         }
     }
+    if !d.history.is_empty() {
+        let _ = writeln!(out, "  History:");
+        for h in &d.history {
+            let _ = writeln!(out, "    {}  {}: {}", h.at, h.kind, clean(&h.detail));
+        }
+    }
+    o
 }
 
 async fn watch(profile: Profile, no_notify: bool) -> anyhow::Result<()> {
@@ -649,4 +674,129 @@ async fn watch(profile: Profile, no_notify: bool) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = runner.await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::LeadDetail;
+
+    /// A lead as `baton show --json` prints it: with its qualification, an
+    /// explanation naming the reps passed over, and a definition whose
+    /// opener applies. Lead text and the definition hold terminal escapes.
+    fn detail() -> LeadDetail {
+        let at = "2026-12-01T09:00:00Z";
+        let lead: baton_protocol::Lead = serde_json::from_value(serde_json::json!({
+            "id": 7, "external_id": "x7", "status": "assigned",
+            "source": {"channel": "webinar"},
+            "contact": {"name": "Ada \u{1b}[31mLovelace", "company": "Acme"},
+            "score": {"value": 78, "breakdown": [{"criterion": "Quiz", "points": 50}]},
+            "quiz": [{"question": "How many reps?", "answer": "More than 100"}],
+            "behaviours": [], "intent": {},
+            "assignment": {
+                "id": 70, "lead_id": 7, "rep_id": 1, "rep_name": "Ava", "team": "sales",
+                "rule": "fallback", "why": "Ava was next", "assigned_at": at,
+                "sla_due_at": "2026-12-01T10:00:00Z", "outcome": "pending",
+                "explanation": {
+                    "team": "sales", "rule": "fallback", "rule_detail": "no rule matched",
+                    "considered": [
+                        {"rep_id": 2, "rep_name": "Ben", "skipped": "off_shift"},
+                        {"rep_id": 3, "rep_name": "Cid", "skipped": "at_cap"},
+                        {"rep_id": 1, "rep_name": "Ava"}
+                    ]
+                }
+            },
+            "qualification": {"version": 4, "threshold": 72, "score": 78},
+            "created_at": at, "updated_at": at, "version": 1
+        }))
+        .unwrap();
+        let definition: baton_protocol::Definition = serde_json::from_value(serde_json::json!({
+            "version": 4, "threshold": 72, "reasons": [], "effective_at": at,
+            "author": "Morgan", "note": "n", "changes": [],
+            "criteria": [{
+                "kind": "quiz_answer", "key": "How many reps?", "value": "More than 100",
+                "meaning": "Large floors", "opener": "Open with the \u{1b}]0;pwned\u{7}routing audit"
+            }]
+        }))
+        .unwrap();
+        let summary: LeadSummary = serde_json::from_value(serde_json::json!({
+            "id": 7, "external_id": "x7", "status": "new", "name": "Ada", "channel": "webinar",
+            "score": 78
+        }))
+        .unwrap();
+        LeadDetail {
+            summary,
+            context: baton_core::explain::context(&lead, Some(definition)),
+            lead,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn show_says_under_which_definition_why_you_and_how_to_open() {
+        let text = lead_text(&detail(), "2026-12-01T09:05:00Z".parse().unwrap());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.contains(&"  Qualified under definition v4 — score 78 ≥ 72"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(
+                &"  Why you:   Next in team sales' rotation — skipped: Ben off shift, Cid at cap"
+            ),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"  Routing:   Rule “fallback”: no rule matched"),
+            "{text}"
+        );
+        let at = lines
+            .iter()
+            .position(|l| *l == "  How to open:")
+            .expect(&text);
+        assert_eq!(
+            lines[at + 1],
+            "    How many reps?: More than 100 — Open with the  ]0;pwned routing audit"
+        );
+    }
+
+    #[test]
+    fn nothing_shown_can_move_the_cursor_or_recolour_the_terminal() {
+        let text = lead_text(&detail(), "2026-12-01T09:05:00Z".parse().unwrap());
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.starts_with("Ada  [31mLovelace — Acme\n"), "{text}");
+    }
+
+    #[test]
+    fn an_account_the_rep_holds_is_the_why() {
+        let mut d = detail();
+        let e = d
+            .lead
+            .assignment
+            .as_mut()
+            .unwrap()
+            .explanation
+            .as_mut()
+            .unwrap();
+        e.account_match = Some(baton_protocol::AccountMatch {
+            account: "acme.io".into(),
+            rep_id: 1,
+            rep_name: "Ava".into(),
+            lead_id: 3,
+            used: true,
+        });
+        d.context = baton_core::explain::context(&d.lead, None);
+        let text = lead_text(&d, "2026-12-01T09:05:00Z".parse().unwrap());
+        assert!(
+            text.contains("  Why you:   Holds the account acme.io\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("How to open"),
+            "no definition, no lines: {text}"
+        );
+    }
 }
