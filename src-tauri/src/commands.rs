@@ -3,17 +3,22 @@
 
 use std::sync::Arc;
 
+use baton_core::api::FormAnswer;
 use baton_core::review::{
     self, CsvFile, CsvImport, FailureQuery, ImportOptions, Review, ReviewData, ReviewLead,
-    ReviewQuery, ReviewTable, WebhookCreation,
+    ReviewQuery, ReviewTable, TeamOverview, WebhookCreation,
 };
+use baton_core::schedule::ScheduleView;
 use baton_core::store::{InboxQuery, LocalStatus};
 use baton_core::{CoreError, LeadDetail, LeadSummary, Result};
 use baton_protocol::{
-    Availability, IntakeReceipt, IntakeReceiptList, LeadId, NewWebhook, RejectReason, Role,
-    SourceIntakeResponse, WebhookDelivery, WebhookDeliveryList, WebhookList,
+    AuditLog, Availability, Definition, DefinitionDraft, DefinitionList, DefinitionPreview,
+    IntakeReceipt, IntakeReceiptList, LeadId, Manager, ManagerList, ManagerScope, NewRep,
+    NewWebhook, PreviewRequest, RejectReason, Rep, RepCreated, RepUpdate, Role,
+    SourceIntakeResponse, VersionOutcomes, WebhookDelivery, WebhookDeliveryList, WebhookList,
+    WorkSchedule,
 };
-use tauri::Manager;
+use tauri::Manager as _;
 use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -61,6 +66,20 @@ commands!(
     webhook_deliveries,
     webhook_replay,
     import_csv,
+    lead_definition,
+    my_schedule,
+    set_my_schedule,
+    definitions_list,
+    definition_preview,
+    definition_publish,
+    definition_outcomes,
+    team_overview,
+    rep_create,
+    rep_update,
+    rep_schedule,
+    managers_list,
+    manager_scope,
+    audit_log,
 );
 
 // Every command is `async`: Tauri runs it on its async runtime, never on the
@@ -286,6 +305,32 @@ async fn set_autostart(app: AppHandle, enabled: bool) -> Result<SessionView> {
     session_view(&app, None).await
 }
 
+/// A version of the definition a lead qualified under (for its read-only
+/// view): from the cache, fetched when the cache does not hold it.
+#[tauri::command]
+async fn lead_definition(shell: State<'_, Shell>, version: u32) -> Result<Definition> {
+    let s = session(&shell)?;
+    s.engine.definition(version).await
+}
+
+/// The rep's own working hours and absences.
+#[tauri::command]
+async fn my_schedule(shell: State<'_, Shell>) -> Result<ScheduleView> {
+    let s = session(&shell)?;
+    s.engine.my_schedule().await
+}
+
+/// Sets (or with `null` clears) the rep's own hours and absences; a field
+/// the server refuses is an answer (`invalid`), not an error.
+#[tauri::command]
+async fn set_my_schedule(
+    shell: State<'_, Shell>,
+    schedule: Option<WorkSchedule>,
+) -> Result<FormAnswer<ScheduleView>> {
+    let s = session(&shell)?;
+    s.engine.set_my_schedule(schedule).await
+}
+
 #[tauri::command]
 async fn sync_now(shell: State<'_, Shell>) -> Result<StatusView> {
     let s = session(&shell)?;
@@ -504,4 +549,100 @@ fn import_options(headers: &tauri::http::HeaderMap) -> Result<ImportOptions> {
     })?;
     serde_json::from_slice(options.as_bytes())
         .map_err(|e| CoreError::InvalidInput(format!("the import's options: {e}")))
+}
+
+/// Every version of the definition, newest first, and the one in force.
+#[tauri::command]
+async fn definitions_list(shell: State<'_, Shell>) -> Result<DefinitionList> {
+    review_of(&shell)?.definitions().await
+}
+
+/// What a proposed threshold would have done over a past period.
+#[tauri::command]
+async fn definition_preview(
+    shell: State<'_, Shell>,
+    team: Option<String>,
+    request: PreviewRequest,
+) -> Result<FormAnswer<DefinitionPreview>> {
+    review_of(&shell)?
+        .preview_definition(team.as_deref(), &request)
+        .await
+}
+
+/// Publishes a new version (the server refuses anyone but an admin).
+#[tauri::command]
+async fn definition_publish(
+    shell: State<'_, Shell>,
+    draft: DefinitionDraft,
+) -> Result<FormAnswer<Definition>> {
+    review_of(&shell)?.publish_definition(&draft).await
+}
+
+/// Acceptance, reasons and speed under each version.
+#[tauri::command]
+async fn definition_outcomes(
+    shell: State<'_, Shell>,
+    team: Option<String>,
+) -> Result<VersionOutcomes> {
+    review_of(&shell)?
+        .definition_outcomes(team.as_deref())
+        .await
+}
+
+/// The signed-in manager, the teams they manage and those teams' reps.
+#[tauri::command]
+async fn team_overview(shell: State<'_, Shell>) -> Result<TeamOverview> {
+    review_of(&shell)?.team_overview().await
+}
+
+/// Adds a rep; the answer holds their token, shown once.
+#[tauri::command]
+async fn rep_create(shell: State<'_, Shell>, rep: NewRep) -> Result<FormAnswer<RepCreated>> {
+    review_of(&shell)?.create_rep(&rep).await
+}
+
+/// Changes a rep's team, weight or cap, or deactivates them.
+#[tauri::command]
+async fn rep_update(
+    shell: State<'_, Shell>,
+    id: i64,
+    change: RepUpdate,
+) -> Result<FormAnswer<Rep>> {
+    review_of(&shell)?.update_rep(id, &change).await
+}
+
+/// Sets (or with `null` clears) a rep's hours and absences.
+#[tauri::command]
+async fn rep_schedule(
+    shell: State<'_, Shell>,
+    id: i64,
+    schedule: Option<WorkSchedule>,
+) -> Result<FormAnswer<Rep>> {
+    review_of(&shell)?.set_rep_schedule(id, schedule).await
+}
+
+/// Every manager and their scope (admins only).
+#[tauri::command]
+async fn managers_list(shell: State<'_, Shell>) -> Result<ManagerList> {
+    review_of(&shell)?.managers().await
+}
+
+/// An admin makes a manager an admin, or sets the teams they manage.
+#[tauri::command]
+async fn manager_scope(
+    shell: State<'_, Shell>,
+    id: i64,
+    scope: ManagerScope,
+) -> Result<FormAnswer<Manager>> {
+    review_of(&shell)?.set_manager_scope(id, &scope).await
+}
+
+/// Administrative changes, newest first (admins only).
+#[tauri::command]
+async fn audit_log(
+    shell: State<'_, Shell>,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<AuditLog> {
+    review_of(&shell)?.audit(before, limit).await
 }

@@ -25,7 +25,8 @@ use tokio::sync::watch;
 pub mod events {
     /// A [`crate::view::StatusView`]: sync state, counts, cache version.
     pub const STATUS: &str = "status";
-    /// A lead id: the rep clicked a notification (or its Open action).
+    /// A lead id: the rep clicked a notification (or its Open action); for
+    /// a manager, a missed SLA's notification.
     pub const OPEN_LEAD: &str = "open-lead";
     /// A [`baton_core::engine::EngineEvent`]: the server refused a decision.
     pub const ENGINE: &str = "engine";
@@ -46,12 +47,24 @@ impl Drop for Session {
     }
 }
 
+/// A signed-in manager's review, with its escalation watch running.
+pub(crate) struct ReviewSession {
+    pub review: Arc<Review>,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for ReviewSession {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
 pub(crate) struct Shell {
     pub profile: Profile,
     /// A rep's engine, when a rep is signed in.
     pub session: Mutex<Option<Arc<Session>>>,
     /// A manager's review, when a manager is signed in.
-    pub review: Mutex<Option<Arc<Review>>>,
+    pub review: Mutex<Option<ReviewSession>>,
     /// Held while the signed-in profile is being opened, so start-up and a
     /// window asking at the same time open it once.
     pub opening: tokio::sync::Mutex<()>,
@@ -63,7 +76,11 @@ impl Shell {
     }
 
     pub fn review(&self) -> Option<Arc<Review>> {
-        self.review.lock().expect("review lock").clone()
+        self.review
+            .lock()
+            .expect("review lock")
+            .as_ref()
+            .map(|s| s.review.clone())
     }
 
     pub fn signed_in(&self) -> bool {
@@ -99,23 +116,38 @@ fn open_profile(app: &AppHandle) -> baton_core::Result<()> {
         return Ok(());
     };
     match settings.role {
-        Role::Manager => {
-            let review = Review::open(&shell.profile)?;
-            *shell.review.lock().expect("review lock") = Some(Arc::new(review));
-            Ok(())
-        }
+        Role::Manager => start_review(app),
         _ => start_session(app),
     }
+}
+
+/// Desktop notifications whose clicks come back to the window.
+fn desktop_notifier(app: &AppHandle) -> Arc<dyn Notifier> {
+    Arc::new(DesktopNotifier::new(Arc::new({
+        let app = app.clone();
+        move |action| on_notification_action(&app, action)
+    })))
+}
+
+/// Opens a manager's review and starts watching their teams' missed SLAs
+/// (a desktop notification for each new one while the app runs).
+fn start_review(app: &AppHandle) -> baton_core::Result<()> {
+    let shell = app.state::<Shell>();
+    let review = Arc::new(Review::open(&shell.profile)?);
+    let (stop, stopped) = watch::channel(false);
+    tauri::async_runtime::spawn(
+        review
+            .clone()
+            .watch_escalations(desktop_notifier(app), stopped),
+    );
+    *shell.review.lock().expect("review lock") = Some(ReviewSession { review, stop });
+    Ok(())
 }
 
 /// Opens the profile's engine, starts its loops and forwards its state.
 fn start_session(app: &AppHandle) -> baton_core::Result<()> {
     let shell = app.state::<Shell>();
-    let notifier: Arc<dyn Notifier> = Arc::new(DesktopNotifier::new(Arc::new({
-        let app = app.clone();
-        move |action| on_notification_action(&app, action)
-    })));
-    let engine = Engine::open(&shell.profile, Some(notifier))?;
+    let engine = Engine::open(&shell.profile, Some(desktop_notifier(app)))?;
     engine.set_undo_window(DESKTOP_UNDO_WINDOW);
     let (stop, stopped) = watch::channel(false);
     let session = Arc::new(Session {

@@ -81,12 +81,15 @@ mod bindings {
     //! when it is out of date. `UPDATE_BINDINGS=1 cargo test -p baton-desktop
     //! bindings` rewrites it.
     use baton_core::LeadDetail;
+    use baton_core::api::FormAnswer;
     use baton_core::engine::{Connection, EngineEvent, Problem, ProblemKind};
     use baton_core::error::{ErrorCode, ErrorView};
+    use baton_core::explain::{ConsideredView, LeadContext, WhyView};
     use baton_core::review::{
         ColumnMapping, CsvImport, FailureQuery, ImportField, ImportOptions, ReviewData, ReviewLead,
-        ReviewQuery, ReviewTable, WebhookCreation,
+        ReviewQuery, ReviewTable, TeamOverview, WebhookCreation,
     };
+    use baton_core::schedule::ScheduleView;
     use baton_core::store::Undoable;
     use baton_core::store::{DecisionState, HistoryEntry, LocalStatus};
     use baton_protocol as p;
@@ -191,6 +194,41 @@ mod bindings {
         decl::<p::ImportSummary>(&cfg, o);
         decl::<p::ImportColumn>(&cfg, o);
         decl::<p::ImportRefusal>(&cfg, o);
+        decl::<FormAnswer<()>>(&cfg, o);
+        decl::<LeadContext>(&cfg, o);
+        decl::<WhyView>(&cfg, o);
+        decl::<ConsideredView>(&cfg, o);
+        decl::<p::Qualification>(&cfg, o);
+        decl::<p::Opener>(&cfg, o);
+        decl::<p::RoutingExplanation>(&cfg, o);
+        decl::<p::ConsideredRep>(&cfg, o);
+        decl::<p::SkipReason>(&cfg, o);
+        decl::<p::AccountMatch>(&cfg, o);
+        decl::<p::Definition>(&cfg, o);
+        decl::<p::Criterion>(&cfg, o);
+        decl::<p::CriterionKind>(&cfg, o);
+        decl::<p::DefinitionDraft>(&cfg, o);
+        decl::<p::DefinitionList>(&cfg, o);
+        decl::<p::PreviewRequest>(&cfg, o);
+        decl::<p::DefinitionPreview>(&cfg, o);
+        decl::<p::VersionOutcomes>(&cfg, o);
+        decl::<p::VersionOutcome>(&cfg, o);
+        decl::<ScheduleView>(&cfg, o);
+        decl::<p::WorkSchedule>(&cfg, o);
+        decl::<p::WorkingHours>(&cfg, o);
+        decl::<p::Weekday>(&cfg, o);
+        decl::<p::Absence>(&cfg, o);
+        decl::<TeamOverview>(&cfg, o);
+        decl::<p::Team>(&cfg, o);
+        decl::<p::Rep>(&cfg, o);
+        decl::<p::Manager>(&cfg, o);
+        decl::<p::NewRep>(&cfg, o);
+        decl::<p::RepCreated>(&cfg, o);
+        decl::<p::RepUpdate>(&cfg, o);
+        decl::<p::ManagerList>(&cfg, o);
+        decl::<p::ManagerScope>(&cfg, o);
+        decl::<p::AuditLog>(&cfg, o);
+        decl::<p::AuditEntry>(&cfg, o);
         out.truncate(out.trim_end().len());
         out.push('\n');
         out

@@ -126,7 +126,12 @@ refused_message?: string | null, taken_away_reason?: TakeAwayReason | null, };
 /**
  * One lead with everything the lead view shows.
  */
-export type LeadDetail = { summary: LeadSummary, lead: Lead, history: Array<HistoryEntry>, };
+export type LeadDetail = { summary: LeadSummary, lead: Lead, history: Array<HistoryEntry>, 
+/**
+ * Under which definition it qualified, how to open, and why it came
+ * to this rep (filled in by the engine from the cached definition).
+ */
+context: LeadContext, };
 
 export type HistoryEntry = { at: Timestamp, kind: string, detail: string, };
 
@@ -155,7 +160,11 @@ assignment?: Assignment | null,
 /**
  * Why sales returned the lead to marketing, when it did.
  */
-returned?: ReturnedToMarketing | null, created_at: Timestamp, updated_at: Timestamp, 
+returned?: ReturnedToMarketing | null, 
+/**
+ * The definition version the lead was qualified (or not) under.
+ */
+qualification?: Qualification | null, created_at: Timestamp, updated_at: Timestamp, 
 /**
  * Grows by one at every change of content; lets clients drop stale copies.
  */
@@ -225,9 +234,13 @@ why: string, assigned_at: Timestamp,
 /**
  * When the offer is taken back unless accepted.
  */
-sla_due_at: Timestamp, outcome: AssignmentOutcome, ended_at?: Timestamp | null, };
+sla_due_at: Timestamp, outcome: AssignmentOutcome, ended_at?: Timestamp | null, 
+/**
+ * What routing weighed: the rule, the reps skipped and why, the account.
+ */
+explanation?: RoutingExplanation | null, };
 
-export type AssignmentOutcome = "pending" | "accepted" | "rejected" | "sla_expired" | "unknown";
+export type AssignmentOutcome = "pending" | "accepted" | "rejected" | "sla_expired" | "withdrawn" | "unknown";
 
 /**
  * Sales gave the lead back to marketing.
@@ -236,7 +249,7 @@ export type ReturnedToMarketing = { reason: string, note?: string | null, by_rep
 
 export type DecisionKind = "accept" | "reject";
 
-export type TakeAwayReason = "sla_expired" | "unknown";
+export type TakeAwayReason = "sla_expired" | "rep_changed" | "unknown";
 
 /**
  * A rejection reason a rep can pick, as configured on the server.
@@ -305,7 +318,7 @@ export type LeadHistory = { lead_id: number, events: Array<LeadEvent>, assignmen
  */
 export type LeadEvent = { at: Timestamp, kind: LeadEventKind, rep_id?: number | null, rep_name?: string | null, detail: string, };
 
-export type LeadEventKind = "received" | "updated" | "nurtured" | "queued" | "assigned" | "sla_expired" | "accepted" | "rejected" | "returned_to_marketing" | "unknown";
+export type LeadEventKind = "received" | "updated" | "nurtured" | "queued" | "assigned" | "sla_expired" | "accepted" | "rejected" | "returned_to_marketing" | "reminded" | "escalated" | "unknown";
 
 /**
  * A decision the server recorded.
@@ -783,3 +796,396 @@ line: number,
  * The lead field at fault (`contact.email`, `score.value`, `external_id`).
  */
 field: string, message: string, };
+
+/**
+ * What a form sent to the server came to: saved (the server's answer), or
+ * one field it would not take, with why, for the form to show next to
+ * that field.
+ */
+export type FormAnswer<T> = { "outcome": "saved", value: T, } | { "outcome": "invalid", field: string, message: string, };
+
+/**
+ * Everything the lead view shows about why the lead came to the rep.
+ */
+export type LeadContext = { 
+/**
+ * The definition version, its threshold and the lead's score then.
+ */
+qualification?: Qualification | null, 
+/**
+ * "Qualified under definition v4 — score 78 ≥ 72".
+ */
+qualified_line?: string | null, 
+/**
+ * That definition, when this client has it (it is cached once seen).
+ */
+definition?: Definition | null, 
+/**
+ * "How to open": the lines of the definition that apply to this lead.
+ */
+openers: Array<Opener>, 
+/**
+ * Why the current offer came to this rep.
+ */
+why?: WhyView | null, };
+
+/**
+ * Why routing offered the lead to this rep.
+ */
+export type WhyView = { 
+/**
+ * "Next in team sales' rotation — skipped: Ben off shift, Cid at cap",
+ * or "Holds the account acme.io".
+ */
+line: string, 
+/**
+ * The routing rule that chose the team, with its conditions.
+ */
+rule?: string | null, 
+/**
+ * Each rep routing looked at, in the order it looked (empty when the
+ * server sent no explanation).
+ */
+considered: Array<ConsideredView>, };
+
+/**
+ * One rep routing looked at.
+ */
+export type ConsideredView = { rep_id: number, rep_name: string, 
+/**
+ * This rep got the lead.
+ */
+chosen: boolean, skipped?: SkipReason | null, 
+/**
+ * "got the lead", "outside their working hours", …
+ */
+text: string, };
+
+/**
+ * Under which definition a lead was qualified (or not).
+ */
+export type Qualification = { version: number, threshold: number, score: number, };
+
+/**
+ * A line under "How to open": the signal the lead showed, and what to say.
+ */
+export type Opener = { signal: string, line: string, };
+
+/**
+ * Everything routing weighed to offer a lead to a rep.
+ */
+export type RoutingExplanation = { qualification?: Qualification | null, team: string, 
+/**
+ * The routing rule that chose the team, and its conditions.
+ */
+rule: string, rule_detail: string, account_match?: AccountMatch | null, 
+/**
+ * Every rep of the team who could not take the lead (with why) and the
+ * one who got it, in rotation order.
+ */
+considered: Array<ConsideredRep>, };
+
+/**
+ * A rep routing looked at, in the order it looked.
+ */
+export type ConsideredRep = { rep_id: number, rep_name: string, 
+/**
+ * Absent for the rep who got the lead.
+ */
+skipped?: SkipReason | null, };
+
+/**
+ * Why a rep considered for a lead did not get it.
+ */
+export type SkipReason = "away" | "off_shift" | "absent" | "at_cap" | "rejected_before" | "expired_before" | "unknown";
+
+/**
+ * The account a lead matched: the same company as a lead a rep holds.
+ */
+export type AccountMatch = { 
+/**
+ * The email domain or normalised company name that matched.
+ */
+account: string, rep_id: number, rep_name: string, 
+/**
+ * The lead of the same account the rep holds.
+ */
+lead_id: number, 
+/**
+ * Whether the rep could take this lead (if not, round robin decided).
+ */
+used: boolean, };
+
+/**
+ * One published version of the definition of a qualified lead.
+ */
+export type Definition = { version: number, threshold: number, criteria: Array<Criterion>, reasons: Array<RejectReason>, 
+/**
+ * Leads arriving from this moment on are qualified under it.
+ */
+effective_at: Timestamp, 
+/**
+ * Who published it (`config file` for versions taken from the server's config).
+ */
+author: string, note: string, 
+/**
+ * What it changed against the version before, one line per change.
+ */
+changes: Array<string>, };
+
+/**
+ * One written criterion: what a signal is worth, why, and (optionally)
+ * how a rep should open the conversation when a lead shows it.
+ */
+export type Criterion = { kind: CriterionKind, 
+/**
+ * The score item's label, the quiz question, or the intent field.
+ */
+key: string, 
+/**
+ * The answer or intent value it applies to; absent: any value.
+ */
+value?: string | null, 
+/**
+ * Points it is worth, as marketing scores it.
+ */
+points?: number | null, 
+/**
+ * Why it counts, in words both teams signed up to.
+ */
+meaning: string, 
+/**
+ * A short line telling the rep how to open when a lead shows it.
+ */
+opener?: string | null, };
+
+/**
+ * What a criterion of the definition looks at in a lead.
+ */
+export type CriterionKind = "score_item" | "quiz_answer" | "intent" | "unknown";
+
+/**
+ * A version of the definition as a manager proposes it.
+ */
+export type DefinitionDraft = { 
+/**
+ * Leads scoring at or above this go to sales.
+ */
+threshold: number, criteria: Array<Criterion>, reasons: Array<RejectReason>, 
+/**
+ * What changed and why, for the record.
+ */
+note: string, };
+
+/**
+ * `GET /v1/definitions`: every version, newest first.
+ */
+export type DefinitionList = { 
+/**
+ * The version in force now.
+ */
+in_force: number, definitions: Array<Definition>, };
+
+/**
+ * Body of `POST /v1/definitions/preview`.
+ */
+export type PreviewRequest = { threshold: number, from: Timestamp, to: Timestamp, };
+
+/**
+ * What a threshold would have done over a past period, against the one
+ * in force: counted from the leads received and the offers decided then.
+ */
+export type DefinitionPreview = { from: Timestamp, to: Timestamp, current_threshold: number, proposed_threshold: number, 
+/**
+ * Leads received in the period.
+ */
+leads: number, 
+/**
+ * Of them, at or above the threshold in force now / the proposed one.
+ */
+qualified_current: number, qualified_proposed: number, 
+/**
+ * Would go to sales under the proposal but not now, and the reverse.
+ */
+newly_qualified: number, newly_unqualified: number, 
+/**
+ * Offers decided in the period whose lead scored at or above each threshold.
+ */
+decided_current: number, accepted_current: number, decided_proposed: number, accepted_proposed: number, acceptance_current?: number | null, acceptance_proposed?: number | null, };
+
+/**
+ * `GET /v1/definitions/outcomes`: each version's results, oldest first.
+ */
+export type VersionOutcomes = { versions: Array<VersionOutcome>, };
+
+/**
+ * Acceptance, reasons and speed of the offers made under one version.
+ */
+export type VersionOutcome = { version: number, threshold: number, effective_at: Timestamp, 
+/**
+ * Until the next version took over (absent for the one in force).
+ */
+until?: Timestamp | null, leads: number, qualified: number, offers: number, accepted: number, rejected: number, acceptance_rate?: number | null, 
+/**
+ * Median seconds from offer to decision.
+ */
+median_decision_secs?: number | null, 
+/**
+ * Rejection reasons, most frequent first: (code, count).
+ */
+reasons: Array<[string, number]>, };
+
+/**
+ * A rep's hours and absences as the settings show them.
+ */
+export type ScheduleView = { 
+/**
+ * `None`: no hours set, on shift whenever not away.
+ */
+schedule?: WorkSchedule | null, 
+/**
+ * Within their hours and not absent, now (as the server last said).
+ */
+on_shift: boolean, 
+/**
+ * The server could not be reached: this is the copy last seen.
+ */
+offline: boolean, };
+
+/**
+ * A rep's working week and days away. A rep without one is always on shift.
+ */
+export type WorkSchedule = { 
+/**
+ * An IANA time zone name, e.g. `Europe/Berlin`.
+ */
+time_zone: string, 
+/**
+ * Working hours; empty: no fixed hours (on shift whenever not absent).
+ */
+hours: Array<WorkingHours>, absences: Array<Absence>, };
+
+/**
+ * One stretch of a working day, in the rep's time zone: `start` and `end`
+ * as `HH:MM` (`end` may be `24:00`), `start` before `end`.
+ */
+export type WorkingHours = { day: Weekday, start: string, end: string, };
+
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+/**
+ * Whole days away, `from` to `to` inclusive (`YYYY-MM-DD`, the rep's time zone).
+ */
+export type Absence = { from: string, to: string, note?: string | null, };
+
+/**
+ * What the Team tab shows.
+ */
+export type TeamOverview = { 
+/**
+ * Who is signed in: an admin, or the teams they manage.
+ */
+manager: Manager, 
+/**
+ * The teams the manager may add reps to and move them between (an
+ * admin: every team).
+ */
+teams: Array<Team>, 
+/**
+ * The reps of those teams, by team then name.
+ */
+reps: Array<Rep>, };
+
+export type Team = { name: string, 
+/**
+ * Time a rep has to accept a lead before it is routed to the next rep.
+ */
+sla_seconds: number, 
+/**
+ * The SLA counts the offered rep's working hours only.
+ */
+sla_business_hours: boolean, 
+/**
+ * A lead of an account a rep holds goes to that rep first.
+ */
+account_matching: boolean, 
+/**
+ * Share of the SLA (percent) after which the rep is reminded; 0: never.
+ */
+remind_at_percent: number, };
+
+export type Rep = { id: number, name: string, email: string, team: string, 
+/**
+ * Share of the team's leads relative to other reps (round-robin weight).
+ */
+weight: number, 
+/**
+ * At most this many leads awaiting this rep's decision at once.
+ */
+max_open: number, availability: Availability, 
+/**
+ * Leads currently awaiting this rep's decision.
+ */
+open_leads: number, 
+/**
+ * Working hours and absences; absent: always on shift.
+ */
+schedule?: WorkSchedule | null, 
+/**
+ * Deactivated reps take no leads and their tokens no longer work.
+ */
+active: boolean, 
+/**
+ * Within their working hours and not absent, now.
+ */
+on_shift: boolean, };
+
+/**
+ * A manager and the teams they manage (none listed: an admin, all teams).
+ */
+export type Manager = { id: number, name: string, email: string, admin: boolean, teams: Array<string>, };
+
+/**
+ * Body of `POST /v1/reps`.
+ */
+export type NewRep = { name: string, email: string, team: string, weight?: number | null, max_open?: number | null, schedule?: WorkSchedule | null, };
+
+/**
+ * A rep created: their token, shown this once.
+ */
+export type RepCreated = { rep: Rep, token: string, };
+
+/**
+ * Body of `PATCH /v1/reps/{id}`: only the fields present change.
+ */
+export type RepUpdate = { team?: string | null, weight?: number | null, max_open?: number | null, 
+/**
+ * `false` deactivates: tokens stop working, open leads are routed on.
+ */
+active?: boolean | null, };
+
+export type ManagerList = { managers: Array<Manager>, };
+
+/**
+ * Body of `PUT /v1/managers/{id}/scope` (admins only).
+ */
+export type ManagerScope = { admin: boolean, teams: Array<string>, };
+
+export type AuditLog = { entries: Array<AuditEntry>, next_before?: number | null, };
+
+/**
+ * One administrative change, for the record.
+ */
+export type AuditEntry = { id: number, at: Timestamp, 
+/**
+ * Who made it.
+ */
+actor: string, 
+/**
+ * `definition.published`, `rep.created`, `rep.updated`, `rep.schedule`, `manager.scope`.
+ */
+action: string, 
+/**
+ * What it was made to (`rep 12`, `definition v4`).
+ */
+subject: string, detail: string, };
