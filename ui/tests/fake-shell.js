@@ -12,10 +12,13 @@
 //   tokenNotice: the session's token_notice (default null)
 //   crm: also list the server's HubSpot and Salesforce owner write-backs
 //        among the webhooks (default false)
+//   admin: a manager is an admin (default true): publishes definitions,
+//        sees every team, the managers and the audit log
 // Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
 // setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows,
 // setReviewOffline, settleIntake, intake, disableWebhook, webhooks, imports,
-// holdImports, releaseImports).
+// holdImports, releaseImports, definitions, teamReps, managers, audit,
+// setScheduleOffline).
 //
 // Decisions behave as the engine's: durable at the keypress, listed in
 // `sync.undoable` until `send_at`, sent after that unless undone; `undo`
@@ -92,7 +95,26 @@
       created_at: iso(assigned - MIN),
       updated_at: iso(assigned),
       version: 1,
+      // Leads under 60 arrived while v3 (threshold 40) was in force.
+      qualification: score >= 60 ? { version: 4, threshold: 60, score } : { version: 3, threshold: 40, score },
     };
+    // Why it came to Ava: the rotation passed over two reps, or (one lead
+    // in seven) she holds the account.
+    lead.assignment.explanation =
+      i % 7 === 3
+        ? {
+            team: "emea", rule: "emea-by-country", rule_detail: "country DE is in region emea",
+            account_match: { account: `${company.toLowerCase()}.test`, rep_id: 1, rep_name: "Ava Rossi", lead_id: Math.max(1, id - 1), used: true },
+            considered: [{ rep_id: 1, rep_name: "Ava Rossi" }],
+          }
+        : {
+            team: "emea", rule: "emea-by-country", rule_detail: "country DE is in region emea",
+            considered: [
+              { rep_id: 2, rep_name: "Ben Ortiz", skipped: "off_shift" },
+              { rep_id: 3, rep_name: "Cid Park", skipped: "at_cap" },
+              { rep_id: 1, rep_name: "Ava Rossi" },
+            ],
+          };
     return Object.assign(lead, over || {});
   }
 
@@ -533,6 +555,216 @@
     return { outcome: "done", summary };
   }
 
+  // The shared definition of a qualified lead, as baton-server keeps its
+  // versions (v4 in force; v3 qualified the leads scoring under 60), and
+  // the lead view's context as baton-core words it (src/explain.rs): the
+  // qualified line, the "How to open" lines that apply, and why the lead
+  // came to the rep. One criterion holds markup.
+  const definitionReasons = reasons.map((r) => ({ ...r }));
+  const definitions = [
+    {
+      version: 1, threshold: 50, criteria: [], reasons: definitionReasons, effective_at: iso(NOW - 200 * 24 * 60 * MIN),
+      author: "config file", note: "Taken from the server's config at start-up", changes: [],
+    },
+    {
+      version: 2, threshold: 55,
+      criteria: [
+        { kind: "quiz_answer", key: "How big is your team?", value: "50-200", points: 30, meaning: "Teams of 50 to 200 buy within a quarter" },
+      ],
+      reasons: definitionReasons, effective_at: iso(NOW - 120 * 24 * 60 * MIN), author: "Morgan Reyes",
+      note: "Team size counts", changes: ["threshold 50 → 55", "criterion added: How big is your team? = 50-200"],
+    },
+    {
+      version: 3, threshold: 40,
+      criteria: [
+        { kind: "quiz_answer", key: "How big is your team?", value: "50-200", points: 30, meaning: "Teams of 50 to 200 buy within a quarter" },
+      ],
+      reasons: definitionReasons, effective_at: iso(NOW - 60 * 24 * 60 * MIN), author: "Morgan Reyes",
+      note: "Let webinar leads through while the campaign runs", changes: ["threshold 55 → 40"],
+    },
+    {
+      version: 4, threshold: 60,
+      criteria: [
+        {
+          kind: "quiz_answer", key: "How big is your team?", value: "50-200", points: 30,
+          meaning: "Teams of 50 to 200 buy within a quarter", opener: "Open with the routing audit for mid-size floors",
+        },
+        {
+          kind: "quiz_answer", key: "What do you use today?", value: "Spreadsheets", points: 10,
+          meaning: "<i>Spreadsheets</i> mean no routing yet <img src=x onerror=window.__pwned=8>",
+          opener: "Ask how a lead gets from the sheet to a rep <script>window.__pwned=9</script>",
+        },
+        { kind: "score_item", key: "Pricing page visits", points: 20, meaning: "Pricing visits show buying intent" },
+        {
+          kind: "intent", key: "timeline", value: "This quarter", points: 15,
+          meaning: "A deadline this quarter", opener: "Ask what must be live by the end of the quarter",
+        },
+      ],
+      reasons: definitionReasons, effective_at: iso(NOW - 20 * 24 * 60 * MIN), author: "Morgan Reyes",
+      note: "Back to 60 after the Q3 review", changes: ["threshold 40 → 60", "criterion added: What do you use today? = Spreadsheets", "openers added"],
+    },
+  ];
+  const inForce = () => definitions[definitions.length - 1];
+  const same = (a, b) => String(a).trim().toLowerCase() === String(b).trim().toLowerCase();
+  function applies(c, lead) {
+    const valueOk = (v) => c.value == null || same(c.value, v);
+    if (c.kind === "score_item") return lead.score.breakdown.some((b) => same(b.criterion, c.key));
+    if (c.kind === "quiz_answer") return lead.quiz.some((q) => same(q.question, c.key) && valueOk(q.answer));
+    if (c.kind === "intent") {
+      const v = lead.intent[String(c.key).trim().toLowerCase()];
+      return v != null && valueOk(v);
+    }
+    return false;
+  }
+  const SKIP_WORDS = { away: "away", off_shift: "off shift", absent: "absent", at_cap: "at cap", rejected_before: "rejected it before", expired_before: "let it expire before" };
+  const SKIP_SENTENCES = {
+    away: "had set themself away",
+    off_shift: "was outside their working hours",
+    absent: "was away today (an absence)",
+    at_cap: "already held as many undecided leads as their cap allows",
+    rejected_before: "had rejected this lead before",
+    expired_before: "had let this lead's SLA run out before",
+  };
+  function contextOf(lead) {
+    const q = lead.qualification ?? null;
+    const definition = q ? (definitions.find((d) => d.version === q.version) ?? null) : null;
+    const a = lead.assignment;
+    const e = a && a.explanation;
+    let why = null;
+    if (a && e) {
+      let line;
+      if (e.account_match && e.account_match.used && e.account_match.rep_id === a.rep_id) {
+        line = `Holds the account ${e.account_match.account}`;
+      } else {
+        const skipped = e.considered.filter((c) => c.skipped).map((c) => `${c.rep_name} ${SKIP_WORDS[c.skipped] ?? "skipped"}`);
+        const team = e.team.endsWith("s") ? `${e.team}'` : `${e.team}'s`;
+        line = `Next in team ${team} rotation${skipped.length ? ` — skipped: ${skipped.join(", ")}` : ""}`;
+      }
+      why = {
+        line,
+        rule: `Rule “${e.rule}”: ${e.rule_detail}`,
+        considered: e.considered.map((c) => ({
+          rep_id: c.rep_id, rep_name: c.rep_name, chosen: !c.skipped && c.rep_id === a.rep_id, skipped: c.skipped ?? null,
+          text: c.skipped ? SKIP_SENTENCES[c.skipped] : "got the lead",
+        })),
+      };
+    } else if (a) {
+      why = { line: a.why, rule: `Rule “${a.rule}”`, considered: [] };
+    }
+    return {
+      qualification: q,
+      qualified_line: q
+        ? q.score >= q.threshold
+          ? `Qualified under definition v${q.version} — score ${q.score} ≥ ${q.threshold}`
+          : `Below the threshold of definition v${q.version} — score ${q.score} < ${q.threshold}`
+        : null,
+      definition,
+      openers: definition
+        ? definition.criteria
+            .filter((c) => c.opener && c.opener.trim() && applies(c, lead))
+            .map((c) => ({ signal: c.value != null ? `${c.key}: ${c.value}` : c.key, line: c.opener.trim() }))
+        : [],
+      why,
+    };
+  }
+
+  /** Checks a draft as baton-server does, naming the field at fault. */
+  function draftProblem(d) {
+    if (!(d.threshold >= 0 && d.threshold <= 100)) return ["threshold", "must be a score from 0 to 100"];
+    if (!d.note.trim()) return ["note", "must not be empty"];
+    for (const [i, c] of d.criteria.entries()) {
+      if (!["score_item", "quiz_answer", "intent"].includes(c.kind)) return [`criteria[${i}].kind`, "must be score_item, quiz_answer or intent"];
+      if (!c.key.trim()) return [`criteria[${i}].key`, "must not be empty"];
+      if (c.kind === "intent" && !["need", "timeline", "budget"].includes(c.key.trim().toLowerCase()))
+        return [`criteria[${i}].key`, "an intent criterion's key is need, timeline or budget"];
+      if (!c.meaning.trim()) return [`criteria[${i}].meaning`, "must not be empty"];
+      if (c.points != null && (c.points < -100 || c.points > 100)) return [`criteria[${i}].points`, "must be from -100 to 100"];
+    }
+    if (!d.reasons.length) return ["reasons", "list 1 to 50 rejection reasons"];
+    for (const [i, r] of d.reasons.entries()) {
+      if (!/^[a-z0-9_]{1,64}$/.test(r.code)) return [`reasons[${i}].code`, "use 1 to 64 lower-case letters, digits and underscores"];
+      if (!r.label.trim()) return [`reasons[${i}].label`, "must not be empty"];
+    }
+    if (!d.reasons.some((r) => r.code === "other"))
+      return ["reasons", 'keep the reason "other" (reps need a way to say what no reason covers)'];
+    return null;
+  }
+
+  function changesOf(prev, next) {
+    const out = [];
+    if (prev.threshold !== next.threshold) out.push(`threshold ${prev.threshold} → ${next.threshold}`);
+    const key = (c) => `${c.key}${c.value != null ? ` = ${c.value}` : ""}`;
+    for (const c of next.criteria) if (!prev.criteria.some((p) => key(p) === key(c))) out.push(`criterion added: ${key(c)}`);
+    for (const c of prev.criteria) if (!next.criteria.some((p) => key(p) === key(c))) out.push(`criterion removed: ${key(c)}`);
+    return out;
+  }
+
+  // A rep's working hours, checked as baton-server's shifts.rs does; the
+  // field named as baton-core hands it on (without `schedule.`).
+  const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+  function scheduleProblem(s) {
+    if (!s) return null;
+    if (!s.time_zone || !/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(s.time_zone) || s.time_zone.startsWith("Mars"))
+      return ["time_zone", `"${s.time_zone}" is not a known IANA time zone name; use one such as Europe/Berlin or America/New_York`];
+    for (const [i, h] of s.hours.entries()) {
+      if (!HHMM.test(h.start)) return [`hours[${i}].start`, `"${h.start}" is not a time of day; write HH:MM from 00:00 to 23:59`];
+      if (!HHMM.test(h.end) && h.end !== "24:00") return [`hours[${i}].end`, `"${h.end}" is not a time of day; write HH:MM from 00:01 to 24:00 (24:00 is the end of the day)`];
+      if (h.end <= h.start) return [`hours[${i}].end`, `${h.end} is before the start ${h.start}; write a shift across midnight as two stretches`];
+    }
+    for (const [i, a] of s.absences.entries()) {
+      if (!/^\d{4}-\d\d-\d\d$/.test(a.from)) return [`absences[${i}].from`, `"${a.from}" is not a date; write YYYY-MM-DD, e.g. 2027-08-02`];
+      if (!/^\d{4}-\d\d-\d\d$/.test(a.to)) return [`absences[${i}].to`, `"${a.to}" is not a date; write YYYY-MM-DD, e.g. 2027-08-02`];
+      if (a.to < a.from) return [`absences[${i}].to`, `${a.to} is before from ${a.from}; an absence runs from its first day to its last, both included`];
+    }
+    return null;
+  }
+  let mySchedule = null;
+  let scheduleOffline = false;
+
+  // Team administration: the teams, their reps (one holds markup), the
+  // managers and the audit log as baton-server keeps them.
+  const teamsList = [
+    { name: "emea", sla_seconds: 3600, sla_business_hours: true, account_matching: true, remind_at_percent: 50 },
+    { name: "americas", sla_seconds: 1800, sla_business_hours: false, account_matching: false, remind_at_percent: 0 },
+  ];
+  const repOf = (id, name, team, over) => Object.assign(
+    {
+      id, name, email: `${name.split(" ")[0].toLowerCase().replace(/[^a-z]/g, "")}@baton.test`, team, weight: 1, max_open: 25,
+      availability: "available", open_leads: 2, active: true, on_shift: true, schedule: null,
+    },
+    over || {},
+  );
+  const teamReps = [
+    repOf(1, "Ava Rossi", "emea", { weight: 2, schedule: { time_zone: "Europe/Berlin", hours: [{ day: "mon", start: "09:00", end: "17:00" }], absences: [] } }),
+    repOf(2, "Ben Ortiz", "emea", { on_shift: false }),
+    repOf(3, "Cid Park", "emea", { open_leads: 25 }),
+    repOf(4, "<b>Dee</b> Vance <script>window.__pwned=11</script>", "americas", { availability: "away" }),
+  ];
+  let nextRepId = 5;
+  const managers = [
+    { id: 1, name: "Morgan Reyes", email: "morgan@baton.test", admin: true, teams: [] },
+    { id: 2, name: "Ines Duarte", email: "ines@baton.test", admin: false, teams: ["americas"] },
+  ];
+  const audit = [];
+  let nextAuditId = 1;
+  function record(action, subject, detail, at = Date.now()) {
+    audit.unshift({ id: nextAuditId++, at: iso(at), actor: "Morgan Reyes", action, subject, detail });
+  }
+  for (let i = 0; i < 130; i++) record("rep.updated", `rep ${(i % 4) + 1}`, `weight ${(i % 3) + 1}`, NOW - (200 - i) * 60 * MIN);
+  record("definition.published", "definition v4", "Back to 60 after the Q3 review <b>bold</b>", NOW - 20 * 24 * 60 * MIN);
+  const admin = () => role === "manager" && opts.admin !== false;
+  const needAdmin = () => {
+    managerOnline();
+    if (!admin()) throw err("refused", "the server refused: only an admin may do this");
+  };
+  const findRep = (id) => {
+    const r = teamReps.find((x) => x.id === id);
+    if (!r) throw err("refused", `the server refused: rep ${id} does not exist in your teams`);
+    return r;
+  };
+  const invalidField = (field, message) => ({ outcome: "invalid", field, message });
+  const saved = (value) => ({ outcome: "saved", value });
+
   const calls = [];
   const commands = {
     session_info: () => sessionView(),
@@ -580,6 +812,7 @@
         summary: summary(r),
         lead: r.lead,
         history: [{ at: r.lead.assignment.assigned_at, kind: "assigned", detail: "Assigned to you (emea-by-country)" }],
+        context: contextOf(r.lead),
       };
     },
     reasons: () => reasons,
@@ -734,6 +967,140 @@
       const answer = importCsv(bytes, headers || {});
       if (importGate) await importGate.promise;
       return answer;
+    },
+    lead_definition: ({ version }) => {
+      if (!signedIn) throw err("not_signed_in", "not signed in");
+      const d = definitions.find((x) => x.version === version);
+      if (!d) throw err("refused", `the server refused: no definition v${version}; GET /v1/definitions lists them`);
+      return d;
+    },
+    my_schedule: () => {
+      if (!signedIn || role !== "rep") throw err("not_actionable", "working hours are a rep's: this profile is not a rep's");
+      return { schedule: mySchedule, on_shift: true, offline: scheduleOffline };
+    },
+    set_my_schedule: ({ schedule }) => {
+      if (!signedIn) throw err("not_signed_in", "not signed in");
+      if (scheduleOffline) throw err("offline", "cannot reach the server: connection refused");
+      const p = scheduleProblem(schedule);
+      if (p) return invalidField(...p);
+      mySchedule = schedule;
+      return saved({ schedule, on_shift: true, offline: false });
+    },
+    definitions_list: () => {
+      managerOnline();
+      return { in_force: inForce().version, definitions: definitions.slice().reverse() };
+    },
+    definition_preview: ({ team, request }) => {
+      managerOnline();
+      if (request.threshold > 100) return invalidField("threshold", "must be a score from 0 to 100");
+      if (Date.parse(request.from) >= Date.parse(request.to)) return invalidField("from", "the period's start must be before its end");
+      // Counted as the review's figures are made up: the generated leads,
+      // and the first 60 of them decided (one in three rejected).
+      const scores = rows.map((r) => r.lead.score.value);
+      const current = inForce().threshold;
+      const t = request.threshold;
+      const decided = rows.slice(0, 60).map((r, i) => ({ score: r.lead.score.value, accepted: i % 3 !== 0 }));
+      const dc = decided.filter((d) => d.score >= current);
+      const dp = decided.filter((d) => d.score >= t);
+      const acc = (l) => l.filter((d) => d.accepted).length;
+      return saved({
+        from: request.from, to: request.to, current_threshold: current, proposed_threshold: t, leads: scores.length,
+        qualified_current: scores.filter((s) => s >= current).length, qualified_proposed: scores.filter((s) => s >= t).length,
+        newly_qualified: scores.filter((s) => s >= t && s < current).length,
+        newly_unqualified: scores.filter((s) => s < t && s >= current).length,
+        decided_current: dc.length, accepted_current: acc(dc), decided_proposed: dp.length, accepted_proposed: acc(dp),
+        acceptance_current: dc.length ? acc(dc) / dc.length : null, acceptance_proposed: dp.length ? acc(dp) / dp.length : null,
+      });
+    },
+    definition_publish: ({ draft }) => {
+      managerOnline();
+      if (!admin()) throw err("refused", "the server refused: only an admin may publish a definition");
+      const p = draftProblem(draft);
+      if (p) return invalidField(...p);
+      const prev = inForce();
+      const d = {
+        version: prev.version + 1, threshold: draft.threshold, criteria: draft.criteria, reasons: draft.reasons,
+        effective_at: iso(Date.now()), author: "Morgan Reyes", note: draft.note, changes: changesOf(prev, draft),
+      };
+      definitions.push(d);
+      record("definition.published", `definition v${d.version}`, draft.note);
+      return saved(d);
+    },
+    definition_outcomes: () => {
+      managerOnline();
+      return {
+        versions: definitions.map((d, i) => ({
+          version: d.version, threshold: d.threshold, effective_at: d.effective_at,
+          until: definitions[i + 1] ? definitions[i + 1].effective_at : null,
+          leads: 100 + i * 10, qualified: 60 + i * 5, offers: 55 + i * 5, accepted: 30 + i * 6, rejected: 20 - i,
+          acceptance_rate: (30 + i * 6) / (50 + i * 5), median_decision_secs: 900 - i * 120,
+          reasons: [["no_budget", 8 - i], ["not_a_fit", 3]],
+        })),
+      };
+    },
+    team_overview: () => {
+      managerOnline();
+      const manager = { id: 1, name: "Morgan Reyes", email: "", admin: admin(), teams: admin() ? [] : ["emea"] };
+      const teams = teamsList.filter((t) => manager.admin || manager.teams.includes(t.name));
+      const reps = teamReps
+        .filter((r) => teams.some((t) => t.name === r.team))
+        .map((r) => ({ ...r }))
+        .sort((a, b) => a.team.localeCompare(b.team) || a.name.localeCompare(b.name));
+      return { manager, teams, reps };
+    },
+    rep_create: ({ rep }) => {
+      managerOnline();
+      if (!rep.name.trim()) return invalidField("name", "must not be empty");
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(rep.email.trim())) return invalidField("email", `${JSON.stringify(rep.email)} is not an email address`);
+      if (!teamsList.some((t) => t.name === rep.team)) return invalidField("team", `team ${JSON.stringify(rep.team)} is not in the config`);
+      if (rep.weight != null && (rep.weight < 1 || rep.weight > 1000)) return invalidField("weight", "must be from 1 to 1000");
+      if (rep.max_open != null && (rep.max_open < 1 || rep.max_open > 100000)) return invalidField("max_open", "must be from 1 to 100000");
+      const r = repOf(nextRepId++, rep.name.trim(), rep.team, { email: rep.email.trim(), weight: rep.weight ?? 1, max_open: rep.max_open ?? 20, open_leads: 0 });
+      teamReps.push(r);
+      record("rep.created", `rep ${r.id}`, `${r.name} <${r.email}> joined team "${r.team}"`);
+      return saved({ rep: { ...r }, token: `btn_rep_k3Y9fQ2xW8pL5mN7vB1c${r.id}` });
+    },
+    rep_update: ({ id, change }) => {
+      managerOnline();
+      const r = findRep(id);
+      if (change.weight != null && (change.weight < 1 || change.weight > 1000)) return invalidField("weight", "must be from 1 to 1000");
+      if (change.max_open != null && (change.max_open < 1 || change.max_open > 100000)) return invalidField("max_open", "must be from 1 to 100000");
+      if (change.team != null && !teamsList.some((t) => t.name === change.team)) return invalidField("team", `team ${JSON.stringify(change.team)} is not in the config`);
+      for (const k of ["team", "weight", "max_open", "active"]) if (change[k] != null) r[k] = change[k];
+      if (change.active === false) Object.assign(r, { open_leads: 0, on_shift: false });
+      record("rep.updated", `rep ${id}`, JSON.stringify(change));
+      return saved({ ...r });
+    },
+    rep_schedule: ({ id, schedule }) => {
+      managerOnline();
+      const r = findRep(id);
+      const p = scheduleProblem(schedule);
+      if (p) return invalidField(...p);
+      r.schedule = schedule;
+      record("rep.schedule", `rep ${id}`, schedule ? `hours set in ${schedule.time_zone}` : "hours cleared");
+      return saved({ ...r });
+    },
+    managers_list: () => {
+      needAdmin();
+      return { managers: managers.map((m) => ({ ...m, teams: [...m.teams] })) };
+    },
+    manager_scope: ({ id, scope }) => {
+      needAdmin();
+      const m = managers.find((x) => x.id === id);
+      if (!m) throw err("refused", `the server refused: manager ${id} does not exist`);
+      const unknown = scope.teams.find((t) => !teamsList.some((x) => x.name === t));
+      if (unknown) return invalidField("teams", `no team is named ${JSON.stringify(unknown)}; GET /v1/teams lists them`);
+      if (id === 1 && !scope.admin) return invalidField("admin", "you cannot take away your own admin role; ask another admin");
+      Object.assign(m, { admin: scope.admin, teams: [...scope.teams].sort() });
+      record("manager.scope", `manager ${id}`, scope.admin ? "admin (every team)" : `manages ${m.teams.join(", ") || "no team"}`);
+      return saved({ ...m });
+    },
+    audit_log: ({ before, limit }) => {
+      needAdmin();
+      const n = Math.min(Math.max(limit ?? 100, 1), 1000);
+      const list = audit.filter((e) => before == null || e.id < before);
+      const page = list.slice(0, n);
+      return { entries: page, next_before: page.length === n && list.length > n ? page[n - 1].id : null };
     },
     sync_now: () => {
       if (!offline && (!problem || problem.kind === "offline")) drain();
@@ -908,6 +1275,14 @@
   win.__fake = {
     calls,
     rows,
+    definitions,
+    teamReps,
+    managers,
+    audit,
+    /** The rep's own hours: the server cannot be reached (the copy last seen shows). */
+    setScheduleOffline(v) {
+      scheduleOffline = v;
+    },
     emitStatus,
     emit,
     setOffline(v) {

@@ -3,6 +3,7 @@
 // made here; the engine in baton-core makes them.
 import type {
   Availability,
+  Definition,
   EngineEvent,
   InboxFilter,
   InboxPage,
@@ -65,6 +66,8 @@ export class AppState {
    * scroll the list under the rep's eyes. */
   revealed = $state(0);
   opened = $state<LeadDetail | null>(null);
+  /** The definition a lead qualified under, opened from its lead view. */
+  definitionShown = $state.raw<Definition | null>(null);
 
   reasons = $state.raw<RejectReason[]>([]);
   rejecting = $state<LeadSummary | null>(null);
@@ -99,7 +102,10 @@ export class AppState {
 
   async start(): Promise<void> {
     this.unlisten.push(await this.backend.onStatus((s) => this.onStatus(s)));
-    this.unlisten.push(await this.backend.onOpenLead((id) => void this.open(id)));
+    // A manager's notification (a missed SLA) opens the lead in the review.
+    this.unlisten.push(
+      await this.backend.onOpenLead((id) => void (this.review ? this.review.openLead(id) : this.open(id))),
+    );
     this.unlisten.push(await this.backend.onEngine((e) => this.onEngine(e)));
     await this.loadSession();
   }
@@ -331,6 +337,25 @@ export class AppState {
   close(): void {
     this.openSeq++;
     this.opened = null;
+  }
+
+  /** Opens the definition a lead qualified under: the one the lead view
+   * holds, else the shell's (cached, or fetched). */
+  async showDefinition(version: number): Promise<void> {
+    const held = this.opened?.context.definition;
+    if (held && held.version === version) {
+      this.definitionShown = held;
+      return;
+    }
+    try {
+      this.definitionShown = await this.backend.leadDefinition(version);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  closeDefinition(): void {
+    this.definitionShown = null;
   }
 
   private async refreshOpened(): Promise<void> {

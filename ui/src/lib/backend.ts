@@ -1,11 +1,17 @@
 // The one boundary between the UI and the desktop shell. Components and
 // stores talk to a `Backend`; the app passes the Tauri one, tests a fake.
 import type {
+  AuditLog,
   Availability,
   CsvImport,
+  Definition,
+  DefinitionDraft,
+  DefinitionList,
+  DefinitionPreview,
   EngineEvent,
   ErrorCode,
   FailureQuery,
+  FormAnswer,
   ImportOptions,
   InboxFilter,
   InboxPage,
@@ -13,19 +19,31 @@ import type {
   IntakeReceiptList,
   LeadDetail,
   LeadSummary,
+  Manager,
+  ManagerList,
+  ManagerScope,
+  NewRep,
   NewWebhook,
+  PreviewRequest,
   RejectReason,
+  Rep,
+  RepCreated,
+  RepUpdate,
   ReviewData,
   ReviewLead,
   ReviewQuery,
   ReviewTable,
+  ScheduleView,
   SessionView,
   SourceIntakeResponse,
   StatusView,
+  TeamOverview,
+  VersionOutcomes,
   WebhookCreation,
   WebhookDelivery,
   WebhookDeliveryList,
   WebhookList,
+  WorkSchedule,
 } from "../bindings";
 
 export interface Backend {
@@ -71,6 +89,33 @@ export interface Backend {
    * server refuses (`header`, `mapping`, `file`, `source`…) is an answer
    * (`invalid`), not an error. */
   importCsv(file: Uint8Array, options: ImportOptions): Promise<CsvImport>;
+  /** A version of the definition a lead qualified under (cached, or fetched). */
+  leadDefinition(version: number): Promise<Definition>;
+  /** The rep's own working hours and absences (the last copy seen, offline). */
+  mySchedule(): Promise<ScheduleView>;
+  /** Sets (or with null clears) them; a field the server refuses is an answer (`invalid`). */
+  setMySchedule(schedule: WorkSchedule | null): Promise<FormAnswer<ScheduleView>>;
+  /** Every version of the definition, newest first, and the one in force. */
+  definitionsList(): Promise<DefinitionList>;
+  /** What a proposed threshold would have done over a past period. */
+  definitionPreview(team: string | null, request: PreviewRequest): Promise<FormAnswer<DefinitionPreview>>;
+  /** Publishes the next version (admins only); a field the server refuses is an answer. */
+  definitionPublish(draft: DefinitionDraft): Promise<FormAnswer<Definition>>;
+  /** Acceptance, reasons and speed under each version, oldest first. */
+  definitionOutcomes(team: string | null): Promise<VersionOutcomes>;
+  /** The signed-in manager, the teams they manage and those teams' reps. */
+  teamOverview(): Promise<TeamOverview>;
+  /** Adds a rep: the answer holds their token, shown this once. */
+  repCreate(rep: NewRep): Promise<FormAnswer<RepCreated>>;
+  /** Team, weight, cap; `active: false` deactivates. */
+  repUpdate(id: number, change: RepUpdate): Promise<FormAnswer<Rep>>;
+  /** A rep's hours and absences (null clears them). */
+  repSchedule(id: number, schedule: WorkSchedule | null): Promise<FormAnswer<Rep>>;
+  /** Every manager and their scope (admins only). */
+  managersList(): Promise<ManagerList>;
+  managerScope(id: number, scope: ManagerScope): Promise<FormAnswer<Manager>>;
+  /** Administrative changes, newest first (admins only). */
+  auditLog(before: number | null, limit: number | null): Promise<AuditLog>;
   onStatus(handler: (s: StatusView) => void): Promise<() => void>;
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
   /** What the engine reports as it happens (a refused decision). */

@@ -53,6 +53,8 @@ export function takenAwayText(r: TakeAwayReason | null | undefined): string {
   switch (r) {
     case "sla_expired":
       return "Taken away: the SLA ran out and the lead went to the next rep";
+    case "rep_changed":
+      return "Taken away: you were moved to another team or deactivated, and the lead went to another rep";
     default:
       return "Taken away from you";
   }

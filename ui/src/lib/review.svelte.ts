@@ -3,8 +3,10 @@
 // the server; here they are only filtered and shown.
 import type { FeedbackLogEntry, ReviewData, ReviewLead, ReviewTable } from "../bindings";
 import { asError, errorText, type Backend } from "./backend";
+import { DefinitionState } from "./definition.svelte";
 import { ImportState } from "./import.svelte";
 import { IntakeState } from "./intake.svelte";
+import { TeamState } from "./team.svelte";
 import { WebhooksState } from "./webhooks.svelte";
 
 export const PERIODS: [number, string][] = [
@@ -68,12 +70,18 @@ export class ReviewState {
   readonly webhooks: WebhooksState;
   /** A CSV file of leads, checked and imported. */
   readonly imports: ImportState;
+  /** The definition of a qualified lead: in force, proposed, its versions. */
+  readonly definition: DefinitionState;
+  /** The manager's teams: reps, managers' scopes, the audit log. */
+  readonly roster: TeamState;
 
   constructor(backend: Backend) {
     this.backend = backend;
     this.intake = new IntakeState(backend);
     this.webhooks = new WebhooksState(backend);
     this.imports = new ImportState(backend);
+    this.definition = new DefinitionState(backend);
+    this.roster = new TeamState(backend);
   }
 
   async start(): Promise<void> {
@@ -85,12 +93,38 @@ export class ReviewState {
     } catch {
       // Nothing kept yet.
     }
-    await Promise.all([this.load(), this.intake.load(), this.webhooks.load()]);
+    await this.refresh();
   }
 
-  /** The figures, the failed intakes and the webhooks, fresh. */
+  /** The figures, the failed intakes, the webhooks, the definition and the team, fresh. */
   async refresh(): Promise<void> {
-    await Promise.all([this.load(), this.intake.load(), this.webhooks.load()]);
+    await Promise.all([
+      this.load(),
+      this.intake.load(),
+      this.webhooks.load(),
+      this.definition.load(this.team || null),
+      this.roster.load(),
+    ]);
+  }
+
+  /** Another team (or every team) chosen: its figures and its outcomes per definition. */
+  async teamChanged(): Promise<void> {
+    await Promise.all([this.load(), this.definition.load(this.team || null)]);
+  }
+
+  /** The calibration's suggested threshold, as a proposal in the
+   * Definition tab; false when there is none. */
+  async applySuggestion(): Promise<boolean> {
+    const s = this.data?.calibration.suggestion;
+    if (!s || s.threshold == null) return false;
+    if (!this.definition.loaded) await this.definition.load(this.team || null);
+    const target = Math.round(s.target_rate * 1000) / 10;
+    const rate = s.acceptance_rate == null ? "" : ` (${Math.round(s.acceptance_rate * 1000) / 10}% of ${s.decided_at_or_above} decided leads accepted)`;
+    this.definition.propose(
+      s.threshold,
+      `Threshold ${s.threshold}, from the score calibration: it would have met the ${target}% acceptance target${rate}.`,
+    );
+    return this.definition.draft != null;
   }
 
   /** The period asked for, or a message saying what is wrong with it. */

@@ -1,7 +1,7 @@
 // Installs the fake shell (tests/fake-shell.js) into jsdom's window, so the
 // real `tauriBackend` and `@tauri-apps/api` run against it.
 import source from "../fake-shell.js?raw";
-import type { ImportOptions, ProblemKind } from "../../src/bindings";
+import type { AuditEntry, Definition, ImportOptions, Manager, ProblemKind, Rep } from "../../src/bindings";
 
 export type Fake = {
   calls: { cmd: string; args: Record<string, unknown>; options?: { headers?: Record<string, string> } }[];
@@ -19,6 +19,11 @@ export type Fake = {
   imports: { options: ImportOptions; text: string }[];
   holdImports(): void;
   releaseImports(): void;
+  definitions: Definition[];
+  teamReps: Rep[];
+  managers: Manager[];
+  audit: AuditEntry[];
+  setScheduleOffline(v: boolean): void;
 };
 
 export function installFakeShell(
@@ -29,6 +34,7 @@ export function installFakeShell(
     undoMs?: number;
     tokenNotice?: string | null;
     crm?: boolean;
+    admin?: boolean;
   } = {},
 ): Fake {
   const w = window as unknown as { __FAKE_OPTIONS__: unknown; __fake: Fake };
