@@ -332,3 +332,80 @@ async fn a_decision_survives_kill_9_inside_the_undo_window_and_an_undo_sends_not
     );
     app.quit().await;
 }
+
+/// A manager publishes a definition with an opener (through the API); the
+/// rep's running app shows the next lead qualified under it, with the
+/// opener under "How to open", and opens the definition read-only.
+#[tokio::test]
+async fn a_published_definition_reaches_the_reps_window_with_its_opener() {
+    let bus = SessionBus::start();
+    let display = Display::start();
+    let server = Server::start(ONE_TEAM);
+    let ava = server.add_rep("Ava Rossi", "sales", 1, 100);
+    let baton = Baton::new();
+    baton.login(&server, &ava);
+    let driver = Driver::start(&display, &bus, baton.dir.path());
+    let app = driver.open_app().await;
+    app.find("[data-testid=inbox]", WAIT).await;
+
+    let opener = "Ask what has to be live by the end of the quarter";
+    let published = server
+        .manager()
+        .post(
+            "/v1/definitions",
+            &serde_json::json!({
+                "threshold": 70,
+                "criteria": [{
+                    "kind": "quiz_answer",
+                    "key": "When do you want a solution in place?",
+                    "value": "This quarter",
+                    "points": 12,
+                    "meaning": "A near deadline means a buying process is running",
+                    "opener": opener
+                }],
+                "reasons": [
+                    { "code": "no_budget", "label": "No budget", "note_required": false, "routes_on": false },
+                    { "code": "other", "label": "Other", "note_required": true, "routes_on": false }
+                ],
+                "note": "Open on the quarter's deadline"
+            }),
+        )
+        .await;
+    assert_eq!(published.body["version"], 2, "{published:?}");
+
+    // The next lead arrives in the open window, qualified under v2.
+    let pushed = server.intake().push(&lead("after-v2")).await.lead;
+    let row = app
+        .find(&format!("[data-lead-id=\"{}\"]", pushed.id), WAIT)
+        .await;
+    app.click(&row).await;
+    let qualified = app.find("[data-testid=qualified]", WAIT).await;
+    assert_eq!(
+        app.text(&qualified).await,
+        "Qualified under definition v2 — score 80 ≥ 70"
+    );
+    let why = app
+        .text(&app.find("[data-testid=why-line]", WAIT).await)
+        .await;
+    assert_eq!(why, "Next in team sales' rotation");
+    let how = app
+        .text(&app.find("[data-testid=how-to-open]", WAIT).await)
+        .await;
+    assert!(
+        how.contains(opener) && how.contains("When do you want a solution in place?: This quarter"),
+        "{how}"
+    );
+    app.screenshot(&screenshot_path("how-to-open.png")).await;
+
+    app.click(&qualified).await;
+    let view = app
+        .text(&app.find("[data-testid=definition-view]", WAIT).await)
+        .await;
+    assert!(
+        view.contains("Definition v2")
+            && view.contains("Open on the quarter's deadline")
+            && view.contains("A near deadline means a buying process is running"),
+        "{view}"
+    );
+    app.quit().await;
+}
