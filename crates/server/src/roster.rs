@@ -8,10 +8,13 @@ use baton_protocol::{Timestamp, WorkSchedule};
 
 use crate::shifts::{ShiftState, Shifts};
 
+/// Schedules' stored JSON text → their shifts (`None`: it does not parse).
+type ParsedSchedules = Mutex<HashMap<Arc<str>, Option<Arc<Shifts>>>>;
+
 /// Parsed schedules by their stored JSON text. Text is the key, so an
 /// entry is never stale; the map is bounded by dropping it whole.
-fn parsed() -> &'static Mutex<HashMap<Arc<str>, Option<Arc<Shifts>>>> {
-    static CACHE: OnceLock<Mutex<HashMap<Arc<str>, Option<Arc<Shifts>>>>> = OnceLock::new();
+fn parsed() -> &'static ParsedSchedules {
+    static CACHE: OnceLock<ParsedSchedules> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 

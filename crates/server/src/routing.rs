@@ -167,7 +167,9 @@ pub fn choose_team(cfg: &Config, intake: &LeadIntake) -> TeamChoice {
 /// Outcome of trying to place a qualified lead with a rep.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Placement {
-    Assigned(Assignment),
+    /// Boxed: an assignment with its explanation is large, and most
+    /// callers only ask which variant it is.
+    Assigned(Box<Assignment>),
     Queued,
 }
 
@@ -409,7 +411,7 @@ pub fn route_lead(
         now,
         json!({ "rep": outbound::rep_json(rep.id, &rep.name), "assignment": outbound::assignment_json(&assignment) }),
     )?;
-    Ok(Placement::Assigned(assignment))
+    Ok(Placement::Assigned(Box::new(assignment)))
 }
 
 /// The definition version and threshold in force (before any version was

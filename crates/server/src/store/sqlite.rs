@@ -545,7 +545,7 @@ fn assignment_from_row(r: &Row<'_>) -> rusqlite::Result<Assignment> {
 const REP_SELECT: &str = "SELECT id, name, email, team, weight, max_open, available, open_leads, schedule, active FROM reps";
 
 fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<Rep> {
-    Ok(Rep {
+    Ok(rows::with_shift_state(Rep {
         id: r.get(0)?,
         name: r.get(1)?,
         email: r.get(2)?,
@@ -561,8 +561,7 @@ fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<Rep> {
         schedule: rows::schedule(r.get::<_, Option<String>>(8)?.as_deref()),
         active: r.get::<_, i64>(9)? == 1,
         on_shift: true,
-    })
-    .map(rows::with_shift_state)
+    }))
 }
 
 const DEFINITION_SELECT: &str = "SELECT version, threshold, criteria, reasons, effective_at, author, note, \

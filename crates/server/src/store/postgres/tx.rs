@@ -723,7 +723,7 @@ fn assignment_from_row(r: &Row) -> Result<Assignment> {
 const REP_SELECT: &str = "SELECT id, name, email, team, weight, max_open, available, open_leads, schedule, active FROM reps";
 
 fn rep_from_row(r: &Row) -> Result<Rep> {
-    Ok(Rep {
+    Ok(rows::with_shift_state(Rep {
         id: r.try_get(0)?,
         name: r.try_get(1)?,
         email: r.try_get(2)?,
@@ -739,8 +739,7 @@ fn rep_from_row(r: &Row) -> Result<Rep> {
         schedule: rows::schedule(r.try_get::<_, Option<&str>>(8)?),
         active: r.try_get(9)?,
         on_shift: true,
-    })
-    .map(rows::with_shift_state)
+    }))
 }
 
 const DEFINITION_SELECT: &str = "SELECT version, threshold, criteria, reasons, effective_at, author, note, \
@@ -2510,14 +2509,13 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn account_holder(&mut self, key: &str, since: Timestamp) -> Result<Option<(RepId, LeadId)>> {
-        Ok(self
-            .query_opt(
-                "SELECT rep_id, lead_id FROM assignments WHERE account_key = $1 AND assigned_at >= $2 \
-                 AND outcome IN ('pending', 'accepted') ORDER BY assigned_at DESC, id DESC LIMIT 1",
-                &[&key, &since.millis()],
-            )?
-            .map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()?)
+        self.query_opt(
+            "SELECT rep_id, lead_id FROM assignments WHERE account_key = $1 AND assigned_at >= $2 \
+             AND outcome IN ('pending', 'accepted') ORDER BY assigned_at DESC, id DESC LIMIT 1",
+            &[&key, &since.millis()],
+        )?
+        .map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
     }
 
     fn due_reminders(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Assignment>> {
