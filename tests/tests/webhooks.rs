@@ -468,3 +468,71 @@ async fn a_kill_between_commit_and_delivery_still_delivers_each_event_once() {
         assert_eq!(kinds, ["lead.routed", "lead.accepted"], "lead {id}");
     }
 }
+
+#[tokio::test]
+async fn a_published_definition_reaches_its_subscribers_once_and_no_other() {
+    let server = Server::start(ALLOW_PRIVATE);
+    let admin = server.manager();
+    let subscribed = Receiver::start(Answer::Ok).await;
+    let other = Receiver::start(Answer::Ok).await;
+    let hook = register(&admin, &subscribed.url, &["definition.published"]).await;
+    subscribed.set_secret(hook.secret.as_deref().unwrap());
+    register(&admin, &other.url, &["lead.routed"]).await;
+
+    let draft = json!({
+        "threshold": 75,
+        "criteria": [{
+            "kind": "quiz_answer", "key": "Team size", "value": "More than 100 reps",
+            "points": 20, "meaning": "Large floors feel routing pain first",
+            "opener": "Open with the routing audit for large floors"
+        }],
+        "reasons": [
+            { "code": "no_budget", "label": "No budget", "note_required": false, "routes_on": false },
+            { "code": "other", "label": "Other", "note_required": true, "routes_on": false }
+        ],
+        "note": "raise the bar for small teams"
+    });
+    let r = admin.post("/v1/definitions", &draft).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+
+    let got = subscribed.wait_for(1, Duration::from_secs(5)).await;
+    assert!(got[0].verified, "signed with the endpoint's secret");
+    let body = &got[0].body;
+    assert_eq!(body["type"], "definition.published");
+    let data = &body["data"];
+    // Version 1 was the config's threshold, taken at start-up.
+    assert_eq!(
+        (data["version"].as_u64(), data["threshold"].as_u64()),
+        (Some(2), Some(75))
+    );
+    assert_eq!(data["author"], "Morgan");
+    assert_eq!(data["note"], "raise the bar for small teams");
+    assert!(
+        data["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "threshold 60 → 75"),
+        "{data:#}"
+    );
+    assert_eq!(
+        data["criteria"][0]["opener"],
+        "Open with the routing audit for large floors"
+    );
+    assert!(data.get("lead_id").is_none(), "about no lead: {data:#}");
+    // The delivery log says it concerned no lead; nothing went elsewhere.
+    let log: WebhookDeliveryList = admin
+        .get(&format!("/v1/webhooks/{}/deliveries", hook.id))
+        .await
+        .json();
+    assert_eq!(log.deliveries.len(), 1);
+    assert_eq!(log.deliveries[0].lead_id, 0);
+    assert_eq!(log.deliveries[0].status, DeliveryStatus::Delivered);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        other.received().is_empty(),
+        "{:?}",
+        types(&other.received())
+    );
+    assert_eq!(subscribed.received().len(), 1, "once");
+}

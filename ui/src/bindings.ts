@@ -636,7 +636,7 @@ export type SourceOutcome = "created" | "updated" | "unchanged" | "duplicate" | 
 /**
  * What happened to a lead, as outbound events name it.
  */
-export type EventType = "lead.qualified" | "lead.routed" | "lead.accepted" | "lead.rejected" | "lead.reassigned" | "lead.sla_breached" | "lead.returned_to_nurture" | "Unknown";
+export type EventType = "lead.qualified" | "lead.routed" | "lead.accepted" | "lead.rejected" | "lead.reassigned" | "lead.sla_breached" | "lead.returned_to_nurture" | "definition.published" | "Unknown";
 
 /**
  * `POST /v1/webhooks`.

@@ -338,6 +338,10 @@ pub enum EventType {
     /// The lead went back to marketing (rejected, or its score fell while queued).
     #[serde(rename = "lead.returned_to_nurture")]
     LeadReturnedToNurture,
+    /// A new version of the definition of a qualified lead is in force
+    /// (about no lead: its deliveries carry lead id 0).
+    #[serde(rename = "definition.published")]
+    DefinitionPublished,
     #[serde(other)]
     Unknown,
 }
@@ -346,7 +350,7 @@ impl WireName for EventType {}
 
 impl EventType {
     /// Every type an endpoint may subscribe to.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::LeadQualified,
         EventType::LeadRouted,
         EventType::LeadAccepted,
@@ -354,6 +358,7 @@ impl EventType {
         EventType::LeadReassigned,
         EventType::LeadSlaBreached,
         EventType::LeadReturnedToNurture,
+        EventType::DefinitionPublished,
     ];
 }
 

@@ -366,6 +366,7 @@ pub fn publish_definition(
         changes: changes(prev.as_ref(), draft),
     };
     tx.insert_definition(&definition, config_hash)?;
+    crate::outbound::emit_definition(tx, &definition)?;
     tx.append_audit(
         now,
         actor,

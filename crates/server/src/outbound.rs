@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baton_protocol::{Assignment, EndpointKind, EventType, Timestamp, WireName};
+use baton_protocol::{Assignment, Definition, EndpointKind, EventType, Timestamp, WireName};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, watch};
 
@@ -127,6 +127,34 @@ pub fn emit(
         lead_id: lead.id,
         source: lead.intake_source.as_deref(),
         occurred_at: at,
+        payload: &payload,
+    })
+}
+
+/// The lead id that events about no lead carry: deliveries are ordered per
+/// endpoint and lead, so such events stay in order among themselves.
+pub const NO_LEAD: i64 = 0;
+
+/// `definition.published`: a version came into force. Written in the
+/// publishing transaction, like every event.
+pub fn emit_definition(tx: &mut dyn WriteTx, d: &Definition) -> Result<()> {
+    let data = json!({
+        "version": d.version,
+        "threshold": d.threshold,
+        "author": d.author,
+        "note": d.note,
+        "changes": d.changes,
+        "effective_at": d.effective_at,
+        "criteria": d.criteria,
+        "reasons": d.reasons,
+    });
+    let kind = EventType::DefinitionPublished;
+    let payload = json!({ "type": kind, "timestamp": d.effective_at, "data": data }).to_string();
+    tx.emit_event(&NewEvent {
+        event_type: kind,
+        lead_id: NO_LEAD,
+        source: None,
+        occurred_at: d.effective_at,
         payload: &payload,
     })
 }

@@ -30,6 +30,7 @@ const EVENT_LABELS = {
   "lead.reassigned": "Lead reassigned",
   "lead.sla_breached": "Lead SLA breached",
   "lead.returned_to_nurture": "Lead returned to nurture",
+  "definition.published": "Definition published",
   Unknown: "An event this app does not know",
 } as const satisfies Record<EventType, string>;
 

@@ -67,7 +67,8 @@ describe("webhooks", () => {
   });
 
   it("names events and delivery states in words, and replays only what ended", () => {
-    expect(EVENT_TYPES).toHaveLength(7);
+    expect(EVENT_TYPES).toHaveLength(8);
+    expect(eventLabel("definition.published")).toBe("Definition published");
     expect(EVENT_TYPES).not.toContain("Unknown");
     expect(eventLabel("lead.accepted")).toBe("Lead accepted");
     expect(eventLabel("lead.returned_to_nurture")).toBe("Lead returned to nurture");
