@@ -1,8 +1,10 @@
 //! Several real baton-server instances on one PostgreSQL database: a live
 //! stream on one instance hears another's commits at once; concurrent intake
 //! through all of them assigns each lead once and fairly, with contiguous
-//! feeds; the SLA sweeper moves to another instance when its own dies; and
-//! behind nginx, a rep's client outlives the instance it was streaming from.
+//! feeds; the SLA sweeper moves to another instance when its own dies;
+//! behind nginx, a rep's client outlives the instance it was streaming from;
+//! and a definition, a rep's hours or a deactivation changed on one instance
+//! governs routing on another at once.
 //!
 //! Always on PostgreSQL (whatever `BATON_TEST_DB` says), so `scripts/test`
 //! runs this suite once. nginx and the `baton` CLI are needed for the last
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use baton_protocol::{
     AssignmentOutcome, Change, DecisionKind, FeedEntry, IntakeOutcome, IntakeResponse,
-    LeadEventKind, LeadId, StreamReady, Timestamp,
+    LeadEventKind, LeadId, RepList, StreamReady, Timestamp,
 };
 use baton_tests::nginx::Nginx;
 use baton_tests::*;
@@ -696,4 +698,144 @@ allow_private_targets = true
             .iter()
             .all(|r| r.body["data"]["lead_id"] == pushed.id)
     );
+}
+
+/// The definition, a rep's hours and a deactivation changed through one
+/// instance govern routing on another at once (a writer drops what it
+/// cached of the rule and the reps when another instance has written), and
+/// reach a rep's live stream there.
+#[tokio::test]
+async fn agreement_changes_on_one_instance_govern_routing_on_another_at_once() {
+    let a = Server::start_on_postgres(ONE_TEAM, &[]);
+    let b = a.another_instance();
+    let ava = a.add_rep("Ava", "sales", 1, 50);
+    let _ben = a.add_rep("Ben", "sales", 1, 50);
+    let admin_on_a = a.manager();
+    let intake_on_b = b.client(&a.intake().token);
+    let ava_on_b = b.client(&ava.token);
+    let reps: RepList = admin_on_a.get("/v1/reps").await.json();
+    let id_of = |name: &str| reps.reps.iter().find(|r| r.name == name).unwrap().id;
+    let (ava_id, ben_id) = (id_of("Ava"), id_of("Ben"));
+
+    // B's writer learns the rule in force (the config's threshold, 60) and
+    // the reps: both get a lead of score 70.
+    let mut to = HashSet::new();
+    for i in 0..2 {
+        let l = intake_on_b.push(&scored(&format!("v1-{i}"), 70)).await.lead;
+        assert_eq!(l.status, baton_protocol::LeadStatus::Assigned);
+        assert_eq!(l.qualification.as_ref().unwrap().version, 1);
+        to.insert(l.assignment.unwrap().rep_id);
+    }
+    assert_eq!(to, HashSet::from([ava_id, ben_id]), "round robin over both");
+
+    let mut stream = ava_on_b.stream(None).await;
+    assert_eq!(
+        stream.next(Duration::from_secs(5)).await.unwrap().event,
+        "ready"
+    );
+
+    // Version 2 (threshold 85), published on A, reaches Ava's stream on B
+    // and governs B's next intake.
+    let draft = serde_json::json!({
+        "threshold": 85,
+        "criteria": [],
+        "reasons": [
+            { "code": "no_budget", "label": "No budget", "note_required": false, "routes_on": false },
+            { "code": "other", "label": "Other", "note_required": true, "routes_on": false }
+        ],
+        "note": "raise the bar"
+    });
+    let r = admin_on_a.post("/v1/definitions", &draft).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let ev = stream
+            .next_change(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .expect("the definition's change on B's stream");
+        if matches!(
+            ev.entry().change,
+            Change::DefinitionPublished { version: 2 }
+        ) {
+            break;
+        }
+    }
+    let l = intake_on_b.push(&scored("v2-70", 70)).await.lead;
+    assert_eq!(l.status, baton_protocol::LeadStatus::Nurture, "{l:?}");
+    let q = l.qualification.unwrap();
+    assert_eq!((q.version, q.threshold), (2, 85));
+
+    // Ben's hours, set on A, are one hour a day far from now: B offers
+    // the next leads to Ava alone, and says why Ben was passed over.
+    let hour = ((Timestamp::now().millis() / 3_600_000 % 24 + 12) % 24) as u32;
+    let stretch = json_hours(hour);
+    let r = admin_on_a
+        .put(&format!("/v1/reps/{ben_id}/schedule"), &stretch)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    for i in 0..3 {
+        let l = intake_on_b
+            .push(&scored(&format!("shift-{i}"), 90))
+            .await
+            .lead;
+        let asg = l.assignment.expect("offered");
+        assert_eq!(asg.rep_id, ava_id, "Ben is off shift");
+        let why = asg.explanation.expect("explained");
+        assert!(
+            why.considered
+                .iter()
+                .any(|c| c.rep_id == ben_id
+                    && c.skipped == Some(baton_protocol::SkipReason::OffShift)),
+            "{why:?}"
+        );
+    }
+
+    // Ava, deactivated on A: B refuses her token, and her open leads went
+    // on at once (Ben is off shift, so to the queue).
+    let r = admin_on_a
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/reps/{ava_id}"),
+            Some(&serde_json::json!({ "active": false })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    // B hears of the revocation within a quarter second and remembers a
+    // token at most 1 s (auth.rs, PRINCIPAL_TTL).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while ava_on_b.get("/v1/me").await.status != StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "B still takes Ava's token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let queue: baton_protocol::QueueList =
+        b.client(&admin_on_a.token).get("/v1/queue").await.json();
+    assert_eq!(
+        queue.queued.len(),
+        4,
+        "Ava's 4 open leads (one of score 70, three of 90) wait for Ben: {queue:?}"
+    );
+}
+
+fn scored(id: &str, score: u32) -> baton_protocol::LeadIntake {
+    let mut l = lead(id);
+    l.score.value = score;
+    l
+}
+
+/// Every day, one hour (UTC) starting at `hour`.
+fn json_hours(hour: u32) -> serde_json::Value {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let end = if hour == 23 {
+        "24:00".to_string()
+    } else {
+        format!("{:02}:00", hour + 1)
+    };
+    serde_json::json!({
+        "time_zone": "UTC",
+        "hours": days.iter().map(|d| serde_json::json!({
+            "day": d, "start": format!("{hour:02}:00"), "end": end
+        })).collect::<Vec<_>>(),
+        "absences": []
+    })
 }
