@@ -43,7 +43,8 @@ async fn measure(
 ) -> Figures {
     let first = instances[0];
     for i in 0..10 {
-        first.add_rep(&format!("Rep {i}"), "sales", 1 + (i % 3) as u32, 100_000);
+        let rep = first.add_rep(&format!("Rep {i}"), "sales", 1 + (i % 3) as u32, 100_000);
+        bench_shift(&rep, i).await;
     }
     let probe_rep = stream_on.add_rep("Probe", "probe", 1, 100_000);
     let probe_rep = stream_on.client(&probe_rep.token);

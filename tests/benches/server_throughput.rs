@@ -7,6 +7,9 @@
 //! Knobs (environment): BENCH_LEADS (default 20000), BENCH_CONCURRENCY (32),
 //! BENCH_PROBES (2000), BENCH_HALF_OPEN (2000), BENCH_FLOOD_STREAMS (200).
 //!
+//! The sales team routes with account matching, a business-hours SLA,
+//! reminders and its reps' shifts on, as a team using them all would.
+//!
 //! Every limit is on at its default except the intake key's rate limit,
 //! which is raised: this bench measures what the router can do, and one key
 //! at its default (2,000 a second) cannot reach that by design.
@@ -23,7 +26,8 @@ async fn main() {
 
     let server = Server::start_with(BENCH_CONFIG, &[], &[("RUST_LOG", "warn")]);
     for i in 0..10 {
-        server.add_rep(&format!("Rep {i}"), "sales", 1 + (i % 3) as u32, 100_000);
+        let rep = server.add_rep(&format!("Rep {i}"), "sales", 1 + (i % 3) as u32, 100_000);
+        bench_shift(&rep, i).await;
     }
     let probe_rep = server.add_rep("Probe", "probe", 1, 100_000);
     let intake = server.intake();

@@ -951,7 +951,16 @@ pub async fn push_new_leads(
     let urls: Arc<Vec<String>> = Arc::new(urls.to_vec());
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..leads)
-            .map(|i| serde_json::to_vec(&lead(&format!("tp-{i}"))).expect("serialisable"))
+            .map(|i| {
+                // One of 2,000 companies, so account matching both finds
+                // an account (a rep already holds one of its leads) and
+                // falls through to round robin.
+                let mut l = lead(&format!("tp-{i}"));
+                let account = i % 2_000;
+                l.contact.email = Some(format!("tp-{i}@account-{account}.test"));
+                l.contact.company = Some(format!("Account {account} GmbH"));
+                serde_json::to_vec(&l).expect("serialisable")
+            })
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
@@ -1000,10 +1009,15 @@ pub async fn push_new_leads(
 /// The routing config of the intake benchmarks: every limit on but the
 /// intake key's rate; `latency_probe` leads go to the `probe` team, whose
 /// one rep's stream times them; `flood` holds streams that only add load.
+/// `sales` routes with everything on: account matching, a business-hours
+/// SLA and reminders (its reps get [`bench_shift`] schedules).
 pub const BENCH_CONFIG: &str = r#"
 qualification_threshold = 50
 [[teams]]
 name = "sales"
+account_matching = true
+sla_business_hours = true
+remind_at_percent = 50
 [[teams]]
 name = "probe"
 [[teams]]
@@ -1016,6 +1030,38 @@ when = [{ field = "source.channel", in = ["latency_probe"] }]
 intake_per_second = 1000000
 intake_burst = 1000000
 "#;
+
+/// Gives the benchmark rep `i` working hours, so routing checks shifts
+/// for every candidate: each day in full, in one of three time zones, with
+/// a week away next year (so absences are checked too), leaving every rep
+/// on shift whenever the bench runs.
+pub async fn bench_shift(rep: &Client, i: usize) {
+    let zones = ["Europe/Berlin", "America/New_York", "Asia/Tokyo"];
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let hours: Vec<_> = days
+        .iter()
+        .map(|d| serde_json::json!({ "day": d, "start": "00:00", "end": "24:00" }))
+        .collect();
+    let year = next_year();
+    let week = serde_json::json!({
+        "time_zone": zones[i % zones.len()],
+        "hours": hours,
+        "absences": [{ "from": format!("{year}-08-03"), "to": format!("{year}-08-09"), "note": "Summer" }],
+    });
+    let r = rep.put("/v1/me/schedule", &week).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+}
+
+/// Next calendar year, from the system clock (UTC).
+fn next_year() -> u64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    // Average Gregorian year; off by at most a day near New Year, which
+    // does not matter for an absence in August.
+    1970 + secs / 31_556_952 + 1
+}
 
 /// Sends probe leads one at a time and times each from sending the intake
 /// request to its SSE event arriving on `stream`.
