@@ -98,6 +98,7 @@ pub async fn replay(db: &Db, cfg: Arc<Config>, spec: HistorySpec) -> Result<Hist
                 if state.decisions.is_empty() {
                     let Some(due) = tx.next_sla_due()? else { break };
                     now = now.max(due.millis());
+                    drop_reminders(tx, Timestamp(now))?;
                     routing::expire_overdue(tx, &cfg2, Timestamp(now))?;
                     draw_decisions(tx, Timestamp(now), &mut state)?;
                 } else {
@@ -150,6 +151,8 @@ fn run_until(tx: &mut dyn WriteTx, cfg: &Config, until: i64, state: &mut State) 
             return Ok(());
         }
         if next_sla == Some(next) {
+            // The SLA clock's next moment may be a reminder's.
+            drop_reminders(tx, Timestamp(next))?;
             state.summary.sla_expired +=
                 u64::from(routing::expire_overdue(tx, cfg, Timestamp(next))?);
         } else if let Some(d) = state.decisions.pop() {
@@ -157,6 +160,15 @@ fn run_until(tx: &mut dyn WriteTx, cfg: &Config, until: i64, state: &mut State) 
         }
         draw_decisions(tx, Timestamp(next), state)?;
     }
+}
+
+/// Past offers' reminders are due as the replay's clock passes them, but
+/// are not sent: they would only tell reps' apps of offers long over.
+fn drop_reminders(tx: &mut dyn WriteTx, now: Timestamp) -> Result<()> {
+    for a in tx.due_reminders(now, 500)? {
+        tx.clear_reminder(a.id)?;
+    }
+    Ok(())
 }
 
 /// Draws how each new offer will end: decided after a while, or never
