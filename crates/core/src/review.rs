@@ -107,6 +107,16 @@ pub struct Review {
 }
 
 impl Review {
+    /// A review of the server at `base` with a made-up manager token and
+    /// no cache, for unit tests against a stand-in server.
+    #[cfg(test)]
+    pub(crate) fn against(base: &str) -> Review {
+        Review {
+            api: ApiClient::new(base, "btn_mgr_test").unwrap(),
+            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
+        }
+    }
+
     /// Opens the signed-in manager's profile.
     pub fn open(profile: &Profile) -> Result<Review> {
         let settings = profile.settings()?.ok_or(CoreError::NotSignedIn)?;
@@ -627,11 +637,7 @@ mod tests {
             let head = String::from_utf8_lossy(&head).into_owned();
             head.lines().next().unwrap_or_default().to_string()
         });
-        let review = Review {
-            api: ApiClient::new(&base, "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        };
-        (review, served)
+        (Review::against(&base), served)
     }
 
     #[tokio::test]
@@ -694,11 +700,8 @@ mod tests {
 
     #[tokio::test]
     async fn nonsense_from_the_window_is_refused_before_it_reaches_the_server() {
-        let review = Review {
-            // Nothing listens on the discard port: a request would fail as offline.
-            api: ApiClient::new("http://127.0.0.1:9", "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        };
+        // Nothing listens on the discard port: a request would fail as offline.
+        let review = Review::against("http://127.0.0.1:9");
         for e in [
             review.retry_intake(0).await.unwrap_err(),
             review.dismiss_intake(-3).await.unwrap_err(),

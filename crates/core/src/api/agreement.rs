@@ -85,7 +85,7 @@ pub(crate) fn form_answer<T: DeserializeOwned>(
 
 impl ApiClient {
     /// Sends `body` as JSON and reads the answer as a form's.
-    async fn send_form<B: Serialize + ?Sized, T: DeserializeOwned>(
+    pub(crate) async fn send_form<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,

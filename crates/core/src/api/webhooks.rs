@@ -4,39 +4,21 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    ErrorBody, ErrorCode, NewWebhook, WebhookDelivery, WebhookDeliveryList, WebhookEndpoint,
-    WebhookList,
+    ErrorCode, NewWebhook, WebhookDelivery, WebhookDeliveryList, WebhookEndpoint, WebhookList,
 };
 
+use super::agreement::FormAnswer;
 use super::{ApiClient, classify_error, content_type, decode, error_of, offline};
 use crate::error::Result;
 use crate::review::WebhookCreation;
 
-/// Reads the answer to registering an endpoint. A 422 naming the field the
-/// server would not take (`url`, `events`) is an answer for the form to
-/// show next to that field, not an error; anything else that is not a
-/// success is classified as usual.
-pub(crate) fn creation_answer(
-    what: &str,
-    status: u16,
-    content_type: &str,
-    text: &str,
-) -> Result<WebhookCreation> {
-    match status {
-        200..=299 => Ok(WebhookCreation::Created {
-            webhook: decode::<WebhookEndpoint>(what, text)?,
-        }),
-        422 => match serde_json::from_str::<ErrorBody>(text) {
-            Ok(ErrorBody { error }) if error.code == ErrorCode::InvalidField => match error.field {
-                Some(field) => Ok(WebhookCreation::Invalid {
-                    field,
-                    message: error.message,
-                }),
-                None => Err(classify_error(status, content_type, text)),
-            },
-            _ => Err(classify_error(status, content_type, text)),
-        },
-        _ => Err(classify_error(status, content_type, text)),
+/// Reads the answer to registering an endpoint as a form's: a 422 naming
+/// the field the server would not take (`url`, `events`) is for the form
+/// to show next to that field, not an error.
+fn created(answer: FormAnswer<WebhookEndpoint>) -> WebhookCreation {
+    match answer {
+        FormAnswer::Saved { value } => WebhookCreation::Created { webhook: value },
+        FormAnswer::Invalid { field, message } => WebhookCreation::Invalid { field, message },
     }
 }
 
@@ -62,27 +44,11 @@ impl ApiClient {
     /// Registers an endpoint (managers only). The answer carries the
     /// signing secret, which the server never shows again.
     pub async fn create_webhook(&self, new: &NewWebhook) -> Result<WebhookCreation> {
-        let path = "/v1/webhooks";
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(30))
-            .json(new)
-            .send()
+        // The endpoint may be registered though its answer (and secret) is
+        // lost: send_form says so rather than guess.
+        self.send_form(reqwest::Method::POST, "/v1/webhooks", new, "")
             .await
-            .map_err(offline)?;
-        let status = resp.status().as_u16();
-        let content_type = content_type(&resp);
-        let success = resp.status().is_success();
-        let text = match resp.text().await {
-            Ok(text) => text,
-            // The endpoint may be registered, but its secret is lost with
-            // the answer: say so rather than guess.
-            Err(e) if success => return Err(offline(e)),
-            Err(_) => String::new(),
-        };
-        creation_answer(&format!("POST {path}"), status, &content_type, &text)
+            .map(created)
     }
 
     /// Deletes an endpoint; its undelivered events are cancelled (managers only).
@@ -134,6 +100,21 @@ mod tests {
     use crate::error::CoreError;
 
     const WHAT: &str = "POST /v1/webhooks";
+
+    fn creation_answer(
+        what: &str,
+        status: u16,
+        content_type: &str,
+        text: &str,
+    ) -> Result<WebhookCreation> {
+        Ok(created(super::super::agreement::form_answer(
+            what,
+            status,
+            content_type,
+            text,
+            "",
+        )?))
+    }
 
     #[test]
     fn a_refused_url_or_event_list_is_an_answer_naming_the_field() {

@@ -118,15 +118,11 @@ impl Review {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ApiClient;
     use crate::stand_in::StandIn;
     use baton_protocol::{CriterionKind, Timestamp};
 
     fn review(base: &str) -> Review {
-        Review {
-            api: ApiClient::new(base, "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        }
+        Review::against(base)
     }
 
     fn draft() -> DefinitionDraft {

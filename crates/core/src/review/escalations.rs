@@ -161,10 +161,7 @@ mod tests {
     }
 
     fn review(base: &str) -> Review {
-        Review {
-            api: ApiClient::new(base, "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        }
+        Review::against(base)
     }
 
     #[tokio::test]

@@ -221,7 +221,6 @@ impl Review {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ApiClient;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// What the stand-in server was asked: the request line, the headers
@@ -296,10 +295,7 @@ mod tests {
     }
 
     fn review_at(base: &str) -> Review {
-        Review {
-            api: ApiClient::new(base, "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        }
+        Review::against(base)
     }
 
     const SUMMARY: &str = r#"{"source":"crm-2025","dry_run":true,"routed":false,"rows":1200,"created":1197,"updated":0,"unchanged":0,"refused":3,"columns":[{"header":"Email Address","field":"email"},{"header":"Punkte","field":"score"}],"ignored_columns":["Notes"],"refusals":[{"line":7,"field":"contact.email","message":"\"bob@\" is not an email address"}],"elapsed_ms":840}"#;

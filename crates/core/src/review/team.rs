@@ -165,15 +165,11 @@ impl Review {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ApiClient;
     use crate::stand_in::StandIn;
     use baton_protocol::{Absence, Weekday, WorkingHours};
 
     fn review(base: &str) -> Review {
-        Review {
-            api: ApiClient::new(base, "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        }
+        Review::against(base)
     }
 
     fn rep_json(id: i64, name: &str, team: &str, active: bool) -> String {

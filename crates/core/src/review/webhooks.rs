@@ -102,7 +102,6 @@ impl Review {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ApiClient;
     use baton_protocol::{DeliveryStatus, ErrorCode};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -165,10 +164,7 @@ mod tests {
     }
 
     fn unreachable_review(base: &str) -> Review {
-        Review {
-            api: ApiClient::new(base, "btn_mgr_test").unwrap(),
-            cache: std::env::temp_dir().join("baton-review-test-unused.json"),
-        }
+        Review::against(base)
     }
 
     #[tokio::test]
