@@ -42,4 +42,6 @@
     "managers_list",
     "manager_scope",
     "audit_log",
+    "update_notice",
+    "open_update",
 ]

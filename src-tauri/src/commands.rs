@@ -80,6 +80,8 @@ commands!(
     managers_list,
     manager_scope,
     audit_log,
+    update_notice,
+    open_update,
 );
 
 // Every command is `async`: Tauri runs it on its async runtime, never on the
@@ -154,6 +156,8 @@ async fn sign_in(
         .sign_in_as(&server, &token, &[Role::Rep, Role::Manager])
         .await?;
     ensure_open(&app).await?;
+    // A new server may announce a newer app.
+    let _ = shell.recheck_update.send(());
     session_view(&app, None).await
 }
 
@@ -645,4 +649,22 @@ async fn audit_log(
     limit: Option<u32>,
 ) -> Result<AuditLog> {
     review_of(&shell)?.audit(before, limit).await
+}
+
+/// The newer release the server announces, if any (also sent as the
+/// `update` event whenever a check answers).
+#[tauri::command]
+async fn update_notice(
+    shell: State<'_, Shell>,
+) -> Result<Option<baton_core::updates::UpdateNotice>> {
+    Ok(shell.update.lock().expect("update lock").clone())
+}
+
+/// Opens the announced release's download or notes page in the browser.
+/// The window names which; the address itself comes from the notice the
+/// shell holds, never from the window.
+#[tauri::command]
+async fn open_update(shell: State<'_, Shell>, link: crate::updates::UpdateLink) -> Result<()> {
+    let notice = shell.update.lock().expect("update lock").clone();
+    crate::updates::open(notice.as_ref(), link)
 }

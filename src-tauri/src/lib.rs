@@ -4,10 +4,12 @@
 //! engine, the store or the profile, and every state change the engine
 //! publishes is forwarded to the UI as a `status` event (the UI never polls).
 //! The shell owns only what is about the desktop: the window, the tray, the
-//! notifications' clicks, autostart.
+//! notifications' clicks, autostart, and opening an announced release's
+//! page in the browser.
 
 mod commands;
 mod tray;
+mod updates;
 pub mod view;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +32,9 @@ pub mod events {
     pub const OPEN_LEAD: &str = "open-lead";
     /// A [`baton_core::engine::EngineEvent`]: the server refused a decision.
     pub const ENGINE: &str = "engine";
+    /// A [`baton_core::updates::UpdateNotice`] or null: the server announces
+    /// a newer desktop app (null: this one is current).
+    pub const UPDATE: &str = "update";
 }
 
 /// Whether the tray icon exists (closing the window then hides it).
@@ -68,6 +73,10 @@ pub(crate) struct Shell {
     /// Held while the signed-in profile is being opened, so start-up and a
     /// window asking at the same time open it once.
     pub opening: tokio::sync::Mutex<()>,
+    /// The newer release the server announces, if any.
+    pub update: Mutex<Option<baton_core::updates::UpdateNotice>>,
+    /// Asks the update check to run now (after a sign-in: a new server).
+    pub recheck_update: watch::Sender<()>,
 }
 
 impl Shell {
@@ -253,6 +262,8 @@ pub fn run() {
         }
     };
 
+    let (recheck_update, recheck) = watch::channel(());
+    let update_profile = profile.clone();
     let app = tauri::Builder::default()
         // First, so a second launch only raises the running window.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -277,6 +288,8 @@ pub fn run() {
             session: Mutex::new(None),
             review: Mutex::new(None),
             opening: tokio::sync::Mutex::new(()),
+            update: Mutex::new(None),
+            recheck_update,
         })
         .setup(|app| {
             // A desktop without a tray still gets the window; closing it
@@ -285,6 +298,7 @@ pub fn run() {
                 Ok(()) => TRAY.store(true, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "no tray icon: closing the window quits"),
             }
+            updates::start(app.handle(), update_profile, recheck);
             // Opened beside the window, not before it: the keychain may take
             // its time. The window's first `session_info` waits for this.
             let handle = app.handle().clone();

@@ -229,6 +229,9 @@ mod bindings {
         decl::<p::ManagerScope>(&cfg, o);
         decl::<p::AuditLog>(&cfg, o);
         decl::<p::AuditEntry>(&cfg, o);
+        decl::<baton_core::updates::UpdateNotice>(&cfg, o);
+        decl::<p::PackageFormat>(&cfg, o);
+        decl::<crate::updates::UpdateLink>(&cfg, o);
         out.truncate(out.trim_end().len());
         out.push('\n');
         out

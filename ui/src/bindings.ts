@@ -1189,3 +1189,43 @@ action: string,
  * What it was made to (`rep 12`, `definition v4`).
  */
 subject: string, detail: string, };
+
+/**
+ * A release newer than the running app, as the window shows it.
+ */
+export type UpdateNotice = { 
+/**
+ * The newer version, e.g. `0.2.0`.
+ */
+version: string, 
+/**
+ * The running app's version.
+ */
+current: string, 
+/**
+ * Plain text, control characters removed, at most [`MAX_NOTES_CHARS`].
+ */
+notes: string, 
+/**
+ * The full notes (https), if the operator gave a page.
+ */
+notes_url?: string | null, 
+/**
+ * The download for the app's own package format (https), if the
+ * operator gave one for it.
+ */
+download_url?: string | null, 
+/**
+ * The format the app was installed from, when it knows.
+ */
+format?: PackageFormat | null, };
+
+/**
+ * A format the desktop app is packaged in.
+ */
+export type PackageFormat = "deb" | "rpm" | "appimage" | "msi" | "nsis" | "dmg";
+
+/**
+ * Which of the notice's pages to open.
+ */
+export type UpdateLink = "download" | "notes";

@@ -200,6 +200,23 @@ impl ApiClient {
         )
     }
 
+    /// The desktop release the server's operator announces. The endpoint is
+    /// open, so no token is sent.
+    pub async fn desktop_release(&self) -> Result<baton_protocol::DesktopReleaseInfo> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/desktop/release", self.base))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(offline)?;
+        if !resp.status().is_success() {
+            return Err(error_of(resp).await);
+        }
+        let text = resp.text().await.map_err(offline)?;
+        decode("GET /v1/desktop/release", &text)
+    }
+
     pub async fn me(&self) -> Result<Me> {
         self.get("/v1/me").await
     }

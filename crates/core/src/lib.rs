@@ -6,6 +6,7 @@
 //!   pusher, SLA reminders and notifications.
 //! - [`profile::Profile`]: the data directory, server URL and token storage.
 //! - [`notify`]: what notifications say and the [`notify::Notifier`] trait.
+//! - [`updates`]: whether the server announces a newer desktop app.
 //! - [`explain`]: the definition a lead qualified under, how to open, and
 //!   why it came to the rep, in words.
 //!
@@ -23,6 +24,7 @@ mod sse;
 #[cfg(test)]
 mod stand_in;
 pub mod store;
+pub mod updates;
 
 pub use engine::{Connection, Engine, PullReport, PushReport, SyncStatus};
 pub use error::{CoreError, Result};

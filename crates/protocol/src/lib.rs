@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 mod agreement;
 pub mod names;
+mod release;
 mod time;
 pub use agreement::*;
 pub use names::{UnknownName, WireName};
+pub use release::*;
 pub use time::{Timestamp, TimestampError};
 
 /// Server-assigned identifier of a lead.

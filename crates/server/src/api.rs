@@ -74,6 +74,7 @@ macro_rules! api_routes {
 
 api_routes! {
     get "/healthz" => healthz;
+    get "/v1/desktop/release" => desktop_release;
     post "/v1/leads" => post_lead;
     get "/v1/leads" => list_leads;
     get "/v1/leads/{id}" => get_lead;
@@ -444,6 +445,15 @@ fn check_cursor(tx: &dyn ReadTx, after: i64, field: &str) -> Result<()> {
 
 /// 200 when the database can be read and written; 503 naming what is wrong
 /// otherwise (a load balancer takes the instance out of rotation).
+/// The desktop release the operator announces in the config. Open to any
+/// caller, signed in or not (an app checks before sign-in too): it holds only
+/// a version, notes and download addresses.
+async fn desktop_release(State(s): State<AppState>) -> Json<baton_protocol::DesktopReleaseInfo> {
+    Json(baton_protocol::DesktopReleaseInfo {
+        release: s.config.desktop_release.clone(),
+    })
+}
+
 async fn healthz(State(s): State<AppState>) -> Response {
     let read = s.db.read(|tx| tx.feed_max_seq()).await;
     let problem = match (s.db.health(), read) {

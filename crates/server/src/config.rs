@@ -46,6 +46,10 @@ pub struct Config {
     /// The CRM owner write-back (docs/integrations.md).
     #[serde(default)]
     pub crm: crate::crm::CrmConfig,
+    /// The newest desktop app release, advertised to every app at
+    /// `GET /v1/desktop/release` (docs/deploy.md, "Desktop updates").
+    #[serde(default)]
+    pub desktop_release: Option<baton_protocol::DesktopRelease>,
 }
 
 /// `[webhooks]`: where managers' endpoints may point.
@@ -202,6 +206,56 @@ impl Limits {
         )?;
         Ok(())
     }
+}
+
+/// The longest release notes an app is sent (plain text).
+pub const MAX_RELEASE_NOTES_CHARS: usize = 4000;
+/// The longest download or notes address.
+pub const MAX_RELEASE_URL_CHARS: usize = 2048;
+
+/// An advertised release must be a semantic version, with short plain notes
+/// and https addresses: the apps show them to every rep.
+fn check_desktop_release(r: &baton_protocol::DesktopRelease) -> std::result::Result<(), String> {
+    if let Err(e) = semver::Version::parse(&r.version) {
+        return Err(format!(
+            "desktop_release.version {:?} is not a semantic version like 1.4.0: {e}",
+            r.version
+        ));
+    }
+    if r.notes.chars().count() > MAX_RELEASE_NOTES_CHARS {
+        return Err(format!(
+            "desktop_release.notes is longer than {MAX_RELEASE_NOTES_CHARS} characters: link the rest with notes_url"
+        ));
+    }
+    if r.notes
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(
+            "desktop_release.notes holds control characters: keep to plain text and line breaks"
+                .into(),
+        );
+    }
+    let url = |key: String, u: &str| -> std::result::Result<(), String> {
+        let ok = u.len() <= MAX_RELEASE_URL_CHARS
+            && u.strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty())
+            && !u.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "desktop_release.{key} must be an https:// address of at most {MAX_RELEASE_URL_CHARS} characters, without spaces"
+            ))
+        }
+    };
+    if let Some(u) = &r.notes_url {
+        url("notes_url".into(), u)?;
+    }
+    for (format, u) in &r.downloads {
+        url(format!("downloads.{}", format.as_str()), u)?;
+    }
+    Ok(())
 }
 
 fn default_threshold() -> u32 {
@@ -371,6 +425,7 @@ impl Config {
             sources: vec![],
             webhooks: WebhooksConfig::default(),
             crm: crate::crm::CrmConfig::default(),
+            desktop_release: None,
         };
         c.normalise_and_check()?;
         Ok(c)
@@ -460,6 +515,9 @@ impl Config {
             }
         }
         self.crm.check().map_err(Error::Config)?;
+        if let Some(release) = &self.desktop_release {
+            check_desktop_release(release).map_err(Error::Config)?;
+        }
         let mut source_names = HashSet::new();
         for source in &mut self.sources {
             source.check().map_err(Error::Config)?;
@@ -599,5 +657,43 @@ when = [{ field = "region", in = ["emea"] }]
         .unwrap_err()
         .to_string();
         assert!(e.contains("needs one of"), "{e}");
+    }
+
+    #[test]
+    fn a_desktop_release_is_a_version_with_plain_notes_and_https_downloads() {
+        let base = "[[teams]]\nname='a'\n[desktop_release]\n";
+        let c = Config::from_toml(&format!(
+            "{base}version='1.4.0'\nnotes='Faster search'\n[desktop_release.downloads]\ndeb='https://dl.example.com/baton_1.4.0_amd64.deb'\nmsi='https://dl.example.com/Baton_1.4.0_x64.msi'"
+        ))
+        .unwrap();
+        let r = c.desktop_release.unwrap();
+        assert_eq!(r.version, "1.4.0");
+        assert_eq!(r.downloads.len(), 2);
+        for (extra, wanted) in [
+            ("version='1.4'", "not a semantic version"),
+            (
+                "version='1.4.0'\nnotes_url='http://example.com/notes'",
+                "desktop_release.notes_url must be an https://",
+            ),
+            ("version='1.4.0'\nnotes=\"a\\u0007b\"", "control characters"),
+            (
+                "version='1.4.0'\n[desktop_release.downloads]\ndeb='https://dl.example.com/a b.deb'",
+                "downloads.deb must be",
+            ),
+            (
+                "version='1.4.0'\n[desktop_release.downloads]\nzip='https://dl.example.com/a.zip'",
+                "unknown variant `zip`",
+            ),
+        ] {
+            let e = Config::from_toml(&format!("{base}{extra}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(wanted), "{extra}: {e}");
+        }
+        let long = "x".repeat(MAX_RELEASE_NOTES_CHARS + 1);
+        let e = Config::from_toml(&format!("{base}version='1.4.0'\nnotes='{long}'"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("longer than 4000"), "{e}");
     }
 }
