@@ -43,6 +43,20 @@ export function scoreBand(score: number): "hot" | "warm" | "cool" {
   return score >= 80 ? "hot" : score >= 50 ? "warm" : "cool";
 }
 
+const BAND_WORDS = { hot: "Hot", warm: "Warm", cool: "Cool" } as const;
+
+/** The band in a word, shown on the score's badge: its colour is never the
+ * only signal. */
+export function bandWord(score: number): string {
+  return BAND_WORDS[scoreBand(score)];
+}
+
+/** What the warning sign beside an SLA that is nearly out ("soon") or out
+ * ("late") says to a screen reader; nothing for the others. */
+export function slaUrgency(level: SlaState["level"]): string | null {
+  return level === "soon" ? "Due soon" : level === "late" ? "Overdue" : null;
+}
+
 /** `paid_search` → "Paid search". */
 export function humanize(code: string): string {
   const s = code.replace(/[_-]+/g, " ").trim();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, humanize, outcome, scoreBand, secondsLeft, sla, span, timing } from "../../src/lib/format";
+import { ago, bandWord, humanize, outcome, scoreBand, secondsLeft, sla, slaUrgency, span, timing } from "../../src/lib/format";
 import type { LeadSummary } from "../../src/bindings";
 
 const MIN = 60_000;
@@ -54,6 +54,14 @@ describe("format", () => {
       "warm",
       "cool",
     ]);
+  });
+
+  it("says a score's band and an SLA's urgency in words, not by colour alone", () => {
+    expect([bandWord(85), bandWord(79), bandWord(49)]).toEqual(["Hot", "Warm", "Cool"]);
+    expect(slaUrgency(sla(lead({ sla_due_at: new Date(now + 5 * MIN).toISOString() }), now).level)).toBe("Due soon");
+    expect(slaUrgency(sla(lead({ sla_due_at: new Date(now - MIN).toISOString() }), now).level)).toBe("Overdue");
+    expect(slaUrgency(sla(lead(), now).level)).toBeNull();
+    expect(slaUrgency(sla(lead({ status: "accepted" }), now).level)).toBeNull();
   });
 
   it("says what happened to a decided or lost lead", () => {
