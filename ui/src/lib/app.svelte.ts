@@ -65,6 +65,10 @@ export class AppState {
    * Rows arriving or leaving elsewhere move the selection's index but do not
    * scroll the list under the rep's eyes. */
   revealed = $state(0);
+  /** Grows when the inbox list should take the keyboard's focus: after a
+   * decision (the button or dialog that made it may be gone, and the focus
+   * must not fall to the page) and when the rep moves through the list. */
+  listFocus = $state(0);
   opened = $state<LeadDetail | null>(null);
   /** The definition a lead qualified under, opened from its lead view. */
   definitionShown = $state.raw<Definition | null>(null);
@@ -315,6 +319,10 @@ export class AppState {
     this.revealed++;
   }
 
+  focusList(): void {
+    this.listFocus++;
+  }
+
   get selected(): LeadSummary | undefined {
     return this.rowAt(this.selectedIndex);
   }
@@ -416,8 +424,10 @@ export class AppState {
 
   private async decide(lead: LeadSummary, send: () => Promise<LeadSummary>): Promise<void> {
     this.busy = [...this.busy, lead.id];
-    // Move on to the next lead, as a rep working a queue expects.
+    // Move on to the next lead, as a rep working a queue expects; the list
+    // has the focus, on that lead.
     if (this.selected?.id === lead.id) this.move(1);
+    this.focusList();
     try {
       this.showSummary(await send());
     } catch (e) {
@@ -432,6 +442,8 @@ export class AppState {
   async undo(id: number | undefined = this.lastUndoable()): Promise<void> {
     if (id === undefined || this.busy.includes(id)) return;
     this.busy = [...this.busy, id];
+    // The Undo pressed (a toast's, the lead's) goes with the decision.
+    this.focusList();
     try {
       this.showSummary(await this.backend.undo(id));
       // The rep took it back to decide again: keep it selected.
