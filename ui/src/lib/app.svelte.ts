@@ -319,8 +319,10 @@ export class AppState {
     this.revealed++;
   }
 
+  /** Asks the list to take the focus, scrolled to the selected lead. */
   focusList(): void {
     this.listFocus++;
+    this.revealed++;
   }
 
   get selected(): LeadSummary | undefined {
