@@ -52,14 +52,16 @@ export async function launch() {
   });
 }
 
-/** A page with the fake shell; `options` as in tests/fake-shell.js. */
-export async function open(browser, url, options = {}) {
+/** A page with the fake shell; `options` as in tests/fake-shell.js; `theme`
+ * ("light" or "dark") saved as the rep's choice before the app starts. */
+export async function open(browser, url, options = {}, { theme } = {}) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(m.text());
   });
+  if (theme) await page.addInitScript((t) => localStorage.setItem("baton.theme", t), theme);
   await page.addInitScript(`window.__FAKE_OPTIONS__ = ${JSON.stringify(options)};\n${fakeShell}`);
   await page.goto(url);
   await page
