@@ -98,8 +98,20 @@ pub struct Driver {
 
 impl Driver {
     pub fn start(display: &Display, bus: &SessionBus, data_dir: &Path) -> Driver {
+        Self::start_with(display, bus, data_dir, &[])
+    }
+
+    /// As [`Driver::start`], with more environment for the app (e.g. a
+    /// `HOME` of its own, where start-at-login writes).
+    pub fn start_with(
+        display: &Display,
+        bus: &SessionBus,
+        data_dir: &Path,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Driver {
         let (port, native) = (free_port(), free_port());
         let child = Command::new(tauri_driver())
+            .envs(env.iter().copied())
             .args([
                 "--port",
                 &port.to_string(),
@@ -133,6 +145,11 @@ impl Driver {
     /// Opens the app in a WebDriver session.
     pub async fn open_app(&self) -> WebDriver {
         WebDriver::start(&self.url, &desktop_binary()).await
+    }
+
+    /// Opens this binary (an installed app, say) in a WebDriver session.
+    pub async fn open(&self, application: &Path) -> WebDriver {
+        WebDriver::start(&self.url, application).await
     }
 }
 

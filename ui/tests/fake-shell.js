@@ -14,11 +14,13 @@
 //        among the webhooks (default false)
 //   admin: a manager is an admin (default true): publishes definitions,
 //        sees every team, the managers and the audit log
+//   update: the newer release the last update check found (an
+//        UpdateNotice; default null: the app is current)
 // Control from tests: `window.__fake` (calls, emitStatus, emit, setOffline,
 // setProblem, addLead, refuse, endUndoWindows, outboxDepth, rows,
 // setReviewOffline, settleIntake, intake, disableWebhook, webhooks, imports,
 // holdImports, releaseImports, definitions, teamReps, managers, audit,
-// setScheduleOffline).
+// setScheduleOffline, setUpdate).
 //
 // Decisions behave as the engine's: durable at the keypress, listed in
 // `sync.undoable` until `send_at`, sent after that unless undone; `undo`
@@ -139,6 +141,7 @@
   let reviewCache = null;
   const exports = [];
   let offline = false;
+  let update = opts.update ?? null;
   /** The last failure, classified, as the engine keeps it; null after a success. */
   let problem = null;
   let version = 1;
@@ -1095,6 +1098,12 @@
       record("manager.scope", `manager ${id}`, scope.admin ? "admin (every team)" : `manages ${m.teams.join(", ") || "no team"}`);
       return saved({ ...m });
     },
+    update_notice: () => update,
+    open_update: ({ link }) => {
+      const url = link === "download" ? update?.download_url : link === "notes" ? update?.notes_url : undefined;
+      if (!url) throw err("not_actionable", "no such page was announced for this release");
+      return null;
+    },
     audit_log: ({ before, limit }) => {
       needAdmin();
       const n = Math.min(Math.max(limit ?? 100, 1), 1000);
@@ -1273,6 +1282,11 @@
   win.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener() {} };
 
   win.__fake = {
+    /** A new answer from the shell's update check (as its `update` event). */
+    setUpdate(n) {
+      update = n;
+      emit("update", n);
+    },
     calls,
     rows,
     definitions,

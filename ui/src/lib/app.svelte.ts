@@ -16,6 +16,7 @@ import type {
 import { asError, type Backend, type UiError } from "./backend";
 import { humanize } from "./format";
 import { ReviewState } from "./review.svelte";
+import { Updates } from "./updates.svelte";
 
 /** Rows fetched per request; the list asks only for what is in view. */
 export const PAGE_SIZE = 100;
@@ -98,8 +99,12 @@ export class AppState {
   private view = { from: 0, to: 0 };
   private unlisten: (() => void)[] = [];
 
+  /** A newer desktop release the server announces. */
+  readonly updates: Updates;
+
   constructor(backend: Backend) {
     this.backend = backend;
+    this.updates = new Updates(backend);
   }
 
   // ---- lifecycle -------------------------------------------------------
@@ -111,6 +116,7 @@ export class AppState {
       await this.backend.onOpenLead((id) => void (this.review ? this.review.openLead(id) : this.open(id))),
     );
     this.unlisten.push(await this.backend.onEngine((e) => this.onEngine(e)));
+    this.unlisten.push(await this.updates.start());
     await this.loadSession();
   }
 

@@ -38,6 +38,8 @@ import type {
   SourceIntakeResponse,
   StatusView,
   TeamOverview,
+  UpdateLink,
+  UpdateNotice,
   VersionOutcomes,
   WebhookCreation,
   WebhookDelivery,
@@ -120,6 +122,12 @@ export interface Backend {
   onOpenLead(handler: (id: number) => void): Promise<() => void>;
   /** What the engine reports as it happens (a refused decision). */
   onEngine(handler: (e: EngineEvent) => void): Promise<() => void>;
+  /** A newer desktop release the server announces, if the last check found one. */
+  updateNotice(): Promise<UpdateNotice | null>;
+  /** Opens the announced download or notes page in the system's browser. */
+  openUpdate(link: UpdateLink): Promise<void>;
+  /** Each update check's answer (null: this app is current). */
+  onUpdate(handler: (n: UpdateNotice | null) => void): Promise<() => void>;
 }
 
 /** An error as the UI handles it: the shell's codes, or `ui` for the rest. */

@@ -1,7 +1,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend } from "./backend";
-import type { EngineEvent, StatusView } from "../bindings";
+import type { EngineEvent, StatusView, UpdateNotice } from "../bindings";
 
 /** The header `import_csv` reads its options from (src-tauri/src/commands.rs). */
 export const IMPORT_OPTIONS_HEADER = "baton-import-options";
@@ -63,4 +63,7 @@ export const tauriBackend: Backend = {
   onStatus: (handler) => listen<StatusView>("status", (e) => handler(e.payload)),
   onOpenLead: (handler) => listen<number>("open-lead", (e) => handler(e.payload)),
   onEngine: (handler) => listen<EngineEvent>("engine", (e) => handler(e.payload)),
+  updateNotice: () => invoke("update_notice"),
+  openUpdate: (link) => invoke("open_update", { link }),
+  onUpdate: (handler) => listen<UpdateNotice | null>("update", (e) => handler(e.payload)),
 };
