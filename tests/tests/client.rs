@@ -410,3 +410,74 @@ async fn show_says_under_which_definition_the_lead_qualified_why_and_how_to_open
         Some(1)
     );
 }
+
+/// The update check the desktop app runs at start and daily, through
+/// baton-core against the real server: the operator's announced release,
+/// newer than the app or not, with the download for the app's own format.
+#[tokio::test]
+async fn the_update_check_reads_the_release_the_operator_announces() {
+    use baton_core::updates::check;
+    use baton_protocol::PackageFormat;
+
+    let plain = Server::start(ONE_TEAM);
+    assert_eq!(
+        check(&plain.base, "0.1.0", Some(PackageFormat::Deb))
+            .await
+            .unwrap(),
+        None
+    );
+    // Open to anyone: no token.
+    let r = reqwest::get(format!("{}/v1/desktop/release", plain.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), r#"{"release":null}"#);
+
+    let server = Server::start(&format!(
+        "{ONE_TEAM}\n[desktop_release]\nversion = \"0.4.2\"\nnotes = \"Snooze with x.\"\n\
+         [desktop_release.downloads]\ndeb = \"https://dl.baton.test/Baton_0.4.2_amd64.deb\"\n\
+         msi = \"https://dl.baton.test/Baton_0.4.2_x64.msi\"\n"
+    ));
+    let deb = check(&server.base, "0.1.0", Some(PackageFormat::Deb))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(deb.version, "0.4.2");
+    assert_eq!(deb.notes, "Snooze with x.");
+    assert_eq!(
+        deb.download_url.as_deref(),
+        Some("https://dl.baton.test/Baton_0.4.2_amd64.deb")
+    );
+    let rpm = check(&server.base, "0.1.0", Some(PackageFormat::Rpm))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rpm.download_url, None, "no .rpm was announced");
+    assert_eq!(
+        check(&server.base, "0.4.2", Some(PackageFormat::Deb))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(check(&server.base, "1.0.0", None).await.unwrap(), None);
+
+    // A release the server cannot vouch for is refused at start, naming the key.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!("{ONE_TEAM}\n[desktop_release]\nversion = \"0.5.0\"\n[desktop_release.downloads]\ndeb = \"http://dl.baton.test/x.deb\"\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(binary("baton-server"))
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("desktop_release.downloads.deb must be an https://"),
+        "{err}"
+    );
+}

@@ -117,10 +117,10 @@ fn pss_of_tree(root: u32) -> u64 {
         };
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             // After the command's closing parenthesis: state, then ppid.
-            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
-                if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-                    parents.insert(pid, ppid);
-                }
+            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+                && let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok())
+            {
+                parents.insert(pid, ppid);
             }
         }
     }
@@ -439,10 +439,11 @@ fn read_unit(path: &Path) -> Unit {
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             in_service = line == "[Service]";
-        } else if in_service && !line.starts_with('#') {
-            if let Some((k, v)) = line.split_once('=') {
-                keys.insert(k.to_string(), v.to_string());
-            }
+        } else if in_service
+            && !line.starts_with('#')
+            && let Some((k, v)) = line.split_once('=')
+        {
+            keys.insert(k.to_string(), v.to_string());
         }
     }
     let key = |k: &str| {
