@@ -45,6 +45,19 @@ const focus = (page) =>
 
 /** The focus is on the inbox list, visibly, pointing at the selected lead. */
 async function assertOnInbox(page, step) {
+  // The list may still be drawing its rows (a page refetched after the
+  // change): give it a moment to settle, then hold it to all of this.
+  await page
+    .waitForFunction(
+      () => {
+        const el = document.activeElement;
+        const selected = document.querySelector('[role="option"][aria-selected="true"]');
+        return el?.getAttribute("data-testid") === "inbox" && !!selected && el.getAttribute("aria-activedescendant") === selected.id;
+      },
+      null,
+      { timeout: 2000 },
+    )
+    .catch(() => {});
   const f = await focus(page);
   assert.equal(f.on, "inbox", `${step}: the focus is on ${JSON.stringify(f)}, not the inbox`);
   assert.ok(f.ring, `${step}: the inbox's focus does not show`);
