@@ -182,14 +182,19 @@ impl ApiClient {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let resp = self
+        self.get_as(path, true).await
+    }
+
+    /// A GET, with the token or (for the open endpoints) without it.
+    async fn get_as<T: DeserializeOwned>(&self, path: &str, with_token: bool) -> Result<T> {
+        let mut request = self
             .http
             .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(offline)?;
+            .timeout(Duration::from_secs(30));
+        if with_token {
+            request = request.bearer_auth(&self.token);
+        }
+        let resp = request.send().await.map_err(offline)?;
         if !resp.status().is_success() {
             return Err(error_of(resp).await);
         }
@@ -203,18 +208,7 @@ impl ApiClient {
     /// The desktop release the server's operator announces. The endpoint is
     /// open, so no token is sent.
     pub async fn desktop_release(&self) -> Result<baton_protocol::DesktopReleaseInfo> {
-        let resp = self
-            .http
-            .get(format!("{}/v1/desktop/release", self.base))
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(offline)?;
-        if !resp.status().is_success() {
-            return Err(error_of(resp).await);
-        }
-        let text = resp.text().await.map_err(offline)?;
-        decode("GET /v1/desktop/release", &text)
+        self.get_as("/v1/desktop/release", false).await
     }
 
     pub async fn me(&self) -> Result<Me> {
