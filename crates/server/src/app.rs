@@ -129,13 +129,13 @@ impl Baton {
         Ok(())
     }
 
-    /// Serves the API on `listener` until `stop` resolves, then finishes
-    /// in-flight requests, closes live streams and flushes the writer.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<()> {
+    /// What the server does once before it serves: reports refilled after
+    /// an upgrade, the config's teams, CRM write-backs and definition
+    /// recorded, and queued leads offered to reps freed while it was down.
+    /// Run it before announcing the address: what an admin does once the
+    /// server is up (add a rep, say) must come after these writes, not race
+    /// them.
+    pub async fn start_up(&self) -> Result<()> {
         self.refill_rollups_if_stale().await?;
         self.apply_config().await?;
         // The CRM write-backs the config defines (only here: an admin
@@ -169,6 +169,17 @@ impl Baton {
         if drained > 0 {
             tracing::info!(drained, "offered queued leads at start-up");
         }
+        Ok(())
+    }
+
+    /// Serves the API on `listener` until `stop` resolves, then finishes
+    /// in-flight requests, closes live streams and flushes the writer.
+    /// [`Baton::start_up`] must have run.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let sweeper = tokio::spawn(sla_sweeper(self.state.clone(), self.sla_wakeup.clone()));
         let watcher = tokio::spawn(watch_admin_changes(self.state.clone()));
         let deliveries = tokio::spawn(crate::outbound::run_worker(

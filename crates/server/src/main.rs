@@ -531,6 +531,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let baton = Baton::open(&a.db, config, Duration::from_secs(a.heartbeat_secs))?;
+    baton.start_up().await?;
     let listener = bind(a.addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, db = %baton_server::store::describe(&a.db), "baton-server listening");
@@ -613,6 +614,7 @@ async fn run_demo(a: DemoArgs) -> anyhow::Result<()> {
             "replayed past handoffs"
         );
     }
+    baton.start_up().await?;
     let listener = bind(a.addr).await?;
     let local = listener.local_addr()?;
     {
