@@ -443,8 +443,6 @@ fn check_cursor(tx: &dyn ReadTx, after: i64, field: &str) -> Result<()> {
 // ---------------------------------------------------------------------------
 // Handlers.
 
-/// 200 when the database can be read and written; 503 naming what is wrong
-/// otherwise (a load balancer takes the instance out of rotation).
 /// The desktop release the operator announces in the config. Open to any
 /// caller, signed in or not (an app checks before sign-in too): it holds only
 /// a version, notes and download addresses.
@@ -454,6 +452,8 @@ async fn desktop_release(State(s): State<AppState>) -> Json<baton_protocol::Desk
     })
 }
 
+/// 200 when the database can be read and written; 503 naming what is wrong
+/// otherwise (a load balancer takes the instance out of rotation).
 async fn healthz(State(s): State<AppState>) -> Response {
     let read = s.db.read(|tx| tx.feed_max_seq()).await;
     let problem = match (s.db.health(), read) {
