@@ -1203,7 +1203,9 @@ version: string,
  */
 current: string, 
 /**
- * Plain text, control characters removed, at most [`MAX_NOTES_CHARS`].
+ * Plain text, control characters removed, at most
+ * [`DesktopRelease::MAX_NOTES_CHARS`] (the server bounds them too, but
+ * what it sends is still outside text).
  */
 notes: string, 
 /**

@@ -19,10 +19,6 @@ use crate::error::{CoreError, Result};
 pub const CHECK_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 /// After a failed check (offline, server down), the next try.
 pub const RETRY_AFTER: Duration = Duration::from_secs(30 * 60);
-/// The most of the release notes shown; the server bounds them too, but
-/// what it sends is still outside text.
-pub const MAX_NOTES_CHARS: usize = 4000;
-const MAX_URL_CHARS: usize = 2048;
 
 /// A release newer than the running app, as the window shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,7 +29,9 @@ pub struct UpdateNotice {
     pub version: String,
     /// The running app's version.
     pub current: String,
-    /// Plain text, control characters removed, at most [`MAX_NOTES_CHARS`].
+    /// Plain text, control characters removed, at most
+    /// [`DesktopRelease::MAX_NOTES_CHARS`] (the server bounds them too, but
+    /// what it sends is still outside text).
     pub notes: String,
     /// The full notes (https), if the operator gave a page.
     pub notes_url: Option<String>,
@@ -70,7 +68,7 @@ pub fn notice_for(
         .notes
         .chars()
         .filter(|c| !c.is_control() || *c == '\n')
-        .take(MAX_NOTES_CHARS)
+        .take(DesktopRelease::MAX_NOTES_CHARS)
         .collect();
     Ok(Some(UpdateNotice {
         version: offered.to_string(),
@@ -87,11 +85,7 @@ pub fn notice_for(
 /// Only an https address with nothing odd in it is offered to open: the
 /// window hands it to the system's browser.
 fn safe_url(u: &str) -> Option<String> {
-    let ok = u.len() <= MAX_URL_CHARS
-        && u.strip_prefix("https://")
-            .is_some_and(|rest| !rest.is_empty())
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control());
-    ok.then(|| u.to_string())
+    DesktopRelease::is_safe_url(u).then(|| u.to_string())
 }
 
 /// Asks `server` once.

@@ -63,6 +63,24 @@ pub struct DesktopRelease {
     pub downloads: BTreeMap<PackageFormat, String>,
 }
 
+impl DesktopRelease {
+    /// The longest notes an announcement may carry (plain text).
+    pub const MAX_NOTES_CHARS: usize = 4000;
+    /// The longest download or notes address.
+    pub const MAX_URL_CHARS: usize = 2048;
+
+    /// Whether `u` is an address an app may hand to the system's browser:
+    /// https, at most [`Self::MAX_URL_CHARS`], no spaces or control
+    /// characters. The server refuses an announcement with any other; an
+    /// app drops any other a server sends.
+    pub fn is_safe_url(u: &str) -> bool {
+        u.len() <= Self::MAX_URL_CHARS
+            && u.strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty())
+            && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
+}
+
 /// `GET /v1/desktop/release`: `release` is null when none is announced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

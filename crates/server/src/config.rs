@@ -208,23 +208,20 @@ impl Limits {
     }
 }
 
-/// The longest release notes an app is sent (plain text).
-pub const MAX_RELEASE_NOTES_CHARS: usize = 4000;
-/// The longest download or notes address.
-pub const MAX_RELEASE_URL_CHARS: usize = 2048;
-
 /// An advertised release must be a semantic version, with short plain notes
 /// and https addresses: the apps show them to every rep.
 fn check_desktop_release(r: &baton_protocol::DesktopRelease) -> std::result::Result<(), String> {
+    use baton_protocol::DesktopRelease;
     if let Err(e) = semver::Version::parse(&r.version) {
         return Err(format!(
             "desktop_release.version {:?} is not a semantic version like 1.4.0: {e}",
             r.version
         ));
     }
-    if r.notes.chars().count() > MAX_RELEASE_NOTES_CHARS {
+    if r.notes.chars().count() > DesktopRelease::MAX_NOTES_CHARS {
         return Err(format!(
-            "desktop_release.notes is longer than {MAX_RELEASE_NOTES_CHARS} characters: link the rest with notes_url"
+            "desktop_release.notes is longer than {} characters: link the rest with notes_url",
+            DesktopRelease::MAX_NOTES_CHARS
         ));
     }
     if r.notes
@@ -237,15 +234,12 @@ fn check_desktop_release(r: &baton_protocol::DesktopRelease) -> std::result::Res
         );
     }
     let url = |key: String, u: &str| -> std::result::Result<(), String> {
-        let ok = u.len() <= MAX_RELEASE_URL_CHARS
-            && u.strip_prefix("https://")
-                .is_some_and(|rest| !rest.is_empty())
-            && !u.chars().any(|c| c.is_whitespace() || c.is_control());
-        if ok {
+        if DesktopRelease::is_safe_url(u) {
             Ok(())
         } else {
             Err(format!(
-                "desktop_release.{key} must be an https:// address of at most {MAX_RELEASE_URL_CHARS} characters, without spaces"
+                "desktop_release.{key} must be an https:// address of at most {} characters, without spaces",
+                DesktopRelease::MAX_URL_CHARS
             ))
         }
     };
@@ -690,7 +684,7 @@ when = [{ field = "region", in = ["emea"] }]
                 .to_string();
             assert!(e.contains(wanted), "{extra}: {e}");
         }
-        let long = "x".repeat(MAX_RELEASE_NOTES_CHARS + 1);
+        let long = "x".repeat(baton_protocol::DesktopRelease::MAX_NOTES_CHARS + 1);
         let e = Config::from_toml(&format!("{base}version='1.4.0'\nnotes='{long}'"))
             .unwrap_err()
             .to_string();
