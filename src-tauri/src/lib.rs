@@ -263,7 +263,6 @@ pub fn run() {
     };
 
     let (recheck_update, recheck) = watch::channel(());
-    let update_profile = profile.clone();
     let app = tauri::Builder::default()
         // First, so a second launch only raises the running window.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -298,7 +297,7 @@ pub fn run() {
                 Ok(()) => TRAY.store(true, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "no tray icon: closing the window quits"),
             }
-            updates::start(app.handle(), update_profile, recheck);
+            updates::start(app.handle(), recheck);
             // Opened beside the window, not before it: the keychain may take
             // its time. The window's first `session_info` waits for this.
             let handle = app.handle().clone();

@@ -4,7 +4,7 @@
 //! release is newer is baton-core's (`baton_core::updates`).
 
 use baton_core::updates::UpdateNotice;
-use baton_core::{CoreError, Profile, Result};
+use baton_core::{CoreError, Result};
 use baton_protocol::PackageFormat;
 use serde::Deserialize;
 use tauri::utils::config::BundleType;
@@ -36,10 +36,10 @@ pub fn package_format() -> Option<PackageFormat> {
 }
 
 /// Runs the check at start and daily for as long as the app runs.
-pub fn start(app: &AppHandle, profile: Profile, recheck: watch::Receiver<()>) {
+pub fn start(app: &AppHandle, recheck: watch::Receiver<()>) {
     let app = app.clone();
     tauri::async_runtime::spawn(baton_core::updates::watch(
-        profile,
+        app.state::<Shell>().profile.clone(),
         env!("CARGO_PKG_VERSION").to_string(),
         package_format(),
         recheck,
