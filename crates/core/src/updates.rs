@@ -166,6 +166,56 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn the_watch_asks_once_signed_in_and_again_when_told_and_a_withdrawn_release_clears() {
+        let announced =
+            r#"{"release":{"version":"9.0.0","notes":"Snooze with x.","downloads":{}}}"#;
+        let server = crate::stand_in::StandIn::serve(vec![
+            ("200 OK", announced.to_string()),
+            ("200 OK", r#"{"release":null}"#.to_string()),
+        ])
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let profile = Profile {
+            dir: dir.path().to_path_buf(),
+        };
+        let (recheck, rechecked) = watch::channel(());
+        let (shown_tx, mut shown) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(super::watch(
+            profile,
+            "0.1.0".into(),
+            None,
+            rechecked,
+            move |n| {
+                let _ = shown_tx.send(n);
+            },
+        ));
+        // Signed out: no server to ask, so nothing is asked or shown.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(shown.try_recv().is_err(), "nothing is shown");
+        assert!(server.lines().is_empty());
+
+        // Signed in (the profile names the server), then told to look.
+        let settings =
+            serde_json::json!({ "server": server.base, "token_store": "file", "rep_name": "Ava" });
+        std::fs::write(dir.path().join("profile.json"), settings.to_string()).unwrap();
+        recheck.send(()).unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), shown.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.map(|n| n.version).as_deref(), Some("9.0.0"));
+        // Told again before the day is out: the announcement was withdrawn.
+        recheck.send(()).unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(5), shown.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(second, None);
+        assert_eq!(server.lines(), vec!["GET /v1/desktop/release HTTP/1.1"; 2]);
+        task.abort();
+    }
+
     #[test]
     fn only_a_newer_version_is_a_notice() {
         let r = release("0.2.0");
